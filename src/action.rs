@@ -1,0 +1,205 @@
+//! What the controller may do, and why it did not: the values `decide` and `admit` exchange.
+
+use crate::model::{CapacityKey, Resource};
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::time::Duration;
+
+/// The metric minute an action is based on, carried so that guards and journals can judge it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// Start of the CloudWatch period the figures come from.
+    pub period_start: Timestamp,
+    /// Time from the end of that period to the observation.
+    #[serde(with = "crate::serde_secs")]
+    pub age: Duration,
+    pub provisioned: Option<u32>,
+    /// Units per second.
+    pub consumed: f64,
+    /// Throttle events in the period.
+    pub throttle_events: f64,
+}
+
+impl Evidence {
+    /// consumed / provisioned, or `None` for on-demand.
+    #[must_use]
+    pub fn utilisation(&self) -> Option<f64> {
+        self.provisioned.map(|p| self.consumed / f64::from(p.max(1)))
+    }
+}
+
+impl fmt::Display for Evidence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "consumed {:.1}/s", self.consumed)?;
+        if let (Some(p), Some(u)) = (self.provisioned, self.utilisation()) {
+            write!(f, " of {p} provisioned ({:.0}%)", u * 100.0)?;
+        }
+        write!(
+            f,
+            ", {:.0} throttle events in the minute from {} (data {}s old)",
+            self.throttle_events,
+            self.period_start,
+            self.age.as_secs()
+        )
+    }
+}
+
+/// Why capacity should change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChangeCause {
+    Throttling,
+    HighUtilisation,
+    BelowFloor,
+    LowUtilisation,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CapacityChange {
+    pub key: CapacityKey,
+    pub from: u32,
+    pub to: u32,
+    pub cause: ChangeCause,
+    pub evidence: Evidence,
+}
+
+/// Why a person must look: more capacity would not help, or the controller cannot act.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EscalationCause {
+    /// Provisioned table throttling while demand is well under its capacity: one key is hot.
+    HotPartition,
+    /// An on-demand table throttles only on a hot key or a sudden doubling of peak traffic.
+    OnDemandThrottling,
+    /// Still throttling at the policy ceiling.
+    CeilingReached,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Escalation {
+    pub resource: Resource,
+    pub cause: EscalationCause,
+    pub evidence: Evidence,
+    pub advice: String,
+}
+
+/// Something the controller proposes to do. Later rules add their variants here.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Action {
+    RaiseCapacity(CapacityChange),
+    LowerCapacity(CapacityChange),
+    Escalate(Escalation),
+}
+
+impl Action {
+    #[must_use]
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Action::RaiseCapacity(_) => "raise-capacity",
+            Action::LowerCapacity(_) => "lower-capacity",
+            Action::Escalate(_) => "escalate",
+        }
+    }
+
+    /// The resource acted on, as the journal and `plan` name it.
+    #[must_use]
+    pub fn subject(&self) -> String {
+        match self {
+            Action::RaiseCapacity(c) | Action::LowerCapacity(c) => c.key.to_string(),
+            Action::Escalate(e) => e.resource.to_string(),
+        }
+    }
+
+    #[must_use]
+    pub fn evidence(&self) -> &Evidence {
+        match self {
+            Action::RaiseCapacity(c) | Action::LowerCapacity(c) => &c.evidence,
+            Action::Escalate(e) => &e.evidence,
+        }
+    }
+
+    /// Whether acting changes AWS resources (and so counts against the hourly action budget).
+    #[must_use]
+    pub fn is_mutating(&self) -> bool {
+        !matches!(self, Action::Escalate(_))
+    }
+
+    /// One sentence: what and why.
+    #[must_use]
+    pub fn reason(&self) -> String {
+        match self {
+            Action::RaiseCapacity(c) | Action::LowerCapacity(c) => {
+                let why = match c.cause {
+                    ChangeCause::Throttling => "throttling",
+                    ChangeCause::HighUtilisation => "utilisation high",
+                    ChangeCause::BelowFloor => "below the policy floor",
+                    ChangeCause::LowUtilisation => "utilisation low for the quiet period",
+                };
+                format!("{} → {}: {why}; {}", c.from, c.to, c.evidence)
+            }
+            Action::Escalate(e) => format!("{:?}: {}; {}", e.cause, e.evidence, e.advice),
+        }
+    }
+}
+
+/// Why an action was not taken.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "hold", rename_all = "kebab-case")]
+pub enum HoldReason {
+    Cooldown { until: Timestamp },
+    CeilingReached { ceiling: u32 },
+    BudgetExhausted { extra_usd_per_hour: f64, cap_usd_per_hour: f64 },
+    StaleData { age_s: u64, limit_s: u64 },
+    MissingData { what: String },
+    TableBusy { status: String },
+    ActionLimit { per_hour: u32 },
+    DecreaseLimit { decreases_today: u32 },
+    AlreadyEscalated { until: Timestamp },
+}
+
+impl fmt::Display for HoldReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HoldReason::Cooldown { until } => write!(f, "cooldown until {until}"),
+            HoldReason::CeilingReached { ceiling } => write!(f, "ceiling {ceiling} reached"),
+            HoldReason::BudgetExhausted { extra_usd_per_hour, cap_usd_per_hour } => write!(
+                f,
+                "budget exhausted: extra capacity already costs ${extra_usd_per_hour:.2}/h of ${cap_usd_per_hour:.2}/h"
+            ),
+            HoldReason::StaleData { age_s, limit_s } => {
+                write!(f, "stale data: newest evidence is {age_s}s old (limit {limit_s}s)")
+            }
+            HoldReason::MissingData { what } => write!(f, "missing data: {what}"),
+            HoldReason::TableBusy { status } => write!(f, "table busy ({status})"),
+            HoldReason::ActionLimit { per_hour } => {
+                write!(f, "action limit of {per_hour} per hour reached")
+            }
+            HoldReason::DecreaseLimit { decreases_today } => write!(
+                f,
+                "AWS decrease limit: {decreases_today} decreases today and one within the last hour"
+            ),
+            HoldReason::AlreadyEscalated { until } => {
+                write!(f, "already escalated; next reminder after {until}")
+            }
+        }
+    }
+}
+
+/// An action not taken (or, for missing data, not even formed) and the reason.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Held {
+    pub kind: String,
+    pub subject: String,
+    pub reason: HoldReason,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub action: Option<Action>,
+}
+
+impl Held {
+    #[must_use]
+    pub fn action(action: Action, reason: HoldReason) -> Self {
+        Self { kind: action.kind().to_string(), subject: action.subject(), reason, action: Some(action) }
+    }
+}

@@ -1,0 +1,58 @@
+//! The command line: parsed once by clap into validated values.
+
+use crate::sim::ControllerKind;
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(name = "remediator", version, about = "Reconcile loop for the BOSS ingest pipeline: watches DynamoDB, SQS and Lambda, acts within guardrails.")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human, env = "REMEDIATOR_LOG_FORMAT")]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate a policy file and report every problem in it.
+    Check {
+        /// The policy file (TOML).
+        policy: PathBuf,
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
+    /// Run the real decision core against a simulated BOSS in virtual time.
+    Simulate {
+        /// A shipped scenario name (tileindex-burst, idindex-hot-partition) or a scenario file.
+        #[arg(default_value = "tileindex-burst")]
+        scenario: String,
+        /// Policy file; default: the shipped policies/local.toml.
+        #[arg(long, env = "REMEDIATOR_POLICY")]
+        policy: Option<PathBuf>,
+        /// Run every controller (remediator and the baselines) and print one table.
+        #[arg(long)]
+        compare: bool,
+        /// Which controller to run when not comparing.
+        #[arg(long, value_enum, default_value_t = ControllerKind::Remediator, conflicts_with = "compare")]
+        controller: ControllerKind,
+        /// Override the scenario's seed.
+        #[arg(long)]
+        seed: Option<u64>,
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
+}

@@ -1,0 +1,132 @@
+//! Guardrails: the pure step between deciding and acting. Every proposed action is admitted or
+//! held with a reason; nothing here reads a clock or the network.
+
+use crate::action::{Action, CapacityChange, Held, HoldReason};
+use crate::memory::Memory;
+use crate::model::{BillingMode, CapacityKey, Observed, TableStatus};
+use crate::policy::Policy;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// AWS lets a table or GSI dimension be decreased 4 times at any time in a UTC day, then once
+/// more each hour that had no decrease (DynamoDB service quotas, "Decreasing provisioned capacity").
+const FREE_DECREASES_PER_DAY: u32 = 4;
+const HOUR: Duration = Duration::from_secs(3600);
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Admission {
+    pub admitted: Vec<Action>,
+    pub held: Vec<Held>,
+}
+
+/// Applies the guardrails in a fixed order: evidence age, table state, cooldown, ceiling,
+/// AWS decrease limits, the hourly action budget and the spend cap. Raises that would pass the
+/// spend cap are trimmed to what it allows, and held only when nothing fits.
+#[must_use]
+pub fn admit(actions: Vec<Action>, observed: &Observed, policy: &Policy, memory: &Memory) -> Admission {
+    let at = observed.at;
+    let mut admission = Admission::default();
+    let mut actions_this_hour = memory.actions_in_last_hour(at);
+    let mut extra_cost = extra_cost_per_hour(observed, policy);
+    let stale_after = policy.controller.stale_after;
+
+    for action in actions {
+        let evidence = action.evidence();
+        if evidence.age > stale_after {
+            let reason = HoldReason::StaleData { age_s: evidence.age.as_secs(), limit_s: stale_after.as_secs() };
+            admission.held.push(Held::action(action, reason));
+            continue;
+        }
+        let verdict = match &action {
+            Action::Escalate(e) => memory
+                .last_escalation(&e.resource, e.cause)
+                .map(|last| last.plus(policy.guardrails.escalation_interval))
+                .filter(|until| *until > at)
+                .map_or(Ok(()), |until| Err(HoldReason::AlreadyEscalated { until })),
+            Action::RaiseCapacity(c) | Action::LowerCapacity(c) => {
+                check_change(&action, c, observed, policy, memory, actions_this_hour)
+            }
+        };
+        match verdict {
+            Err(reason) => admission.held.push(Held::action(action, reason)),
+            Ok(()) => match action {
+                Action::RaiseCapacity(change) => {
+                    let price = policy.guardrails.prices.per_unit_hour(change.key.dimension);
+                    let cap = policy.guardrails.max_extra_cost_usd_per_hour;
+                    let affordable = ((cap - extra_cost) / price).floor().max(0.0);
+                    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                    let to = change.to.min(change.from.saturating_add(affordable.min(f64::from(u32::MAX)) as u32));
+                    if to <= change.from {
+                        let reason = HoldReason::BudgetExhausted { extra_usd_per_hour: extra_cost, cap_usd_per_hour: cap };
+                        admission.held.push(Held::action(Action::RaiseCapacity(change), reason));
+                        continue;
+                    }
+                    extra_cost += f64::from(to - change.from) * price;
+                    actions_this_hour += 1;
+                    admission.admitted.push(Action::RaiseCapacity(CapacityChange { to, ..change }));
+                }
+                other => {
+                    if other.is_mutating() {
+                        actions_this_hour += 1;
+                    }
+                    admission.admitted.push(other);
+                }
+            },
+        }
+    }
+    admission
+}
+
+fn check_change(action: &Action, change: &CapacityChange, observed: &Observed, policy: &Policy, memory: &Memory, actions_this_hour: u32) -> Result<(), HoldReason> {
+    let at = observed.at;
+    let key = &change.key;
+    let status = observed
+        .resources
+        .iter()
+        .find(|r| r.resource.table == key.resource.table && r.resource.index.is_none())
+        .map(|r| r.status);
+    match status {
+        Some(TableStatus::Active) => {}
+        Some(other) => return Err(HoldReason::TableBusy { status: format!("{other:?}").to_uppercase() }),
+        None => return Err(HoldReason::MissingData { what: format!("no description of {}", key.resource.table) }),
+    }
+    let rule = policy.table_rule(&key.resource.table);
+    let raising = matches!(action, Action::RaiseCapacity(_));
+    if let Some(rule) = rule {
+        let cooldown = rule.raise.cooldown;
+        if let Some(until) = memory.last_change(key).map(|c| c.at.plus(cooldown)).filter(|until| *until > at) {
+            return Err(HoldReason::Cooldown { until });
+        }
+        let ceiling = rule.limits(key.dimension).ceiling;
+        if raising && change.from >= ceiling {
+            return Err(HoldReason::CeilingReached { ceiling });
+        }
+    }
+    if !raising {
+        let (decreases, last) = memory.decreases_today(key, at);
+        let recent = last.is_some_and(|l| at.since(l) < HOUR);
+        if decreases >= FREE_DECREASES_PER_DAY && recent {
+            return Err(HoldReason::DecreaseLimit { decreases_today: decreases });
+        }
+    }
+    if actions_this_hour >= policy.guardrails.max_actions_per_hour {
+        return Err(HoldReason::ActionLimit { per_hour: policy.guardrails.max_actions_per_hour });
+    }
+    Ok(())
+}
+
+/// What capacity above the policy floors costs per hour now, over every governed dimension.
+#[must_use]
+pub fn extra_cost_per_hour(observed: &Observed, policy: &Policy) -> f64 {
+    let mut total = 0.0;
+    for obs in observed.resources.iter().filter(|r| r.billing == BillingMode::Provisioned) {
+        let Some(rule) = policy.table_rule(&obs.resource.table) else { continue };
+        for dimension in crate::model::Dimension::BOTH {
+            let key = CapacityKey { resource: obs.resource.clone(), dimension };
+            let provisioned = obs.dimension(key.dimension).provisioned.unwrap_or(0);
+            let extra = provisioned.saturating_sub(rule.limits(dimension).floor);
+            total += f64::from(extra) * policy.guardrails.prices.per_unit_hour(dimension);
+        }
+    }
+    total
+}

@@ -1,0 +1,23 @@
+//! `remediator`: an unattended reconcile loop for the BOSS ingest pipeline.
+//!
+//! The architecture reads from the module list: `policy` is what the operator allows; `model`
+//! what the controller sees; `decide` + `rules` what it proposes; `guard` what it admits; `act`
+//! what it changes; `reconcile` one tick of all of them; `ports` the capabilities that the
+//! simulator (`sim`) and the AWS adapters implement.
+
+pub mod act;
+pub mod action;
+pub mod decide;
+pub mod guard;
+pub mod memory;
+pub mod model;
+pub mod observe;
+pub mod policy;
+pub mod ports;
+pub mod reconcile;
+pub mod rules;
+mod serde_secs;
+pub mod sim;
+pub mod source;
+pub mod time;
+pub mod cli;

@@ -1,0 +1,105 @@
+//! What the controller remembers between ticks (and, through the state port, between runs):
+//! the changes it made, the escalations it sent, so guardrails can count and cool down.
+
+use crate::action::{Action, EscalationCause};
+use crate::model::{CapacityKey, Resource};
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+const DAY: Duration = Duration::from_secs(86_400);
+const HOUR: Duration = Duration::from_secs(3_600);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Direction {
+    Raise,
+    Lower,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeRecord {
+    pub key: CapacityKey,
+    pub at: Timestamp,
+    pub from: u32,
+    pub to: u32,
+    pub direction: Direction,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EscalationRecord {
+    pub resource: Resource,
+    pub cause: EscalationCause,
+    pub at: Timestamp,
+}
+
+/// The controller's memory. Kept small: entries older than a day are pruned.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Memory {
+    pub changes: Vec<ChangeRecord>,
+    pub escalations: Vec<EscalationRecord>,
+}
+
+impl Memory {
+    /// The latest change to one capacity dimension.
+    #[must_use]
+    pub fn last_change(&self, key: &CapacityKey) -> Option<&ChangeRecord> {
+        self.changes.iter().rev().find(|c| &c.key == key)
+    }
+
+    /// Mutating actions within the hour before `at`.
+    #[must_use]
+    pub fn actions_in_last_hour(&self, at: Timestamp) -> u32 {
+        let n = self.changes.iter().filter(|c| at.since(c.at) < HOUR && c.at <= at).count();
+        u32::try_from(n).unwrap_or(u32::MAX)
+    }
+
+    /// Decreases of this dimension since the start of the UTC day of `at`, and the latest one.
+    #[must_use]
+    pub fn decreases_today(&self, key: &CapacityKey, at: Timestamp) -> (u32, Option<Timestamp>) {
+        let day_start = Timestamp(at.0 - at.0 % DAY.as_secs());
+        let lowers: Vec<_> = self
+            .changes
+            .iter()
+            .filter(|c| &c.key == key && c.direction == Direction::Lower && c.at >= day_start)
+            .collect();
+        (u32::try_from(lowers.len()).unwrap_or(u32::MAX), lowers.last().map(|c| c.at))
+    }
+
+    #[must_use]
+    pub fn last_escalation(&self, resource: &Resource, cause: EscalationCause) -> Option<Timestamp> {
+        self.escalations
+            .iter()
+            .rev()
+            .find(|e| &e.resource == resource && e.cause == cause)
+            .map(|e| e.at)
+    }
+
+    /// Records an action that was carried out at `at`.
+    pub fn record(&mut self, action: &Action, at: Timestamp) {
+        match action {
+            Action::RaiseCapacity(c) | Action::LowerCapacity(c) => self.changes.push(ChangeRecord {
+                key: c.key.clone(),
+                at,
+                from: c.from,
+                to: c.to,
+                direction: if matches!(action, Action::RaiseCapacity(_)) {
+                    Direction::Raise
+                } else {
+                    Direction::Lower
+                },
+            }),
+            Action::Escalate(e) => self.escalations.push(EscalationRecord {
+                resource: e.resource.clone(),
+                cause: e.cause,
+                at,
+            }),
+        }
+    }
+
+    /// Forgets what no guardrail looks at any more (older than a day).
+    pub fn prune(&mut self, at: Timestamp) {
+        self.changes.retain(|c| at.since(c.at) < DAY);
+        self.escalations.retain(|e| at.since(e.at) < DAY);
+    }
+}

@@ -1,0 +1,175 @@
+//! What the controller knows about the world at one instant: the observation model.
+//!
+//! Built by `observe` from the capability ports (or by hand in tests); read by `decide`.
+
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::time::Duration;
+
+/// Read or write capacity: DynamoDB provisions, meters and throttles them apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dimension {
+    Read,
+    Write,
+}
+
+impl Dimension {
+    pub const BOTH: [Dimension; 2] = [Dimension::Read, Dimension::Write];
+}
+
+impl fmt::Display for Dimension {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Dimension::Read => "read",
+            Dimension::Write => "write",
+        })
+    }
+}
+
+/// A table, or one of its global secondary indexes: each has its own capacity.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Resource {
+    pub table: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub index: Option<String>,
+}
+
+impl Resource {
+    #[must_use]
+    pub fn table(name: &str) -> Self {
+        Self { table: name.to_string(), index: None }
+    }
+
+    #[must_use]
+    pub fn index(table: &str, index: &str) -> Self {
+        Self { table: table.to_string(), index: Some(index.to_string()) }
+    }
+}
+
+impl fmt::Display for Resource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.index {
+            Some(index) => write!(f, "{}/index/{}", self.table, index),
+            None => f.write_str(&self.table),
+        }
+    }
+}
+
+/// One capacity dimension of one resource: what `RaiseCapacity` changes.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct CapacityKey {
+    pub resource: Resource,
+    pub dimension: Dimension,
+}
+
+impl fmt::Display for CapacityKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.resource, self.dimension)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BillingMode {
+    Provisioned,
+    PayPerRequest,
+}
+
+/// DynamoDB's table (or index) status; only `Active` accepts an UpdateTable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TableStatus {
+    Active,
+    Updating,
+    Creating,
+    Deleting,
+    Other,
+}
+
+/// One datapoint: the period starting at `start` (minute-aligned) and its value.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Point {
+    pub start: Timestamp,
+    pub value: f64,
+}
+
+/// A metric's recent datapoints, oldest first. Gaps are minutes CloudWatch has no data for.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Series {
+    pub points: Vec<Point>,
+}
+
+impl Series {
+    #[must_use]
+    pub fn latest(&self) -> Option<Point> {
+        self.points.last().copied()
+    }
+
+    /// The value for the period starting at `start`, if CloudWatch had one.
+    #[must_use]
+    pub fn at(&self, start: Timestamp) -> Option<f64> {
+        self.points.iter().find(|p| p.start == start).map(|p| p.value)
+    }
+
+    /// Age of the newest datapoint: time since the end of its period.
+    #[must_use]
+    pub fn age(&self, now: Timestamp, period: Duration) -> Option<Duration> {
+        self.latest().map(|p| now.since(p.start.plus(period)))
+    }
+
+    /// Points whose period starts at or after `from`.
+    pub fn since(&self, from: Timestamp) -> impl Iterator<Item = &Point> {
+        self.points.iter().filter(move |p| p.start >= from)
+    }
+}
+
+/// The signals of one capacity dimension. Consumed is in units per second (CloudWatch Sum / 60);
+/// throttles are events per period. CloudWatch omits throttle datapoints for quiet minutes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DimensionObs {
+    /// Provisioned units per second; `None` for on-demand.
+    pub provisioned: Option<u32>,
+    pub consumed: Series,
+    pub throttle_events: Series,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResourceObs {
+    pub resource: Resource,
+    pub billing: BillingMode,
+    /// The table's status (an index update makes the whole table `Updating`).
+    pub status: TableStatus,
+    pub read: DimensionObs,
+    pub write: DimensionObs,
+}
+
+impl ResourceObs {
+    #[must_use]
+    pub fn dimension(&self, dimension: Dimension) -> &DimensionObs {
+        match dimension {
+            Dimension::Read => &self.read,
+            Dimension::Write => &self.write,
+        }
+    }
+}
+
+/// A table the policy names but that could not be observed, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unobserved {
+    pub table: String,
+    pub reason: String,
+}
+
+/// Everything one tick knows. `at` is the only clock the decision core sees.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Observed {
+    pub at: Timestamp,
+    /// CloudWatch period of every series below.
+    #[serde(with = "crate::serde_secs")]
+    pub period: Duration,
+    /// Sorted by resource.
+    pub resources: Vec<ResourceObs>,
+    pub unobserved: Vec<Unobserved>,
+}

@@ -1,0 +1,109 @@
+//! The stack domain and every BOSS resource name derived from it (see `shared/boss.md`, "Names").
+
+use serde::Serialize;
+use std::fmt;
+
+/// A BOSS stack domain such as `production.boss` or `bossdb.boss`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Domain(String);
+
+impl Domain {
+    /// Accepts lowercase dotted names (`production.boss`).
+    ///
+    /// # Errors
+    /// A message saying what is wrong with the name.
+    pub fn new(name: &str) -> Result<Self, String> {
+        let ok_chars = name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-');
+        if name.is_empty() {
+            return Err("must not be empty".into());
+        }
+        if !ok_chars || name.starts_with('.') || name.ends_with('.') || name.contains("..") {
+            return Err(format!(
+                "`{name}` is not a stack domain: use lowercase dotted names like `production.boss`"
+            ));
+        }
+        if !name.contains('.') {
+            return Err(format!("`{name}` has no dot; BOSS domains look like `production.boss`"));
+        }
+        Ok(Self(name.to_string()))
+    }
+
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// `tileindex` → `tileindex.production.boss`.
+    #[must_use]
+    pub fn table(&self, short: &str) -> String {
+        format!("{short}.{}", self.0)
+    }
+
+    /// `production.boss` → `production-boss`, the prefix of per-job queues.
+    #[must_use]
+    pub fn dashed(&self) -> String {
+        self.0.replace('.', "-")
+    }
+
+    /// `tileIngestLambda` → `tileIngestLambda-production-boss`.
+    #[must_use]
+    pub fn function(&self, short: &str) -> String {
+        format!("{short}-{}", self.dashed())
+    }
+
+    /// `production.boss` → `ProductionBoss`, used by the static queues.
+    #[must_use]
+    pub fn capitalised(&self) -> String {
+        self.0
+            .split(['.', '-'])
+            .map(|part| {
+                let mut chars = part.chars();
+                chars.next().map_or_else(String::new, |first| {
+                    first.to_ascii_uppercase().to_string() + chars.as_str()
+                })
+            })
+            .collect()
+    }
+
+    /// Prefix of every job's ingest queue: `production-boss-ingest-`.
+    #[must_use]
+    pub fn ingest_queue_prefix(&self) -> String {
+        format!("{}-ingest-", self.dashed())
+    }
+
+    /// `DeadletterProductionBoss`: page-out failures, the sign of imminent write locks.
+    #[must_use]
+    pub fn deadletter_queue(&self) -> String {
+        format!("Deadletter{}", self.capitalised())
+    }
+}
+
+impl fmt::Display for Domain {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_derive_from_the_domain_as_boss_does() {
+        let d = Domain::new("production.boss").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(d.table("tileindex"), "tileindex.production.boss");
+        assert_eq!(d.function("tileIngestLambda"), "tileIngestLambda-production-boss");
+        assert_eq!(d.ingest_queue_prefix(), "production-boss-ingest-");
+        assert_eq!(d.deadletter_queue(), "DeadletterProductionBoss");
+    }
+
+    #[test]
+    fn malformed_domains_are_refused() {
+        for bad in ["", "Production.Boss", "boss", ".boss", "a..b", "prod boss.x"] {
+            assert!(Domain::new(bad).is_err(), "{bad} accepted");
+        }
+    }
+}

@@ -1,0 +1,207 @@
+//! The declarative policy: what the operator allows the controller to do, checked before trusted.
+//!
+//! `load` reads a TOML file, `raw` mirrors it, `validate` turns it into the typed [`Policy`]
+//! below, reporting every problem with file, line, column and field path.
+
+mod domain;
+pub mod raw;
+mod validate;
+
+pub use domain::Domain;
+
+use crate::model::Dimension;
+use crate::source::{Problems, Source};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Shipped policies, embedded so `simulate` and `check` work on a fresh clone without paths.
+pub const LOCAL_POLICY: (&str, &str) = ("policies/local.toml", include_str!("../../policies/local.toml"));
+pub const PRODUCTION_POLICY: (&str, &str) =
+    ("policies/production.toml", include_str!("../../policies/production.toml"));
+
+/// Whether the controller changes the world or only says what it would do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    Enforce,
+    DryRun,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Policy {
+    pub domain: Domain,
+    pub region: Option<String>,
+    pub controller: Controller,
+    pub guardrails: Guardrails,
+    /// Sorted by table name, so plans and journals are deterministic.
+    pub tables: Vec<TableRule>,
+    pub redrive: Redrive,
+    pub drift: Drift,
+    pub signals: Signals,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Controller {
+    pub interval: Duration,
+    pub mode: Mode,
+    /// Evidence older than this is not acted on (CloudWatch is 1–3 minutes late in normal times).
+    pub stale_after: Duration,
+    /// CloudWatch period of every metric read; DynamoDB publishes 1-minute data.
+    pub metric_period: Duration,
+    pub state_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Guardrails {
+    pub max_actions_per_hour: u32,
+    /// Spend cap for capacity above the policy floors, in USD per hour.
+    pub max_extra_cost_usd_per_hour: f64,
+    /// One escalation per resource and cause within this interval.
+    pub escalation_interval: Duration,
+    pub prices: Prices,
+}
+
+/// Provisioned capacity prices. Defaults: AWS us-east-1 list prices for DynamoDB standard tables
+/// (USD 0.00065 per WCU-hour, 0.00013 per RCU-hour).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Prices {
+    pub wcu_usd_per_hour: f64,
+    pub rcu_usd_per_hour: f64,
+}
+
+impl Prices {
+    #[must_use]
+    pub fn per_unit_hour(&self, dimension: Dimension) -> f64 {
+        match dimension {
+            Dimension::Read => self.rcu_usd_per_hour,
+            Dimension::Write => self.wcu_usd_per_hour,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TableRule {
+    /// Short name as in the policy (`tileindex`).
+    pub short_name: String,
+    /// Full DynamoDB name derived from the domain (`tileindex.production.boss`).
+    pub table_name: String,
+    pub include_gsis: bool,
+    pub read: Limits,
+    pub write: Limits,
+    pub raise: Raise,
+    /// Throttling while (consumed + throttled) / provisioned stays below this is a hot partition.
+    pub hot_partition_below: f64,
+    pub lower: Option<Lower>,
+}
+
+impl TableRule {
+    #[must_use]
+    pub fn limits(&self, dimension: Dimension) -> Limits {
+        match dimension {
+            Dimension::Read => self.read,
+            Dimension::Write => self.write,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Limits {
+    pub floor: u32,
+    pub ceiling: u32,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Raise {
+    /// Raise when a minute shows at least this many throttle events.
+    pub throttle_events_per_minute: Option<f64>,
+    /// Raise when consumed / provisioned reaches this (burst credit lets it pass 1.0).
+    pub utilisation: Option<f64>,
+    pub factor: f64,
+    pub min_step: u32,
+    pub cooldown: Duration,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Lower {
+    pub utilisation_below: f64,
+    pub quiet_for: Duration,
+    pub target_utilisation: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Redrive {
+    pub enabled: bool,
+    pub rate_per_s: f64,
+    pub max_rate_per_s: f64,
+    pub max_in_flight: u32,
+    pub stranded_after: Duration,
+    pub no_progress_after: Duration,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Drift {
+    pub enabled: bool,
+    /// Full function names derived from the domain.
+    pub functions: Vec<String>,
+    pub ratio: f64,
+    pub exit_ratio: f64,
+    pub sustained_for: Duration,
+    pub min_pause: Duration,
+    pub renotify_every: Duration,
+    pub alarm_after: Duration,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Signals {
+    pub sns_topic_arn: Option<String>,
+    pub webhook: Option<Webhook>,
+    pub flow_control: Option<FlowControl>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Webhook {
+    pub url: String,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FlowControl {
+    pub max_concurrency: u32,
+}
+
+impl Policy {
+    /// Parses and validates policy text; `path` only names the file in problems.
+    ///
+    /// # Errors
+    /// Every syntax, unknown-key, type and semantic problem found.
+    pub fn parse(path: &Path, text: &str) -> Result<Self, Problems> {
+        let source = Source::new(path, text);
+        let raw: raw::RawPolicy = source.deserialize()?;
+        validate::validate(&raw, &source)
+    }
+
+    /// Reads and validates a policy file.
+    ///
+    /// # Errors
+    /// The file cannot be read, or has problems.
+    pub fn load(path: &Path) -> Result<Self, Problems> {
+        let text = crate::source::read(path)?;
+        Self::parse(path, &text)
+    }
+
+    /// The policy shipped for the emulator and simulator.
+    ///
+    /// # Panics
+    /// Never in a released build: a test proves the embedded file is valid.
+    #[must_use]
+    #[allow(clippy::expect_used)]
+    pub fn local() -> Self {
+        Self::parse(Path::new(LOCAL_POLICY.0), LOCAL_POLICY.1).expect("shipped local policy is valid")
+    }
+
+    #[must_use]
+    pub fn table_rule(&self, table_name: &str) -> Option<&TableRule> {
+        self.tables.iter().find(|t| t.table_name == table_name)
+    }
+}

@@ -1,0 +1,129 @@
+//! The serde mirror of the policy file: exactly what an operator may write, nothing validated.
+//!
+//! Every field is optional here so that validation can report all missing and wrong fields in
+//! one pass; `validate` turns this into the typed [`crate::policy::Policy`].
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RawPolicy {
+    pub stack: Option<RawStack>,
+    pub controller: Option<RawController>,
+    pub guardrails: Option<RawGuardrails>,
+    #[serde(default)]
+    pub tables: BTreeMap<String, RawTableRule>,
+    pub redrive: Option<RawRedrive>,
+    pub drift: Option<RawDrift>,
+    pub signals: Option<RawSignals>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RawStack {
+    pub domain: Option<String>,
+    pub region: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RawController {
+    pub interval: Option<String>,
+    pub mode: Option<String>,
+    pub stale_after: Option<String>,
+    pub metric_period: Option<String>,
+    pub state_file: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RawGuardrails {
+    pub max_actions_per_hour: Option<i64>,
+    pub max_extra_cost_usd_per_hour: Option<f64>,
+    pub escalation_interval: Option<String>,
+    pub wcu_usd_per_hour: Option<f64>,
+    pub rcu_usd_per_hour: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RawTableRule {
+    pub include_gsis: Option<bool>,
+    pub read: Option<RawLimits>,
+    pub write: Option<RawLimits>,
+    pub raise: Option<RawRaise>,
+    pub hot_partition: Option<RawHotPartition>,
+    pub lower: Option<RawLower>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RawLimits {
+    pub floor: Option<i64>,
+    pub ceiling: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RawRaise {
+    pub throttle_events_per_minute: Option<f64>,
+    pub utilisation: Option<f64>,
+    pub factor: Option<f64>,
+    pub min_step: Option<i64>,
+    pub cooldown: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RawHotPartition {
+    pub demand_utilisation_below: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RawLower {
+    pub enabled: Option<bool>,
+    pub utilisation_below: Option<f64>,
+    pub quiet_for: Option<String>,
+    pub target_utilisation: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RawRedrive {
+    pub enabled: Option<bool>,
+    pub rate: Option<f64>,
+    pub max_rate: Option<f64>,
+    pub max_in_flight: Option<i64>,
+    pub stranded_after: Option<String>,
+    pub no_progress_after: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RawDrift {
+    pub enabled: Option<bool>,
+    pub functions: Option<Vec<String>>,
+    pub ratio: Option<f64>,
+    pub sustained_for: Option<String>,
+    pub exit_ratio: Option<f64>,
+    pub min_pause: Option<String>,
+    pub renotify_every: Option<String>,
+    pub alarm_after: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RawSignals {
+    pub sns: Option<RawSns>,
+    pub webhook: Option<RawWebhook>,
+    pub flow_control: Option<RawFlowControl>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RawSns {
+    pub enabled: Option<bool>,
+    pub topic_arn: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RawWebhook {
+    pub enabled: Option<bool>,
+    pub url: Option<String>,
+    pub timeout: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RawFlowControl {
+    pub enabled: Option<bool>,
+    pub max_concurrency: Option<i64>,
+}

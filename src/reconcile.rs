@@ -1,0 +1,79 @@
+//! One tick of the reconcile loop: observe → decide → admit → act. `plan`, dry-run, `run` and
+//! the simulator all drive this same function; only `Step` differs.
+
+use crate::act::{act, Outcome};
+use crate::action::{Action, Held};
+use crate::decide::{decide, Verdict};
+use crate::guard::admit;
+use crate::memory::Memory;
+use crate::model::Observed;
+use crate::observe::observe;
+use crate::policy::{Mode, Policy};
+use crate::ports::{Metrics, Tables};
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// Whether this tick may change the world.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Carry out admitted actions.
+    Act,
+    /// Plan or dry-run: admitted actions are reported as `would-apply`.
+    Plan,
+}
+
+impl Step {
+    #[must_use]
+    pub fn for_mode(mode: Mode) -> Self {
+        match mode {
+            Mode::Enforce => Step::Act,
+            Mode::DryRun => Step::Plan,
+        }
+    }
+}
+
+/// An admitted action and what became of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Done {
+    pub action: Action,
+    pub outcome: Outcome,
+}
+
+/// Everything one tick saw and did: the journal record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TickReport {
+    pub at: Timestamp,
+    pub observed: Observed,
+    pub verdicts: Vec<Verdict>,
+    pub actions: Vec<Done>,
+    pub held: Vec<Held>,
+}
+
+/// The capability ports one tick needs.
+#[derive(Debug)]
+pub struct Ports<'a, M, T> {
+    pub metrics: &'a M,
+    pub tables: &'a T,
+}
+
+/// Runs one tick at `at` and updates `memory` with what was carried out.
+pub async fn tick<M: Metrics, T: Tables>(ports: &Ports<'_, M, T>, policy: &Policy, memory: &mut Memory, at: Timestamp, step: Step) -> TickReport {
+    memory.prune(at);
+    let observed = observe(ports.metrics, ports.tables, policy, at).await;
+    let decision = decide(&observed, policy, memory);
+    let admission = admit(decision.actions, &observed, policy, memory);
+    let outcomes = match step {
+        Step::Act => act(ports.tables, &admission.admitted, &observed).await,
+        Step::Plan => admission.admitted.iter().map(|_| Outcome::WouldApply).collect(),
+    };
+    let mut actions = Vec::new();
+    for (action, outcome) in admission.admitted.into_iter().zip(outcomes) {
+        if matches!(outcome, Outcome::Applied | Outcome::Reported) {
+            memory.record(&action, at);
+        }
+        actions.push(Done { action, outcome });
+    }
+    let mut held = decision.held;
+    held.extend(admission.held);
+    TickReport { at, observed, verdicts: decision.verdicts, actions, held }
+}

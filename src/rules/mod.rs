@@ -1,0 +1,3 @@
+//! One module per rule. Each reads the observation and adds actions and verdicts to a decision.
+
+pub mod capacity;

@@ -1,0 +1,16 @@
+//! Serialises a `Duration` as whole seconds, so journals read `"age": 95` rather than a struct.
+
+use serde::{Deserialize, Deserializer, Serializer};
+use std::time::Duration;
+
+/// # Errors
+/// Never fails for a JSON serializer.
+pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(d.as_secs())
+}
+
+/// # Errors
+/// The value is not a whole number of seconds.
+pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    u64::deserialize(d).map(Duration::from_secs)
+}

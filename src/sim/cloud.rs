@@ -1,0 +1,51 @@
+//! The simulated world behind the same ports the AWS adapters implement.
+
+use super::world::World;
+use crate::model::{Resource, Series};
+use crate::ports::{MetricQuery, MetricWindow, Metrics, PortError, TableDescription, TableUpdate, Tables};
+use std::sync::{Mutex, MutexGuard};
+
+/// Shares one [`World`] between the controller under test (through the ports) and the runner.
+#[derive(Debug)]
+pub struct SimCloud {
+    world: Mutex<World>,
+}
+
+impl SimCloud {
+    #[must_use]
+    pub fn new(world: World) -> Self {
+        Self { world: Mutex::new(world) }
+    }
+
+    /// The world, for the runner and the baselines. A poisoned lock only means a panic elsewhere
+    /// already ended the run, so the state is still readable.
+    pub fn world(&self) -> MutexGuard<'_, World> {
+        self.world.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+fn resource_of(query: &MetricQuery) -> Option<Resource> {
+    let get = |name: &str| query.dimensions.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let table = get("TableName")?;
+    Some(Resource { table, index: get("GlobalSecondaryIndexName") })
+}
+
+impl Metrics for SimCloud {
+    async fn fetch(&self, queries: &[MetricQuery], window: MetricWindow) -> Result<Vec<Series>, PortError> {
+        let world = self.world();
+        Ok(queries
+            .iter()
+            .map(|q| resource_of(q).map_or_else(Series::default, |r| world.series(&r, q.metric, window.start, window.end)))
+            .collect())
+    }
+}
+
+impl Tables for SimCloud {
+    async fn describe(&self, table: &str) -> Result<TableDescription, PortError> {
+        self.world().describe(table)
+    }
+
+    async fn update(&self, update: &TableUpdate) -> Result<(), PortError> {
+        self.world().update(update)
+    }
+}

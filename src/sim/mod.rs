@@ -1,0 +1,12 @@
+//! A simulated BOSS in virtual time: scenarios, the world, the baselines, and the runner that
+//! drives `remediator`'s real tick (or a baseline) through it.
+
+pub mod baselines;
+pub mod cloud;
+pub mod report;
+pub mod runner;
+pub mod scenario;
+pub mod world;
+
+pub use runner::{run, ControllerKind, RunResult, Summary};
+pub use scenario::Scenario;

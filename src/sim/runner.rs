@@ -1,0 +1,177 @@
+//! Runs one controller over a scenario in virtual time and collects what happened.
+
+use super::baselines::{Baseline, BossAutoscaler, NoController, Oracle, TargetTracking};
+use super::cloud::SimCloud;
+use super::scenario::Scenario;
+use super::world::World;
+use crate::act::Outcome;
+use crate::action::Action;
+use crate::memory::Memory;
+use crate::policy::Policy;
+use crate::reconcile::{tick, Ports, Step, TickReport};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Which controller drives the simulated tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum ControllerKind {
+    Remediator,
+    BossAutoscaler,
+    TargetTracking,
+    None,
+    Oracle,
+}
+
+impl ControllerKind {
+    pub const ALL: [ControllerKind; 5] = [
+        ControllerKind::Remediator,
+        ControllerKind::BossAutoscaler,
+        ControllerKind::TargetTracking,
+        ControllerKind::None,
+        ControllerKind::Oracle,
+    ];
+
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            ControllerKind::Remediator => "remediator",
+            ControllerKind::BossAutoscaler => "boss-autoscaler",
+            ControllerKind::TargetTracking => "target-tracking",
+            ControllerKind::None => "none",
+            ControllerKind::Oracle => "oracle",
+        }
+    }
+}
+
+/// One line of the readable timeline.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TimelineEntry {
+    /// Seconds since the scenario began.
+    pub at: u64,
+    /// `saw`, `did`, `would`, `failed`, `escalated` or `held`.
+    pub kind: &'static str,
+    pub subject: String,
+    pub text: String,
+}
+
+/// The figures `simulate` and `simulate --compare` report for one controller.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    pub controller: &'static str,
+    pub throttled_requests: u64,
+    pub seconds_with_throttling: u64,
+    pub peak_read_units: u32,
+    pub peak_write_units: u32,
+    pub mean_read_units: f64,
+    pub mean_write_units: f64,
+    pub capacity_cost_usd: f64,
+    /// Capacity dimensions changed by UpdateTable.
+    pub actions: u32,
+    pub escalations: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunResult {
+    pub scenario: String,
+    pub seed: u64,
+    pub summary: Summary,
+    pub timeline: Vec<TimelineEntry>,
+}
+
+/// How often the timeline notes what the world looks like.
+const SAW_EVERY: u64 = 300;
+
+/// Runs `kind` over the whole scenario. The remediator ticks every policy interval through the
+/// real `reconcile::tick`; baselines run their own schedules.
+pub async fn run(scenario: &Scenario, policy: &Policy, kind: ControllerKind) -> RunResult {
+    let cloud = SimCloud::new(World::new(scenario, &policy.domain, policy.guardrails.prices));
+    let mut baseline: Box<dyn Baseline + Send> = match kind {
+        ControllerKind::BossAutoscaler => Box::new(BossAutoscaler::default()),
+        ControllerKind::TargetTracking => Box::new(TargetTracking::default()),
+        ControllerKind::Oracle => Box::new(Oracle),
+        ControllerKind::None | ControllerKind::Remediator => Box::new(NoController),
+    };
+    let mut memory = Memory::default();
+    let mut timeline = Vec::new();
+    let mut last_holds: BTreeMap<(String, String), String> = BTreeMap::new();
+    let mut escalations = 0;
+    let interval = policy.controller.interval.as_secs().max(1);
+    let total = scenario.duration.as_secs();
+    for second in 0..total {
+        if kind == ControllerKind::Remediator && second % interval == 0 {
+            let at = cloud.world().now;
+            let ports = Ports { metrics: &cloud, tables: &cloud };
+            let report = tick(&ports, policy, &mut memory, at, Step::Act).await;
+            escalations += record(&report, second, &mut timeline, &mut last_holds);
+        }
+        let mut world = cloud.world();
+        baseline.step(&mut world);
+        world.step();
+        if kind == ControllerKind::Remediator && (second + 1) % SAW_EVERY == 0 {
+            for s in world.snapshot().iter().filter(|s| s.demand >= 0.5 || s.throttled >= 0.5) {
+                let provisioned = s.provisioned.map_or_else(|| "on-demand".to_string(), |p| format!("provisioned {p}"));
+                timeline.push(TimelineEntry {
+                    at: second + 1,
+                    kind: "saw",
+                    subject: format!("{} {}", s.resource, s.dimension),
+                    text: format!("demand {:.0}/s, {provisioned}, throttled {:.0}/s", s.demand, s.throttled),
+                });
+            }
+        }
+    }
+    let world = cloud.world();
+    let t = &world.totals;
+    #[allow(clippy::cast_precision_loss)]
+    let seconds = t.seconds.max(1) as f64;
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let summary = Summary {
+        controller: kind.name(),
+        throttled_requests: t.throttled_requests.round() as u64,
+        seconds_with_throttling: t.seconds_with_throttling,
+        peak_read_units: t.peak_units[0],
+        peak_write_units: t.peak_units[1],
+        mean_read_units: t.unit_seconds[0] / seconds,
+        mean_write_units: t.unit_seconds[1] / seconds,
+        capacity_cost_usd: t.capacity_cost_usd,
+        actions: t.capacity_changes,
+        escalations,
+    };
+    RunResult { scenario: scenario.name.clone(), seed: scenario.seed, summary, timeline }
+}
+
+/// Adds a tick's actions, and holds that are new or changed, to the timeline; returns the
+/// number of escalations reported.
+fn record(report: &TickReport, second: u64, timeline: &mut Vec<TimelineEntry>, last_holds: &mut BTreeMap<(String, String), String>) -> u32 {
+    let mut escalations = 0;
+    for done in &report.actions {
+        let kind = match (&done.action, &done.outcome) {
+            (_, Outcome::Failed { .. }) => "failed",
+            (Action::Escalate(_), _) => {
+                escalations += 1;
+                "escalated"
+            }
+            (_, Outcome::WouldApply) => "would",
+            _ => "did",
+        };
+        let mut text = format!("{} {}", done.action.kind(), done.action.reason());
+        if let Outcome::Failed { error, .. } = &done.outcome {
+            text = format!("{text} — {error}");
+        }
+        timeline.push(TimelineEntry { at: second, kind, subject: done.action.subject(), text });
+    }
+    let mut current = BTreeMap::new();
+    for held in &report.held {
+        let key = (held.subject.clone(), held.kind.clone());
+        let reason = held.reason.to_string();
+        let variant = reason.split(':').next().unwrap_or_default().to_string();
+        let previous = last_holds.get(&key).map(|r| r.split(':').next().unwrap_or_default().to_string());
+        if previous.as_deref() != Some(variant.as_str()) {
+            let what = held.action.as_ref().map_or_else(String::new, |a| format!(" ({})", a.reason()));
+            timeline.push(TimelineEntry { at: second, kind: "held", subject: held.subject.clone(), text: format!("{} held: {reason}{what}", held.kind) });
+        }
+        current.insert(key, reason);
+    }
+    *last_holds = current;
+    escalations
+}

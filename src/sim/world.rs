@@ -1,0 +1,473 @@
+//! The simulated BOSS: DynamoDB tables in virtual time, with provisioned capacity, burst credit,
+//! per-partition limits, on-demand tables, slow UpdateTable and late CloudWatch datapoints.
+//!
+//! The world advances one second per `step`; nothing here sleeps or reads the wall clock. Every
+//! random draw is a hash of the scenario seed and what is drawn, so a run is reproducible and
+//! the oracle can look at true demand ahead of time.
+
+use super::scenario::{interpolate, Scenario, TableSpec};
+use crate::model::{BillingMode, Dimension, Point, Resource, Series, TableStatus};
+use crate::policy::{Domain, Prices};
+use crate::ports::{IndexDescription, PortError, TableDescription, TableUpdate, Throughput};
+use crate::time::Timestamp;
+use std::collections::BTreeMap;
+
+/// Per-partition ceilings: a single partition (so a single hot key) serves at most 3,000 RCU and
+/// 1,000 WCU per second whatever the table's capacity (DynamoDB developer guide, "Partitions").
+pub const PARTITION_READ_LIMIT: f64 = 3000.0;
+pub const PARTITION_WRITE_LIMIT: f64 = 1000.0;
+/// DynamoDB retains up to 300 seconds of unused read and write capacity as burst credit.
+const BURST_SECONDS: f64 = 300.0;
+/// A new on-demand table serves up to 4,000 write / 12,000 read request units per second, and
+/// later up to double its previous peak (DynamoDB developer guide, "On-demand mode").
+const ON_DEMAND_INITIAL: [f64; 2] = [12_000.0, 4_000.0];
+
+const DAY: u64 = 86_400;
+const FREE_DECREASES_PER_DAY: usize = 4;
+
+/// One capacity-bearing resource: a table or a GSI.
+#[derive(Debug, Clone)]
+struct Capacity {
+    units: [u32; 2],
+    credit: [f64; 2],
+    minute_consumed: [f64; 2],
+    minute_throttled: [f64; 2],
+    decreases: [Vec<u64>; 2],
+    on_demand_peak: [f64; 2],
+}
+
+impl Capacity {
+    fn new(read: u32, write: u32) -> Self {
+        Self {
+            units: [read, write],
+            credit: [0.0; 2],
+            minute_consumed: [0.0; 2],
+            minute_throttled: [0.0; 2],
+            decreases: [Vec::new(), Vec::new()],
+            on_demand_peak: [0.0; 2],
+        }
+    }
+
+    /// Units available this second: provisioned plus burst credit, or the on-demand limit.
+    fn available(&self, d: usize, billing: BillingMode) -> f64 {
+        match billing {
+            BillingMode::Provisioned => f64::from(self.units[d]) + self.credit[d],
+            BillingMode::PayPerRequest => (self.on_demand_peak[d] * 2.0).max(ON_DEMAND_INITIAL[d]),
+        }
+    }
+
+    fn consume(&mut self, d: usize, consumed: f64, throttled: f64, billing: BillingMode) {
+        let units = f64::from(self.units[d]);
+        if billing == BillingMode::Provisioned {
+            self.credit[d] = (self.credit[d] + units - consumed).clamp(0.0, units * BURST_SECONDS);
+        } else {
+            self.on_demand_peak[d] = self.on_demand_peak[d].max(consumed);
+        }
+        self.minute_consumed[d] += consumed;
+        self.minute_throttled[d] += throttled;
+    }
+}
+
+#[derive(Debug, Clone)]
+struct SimIndex {
+    name: String,
+    write_share: f64,
+    capacity: Capacity,
+}
+
+#[derive(Debug, Clone)]
+struct SimTable {
+    name: String,
+    spec: TableSpec,
+    status: TableStatus,
+    updating_until: u64,
+    pending: Option<TableUpdate>,
+    capacity: Capacity,
+    indexes: Vec<SimIndex>,
+}
+
+/// One published (or not yet published) CloudWatch datapoint.
+#[derive(Debug, Clone, Copy)]
+struct Datapoint {
+    start: Timestamp,
+    value: f64,
+    published_at: Timestamp,
+}
+
+/// Running totals that the summary reports; only governed, provisioned capacity is costed.
+#[derive(Debug, Clone, Default)]
+pub struct Totals {
+    pub throttled_requests: f64,
+    pub seconds_with_throttling: u64,
+    pub capacity_cost_usd: f64,
+    pub peak_units: [u32; 2],
+    pub unit_seconds: [f64; 2],
+    pub seconds: u64,
+    pub capacity_changes: u32,
+}
+
+/// What the world looked like in one second, for timelines.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    pub resource: Resource,
+    pub dimension: Dimension,
+    pub demand: f64,
+    pub provisioned: Option<u32>,
+    pub throttled: f64,
+}
+
+#[derive(Debug)]
+pub struct World {
+    pub now: Timestamp,
+    pub start: Timestamp,
+    seed: u64,
+    delays: (u64, u64),
+    update_seconds: (u64, u64),
+    prices: Prices,
+    scenario: Scenario,
+    tables: Vec<SimTable>,
+    metrics: BTreeMap<(Resource, &'static str), Vec<Datapoint>>,
+    updates: u64,
+    pub totals: Totals,
+    last_second: Vec<Snapshot>,
+}
+
+/// Simulations open at 2026-01-05T14:00:00Z, a Monday afternoon.
+pub const DEFAULT_START: Timestamp = Timestamp(1_767_621_600);
+
+fn dim_index(d: Dimension) -> usize {
+    match d {
+        Dimension::Read => 0,
+        Dimension::Write => 1,
+    }
+}
+
+/// splitmix64: a tiny, well-known mixing function; enough for seeded noise and delays.
+fn mix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+fn hash(parts: &[u64]) -> u64 {
+    parts.iter().fold(0x5EED, |acc, p| mix(acc ^ mix(*p)))
+}
+
+fn text_hash(s: &str) -> u64 {
+    s.bytes().fold(0xCBF2_9CE4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01B3))
+}
+
+/// A uniform draw in [0, 1) from a hash.
+#[allow(clippy::cast_precision_loss)]
+fn unit(h: u64) -> f64 {
+    (h >> 11) as f64 / (1u64 << 53) as f64
+}
+
+impl World {
+    #[must_use]
+    pub fn new(scenario: &Scenario, domain: &Domain, prices: Prices) -> Self {
+        let tables = scenario
+            .tables
+            .iter()
+            .map(|spec| SimTable {
+                name: domain.table(&spec.short_name),
+                spec: spec.clone(),
+                status: TableStatus::Active,
+                updating_until: 0,
+                pending: None,
+                capacity: Capacity::new(spec.read, spec.write),
+                indexes: spec.indexes.iter().map(|x| SimIndex { name: x.name.clone(), write_share: x.write_share, capacity: Capacity::new(x.read, x.write) }).collect(),
+            })
+            .collect();
+        Self {
+            now: DEFAULT_START,
+            start: DEFAULT_START,
+            seed: scenario.seed,
+            delays: scenario.metric_delay_seconds,
+            update_seconds: scenario.update_seconds,
+            prices,
+            scenario: scenario.clone(),
+            tables,
+            metrics: BTreeMap::new(),
+            updates: 0,
+            totals: Totals::default(),
+            last_second: Vec::new(),
+        }
+    }
+
+    /// Seconds since the scenario began.
+    #[must_use]
+    pub fn elapsed(&self) -> u64 {
+        self.now.0 - self.start.0
+    }
+
+    /// True demand (general, hot key) in units per second on a resource at a scenario second.
+    #[must_use]
+    pub fn demand(&self, table_short: &str, index: Option<&str>, dimension: Dimension, second: u64) -> (f64, f64) {
+        let mut general = 0.0;
+        let mut hot = 0.0;
+        for (i, w) in self.scenario.workload.iter().enumerate() {
+            if w.table != table_short || w.index.as_deref() != index || w.dimension != dimension {
+                continue;
+            }
+            let noise = if w.noise > 0.0 {
+                1.0 + w.noise * (2.0 * unit(hash(&[self.seed, i as u64, second / 60])) - 1.0)
+            } else {
+                1.0
+            };
+            general += interpolate(&w.points, second) * noise;
+            hot += interpolate(&w.hot_key, second) * noise;
+        }
+        (general, hot)
+    }
+
+    /// Advances the world by one second.
+    pub fn step(&mut self) {
+        let second = self.elapsed();
+        self.finish_updates();
+        let mut snapshots = Vec::new();
+        let mut throttled_now = 0.0;
+        for ti in 0..self.tables.len() {
+            let short = self.tables[ti].spec.short_name.clone();
+            let billing = self.tables[ti].spec.billing;
+            for dimension in Dimension::BOTH {
+                let d = dim_index(dimension);
+                let (general, hot) = self.demand(&short, None, dimension, second);
+                let limit = if dimension == Dimension::Read { PARTITION_READ_LIMIT } else { PARTITION_WRITE_LIMIT };
+                let wanted = general + hot.min(limit);
+                let table = &mut self.tables[ti];
+                let accepted_by_table = wanted.min(table.capacity.available(d, billing));
+                let mut accepted = accepted_by_table;
+                let mut index_throttles = vec![0.0; table.indexes.len()];
+                if dimension == Dimension::Write {
+                    for (xi, index) in table.indexes.iter().enumerate() {
+                        if index.write_share <= 0.0 {
+                            continue;
+                        }
+                        let need = accepted_by_table * index.write_share;
+                        let available = index.capacity.available(d, billing);
+                        if need > available {
+                            index_throttles[xi] = need - available;
+                            accepted = accepted.min(available / index.write_share);
+                        }
+                    }
+                }
+                let table_throttled = general + hot - accepted_by_table;
+                table.capacity.consume(d, accepted, table_throttled, billing);
+                throttled_now += general + hot - accepted;
+                snapshots.push(Snapshot { resource: Resource::table(&table.name), dimension, demand: general + hot, provisioned: (billing == BillingMode::Provisioned).then_some(table.capacity.units[d]), throttled: general + hot - accepted });
+                if dimension == Dimension::Write {
+                    for (xi, index) in table.indexes.iter_mut().enumerate() {
+                        let need = accepted_by_table * index.write_share;
+                        index.capacity.consume(d, accepted * index.write_share, index_throttles[xi], billing);
+                        snapshots.push(Snapshot { resource: Resource::index(&table.name, &index.name), dimension, demand: need, provisioned: (billing == BillingMode::Provisioned).then_some(index.capacity.units[d]), throttled: index_throttles[xi] });
+                    }
+                }
+            }
+            // Index reads are their own demand.
+            for xi in 0..self.tables[ti].indexes.len() {
+                let name = self.tables[ti].indexes[xi].name.clone();
+                let (general, hot) = self.demand(&short, Some(&name), Dimension::Read, second);
+                let wanted = general + hot.min(PARTITION_READ_LIMIT);
+                let table = &mut self.tables[ti];
+                let index = &mut table.indexes[xi];
+                let accepted = wanted.min(index.capacity.available(0, billing));
+                let throttled = general + hot - accepted;
+                index.capacity.consume(0, accepted, throttled, billing);
+                throttled_now += throttled;
+                snapshots.push(Snapshot { resource: Resource::index(&table.name, &name), dimension: Dimension::Read, demand: general + hot, provisioned: (billing == BillingMode::Provisioned).then_some(index.capacity.units[0]), throttled });
+            }
+        }
+        self.account(throttled_now);
+        self.last_second = snapshots;
+        self.now = self.now.plus(std::time::Duration::from_secs(1));
+        if self.now.0 % 60 == 0 {
+            self.publish_minute();
+        }
+    }
+
+    fn account(&mut self, throttled_now: f64) {
+        let totals = &mut self.totals;
+        totals.seconds += 1;
+        totals.throttled_requests += throttled_now;
+        if throttled_now >= 1.0 {
+            totals.seconds_with_throttling += 1;
+        }
+        let mut units = [0u32; 2];
+        for table in self.tables.iter().filter(|t| t.spec.billing == BillingMode::Provisioned) {
+            for capacity in std::iter::once(&table.capacity).chain(table.indexes.iter().map(|x| &x.capacity)) {
+                units[0] += capacity.units[0];
+                units[1] += capacity.units[1];
+            }
+        }
+        for d in 0..2 {
+            totals.peak_units[d] = totals.peak_units[d].max(units[d]);
+            totals.unit_seconds[d] += f64::from(units[d]);
+        }
+        totals.capacity_cost_usd += (f64::from(units[0]) * self.prices.rcu_usd_per_hour + f64::from(units[1]) * self.prices.wcu_usd_per_hour) / 3600.0;
+    }
+
+    /// Closes the minute that just ended: its datapoints become visible after a seeded delay.
+    fn publish_minute(&mut self) {
+        let start = self.now.minus(std::time::Duration::from_secs(60));
+        let (lo, hi) = self.delays;
+        let mut out = Vec::new();
+        for table in &mut self.tables {
+            let resources = std::iter::once((Resource::table(&table.name), &mut table.capacity))
+                .chain(table.indexes.iter_mut().map(|x| (Resource::index(&table.name, &x.name), &mut x.capacity)));
+            for (resource, capacity) in resources {
+                for dimension in Dimension::BOTH {
+                    let d = dim_index(dimension);
+                    let (consumed_metric, throttle_metric) = match dimension {
+                        Dimension::Read => ("ConsumedReadCapacityUnits", "ReadThrottleEvents"),
+                        Dimension::Write => ("ConsumedWriteCapacityUnits", "WriteThrottleEvents"),
+                    };
+                    let h = hash(&[self.seed, text_hash(&resource.to_string()), start.0, d as u64]);
+                    let delay = lo + h % (hi - lo + 1);
+                    let published_at = self.now.plus(std::time::Duration::from_secs(delay));
+                    out.push((resource.clone(), consumed_metric, Datapoint { start, value: capacity.minute_consumed[d], published_at }));
+                    // CloudWatch has no throttle datapoint for a minute without throttles.
+                    if capacity.minute_throttled[d] > 0.0 {
+                        out.push((resource.clone(), throttle_metric, Datapoint { start, value: capacity.minute_throttled[d].round(), published_at }));
+                    }
+                    capacity.minute_consumed[d] = 0.0;
+                    capacity.minute_throttled[d] = 0.0;
+                }
+            }
+        }
+        for (resource, metric, point) in out {
+            self.metrics.entry((resource, metric)).or_default().push(point);
+        }
+    }
+
+    fn finish_updates(&mut self) {
+        let now = self.now.0;
+        for table in &mut self.tables {
+            if table.status != TableStatus::Updating || now < table.updating_until {
+                continue;
+            }
+            table.status = TableStatus::Active;
+            let Some(update) = table.pending.take() else { continue };
+            if let Some(t) = update.table_throughput {
+                table.capacity.units = [t.read, t.write];
+            }
+            for (name, t) in update.indexes {
+                if let Some(index) = table.indexes.iter_mut().find(|x| x.name == name) {
+                    index.capacity.units = [t.read, t.write];
+                }
+            }
+        }
+    }
+
+    /// Published datapoints of one metric in `[start, end)`.
+    #[must_use]
+    pub fn series(&self, resource: &Resource, metric: &str, start: Timestamp, end: Timestamp) -> Series {
+        let points = self
+            .metrics
+            .iter()
+            .filter(|((r, m), _)| r == resource && *m == metric)
+            .flat_map(|(_, points)| points.iter())
+            .filter(|p| p.start >= start && p.start < end && p.published_at <= self.now)
+            .map(|p| Point { start: p.start, value: p.value })
+            .collect();
+        Series { points }
+    }
+
+    /// DescribeTable.
+    ///
+    /// # Errors
+    /// `NotFound` for a table the scenario does not have.
+    pub fn describe(&self, name: &str) -> Result<TableDescription, PortError> {
+        let table = self.tables.iter().find(|t| t.name == name).ok_or_else(|| PortError::NotFound { resource: format!("table {name}") })?;
+        let provisioned = table.spec.billing == BillingMode::Provisioned;
+        let throughput = |c: &Capacity| provisioned.then_some(Throughput { read: c.units[0], write: c.units[1] });
+        Ok(TableDescription {
+            name: table.name.clone(),
+            billing: table.spec.billing,
+            status: table.status,
+            throughput: throughput(&table.capacity),
+            indexes: table.indexes.iter().map(|x| IndexDescription { name: x.name.clone(), throughput: throughput(&x.capacity) }).collect(),
+        })
+    }
+
+    /// UpdateTable, with DynamoDB's refusals: one update at a time, no provisioned throughput on
+    /// on-demand tables, and the daily decrease limit.
+    ///
+    /// # Errors
+    /// `Busy` while UPDATING; `Permanent` for refusals AWS would make.
+    pub fn update(&mut self, update: &TableUpdate) -> Result<(), PortError> {
+        let now = self.now.0;
+        let Some(table) = self.tables.iter_mut().find(|t| t.name == update.table) else {
+            return Err(PortError::NotFound { resource: format!("table {}", update.table) });
+        };
+        let refuse = |message: String| PortError::Permanent { service: "dynamodb", operation: "UpdateTable", message };
+        if table.status != TableStatus::Active {
+            return Err(PortError::Busy { resource: table.name.clone(), message: "table is UPDATING".into() });
+        }
+        if table.spec.billing == BillingMode::PayPerRequest {
+            return Err(refuse("ValidationException: provisioned throughput cannot be set on a PAY_PER_REQUEST table".into()));
+        }
+        let mut targets: Vec<(Option<usize>, Throughput)> = Vec::new();
+        if let Some(t) = update.table_throughput {
+            targets.push((None, t));
+        }
+        for (name, t) in &update.indexes {
+            let Some(i) = table.indexes.iter().position(|x| &x.name == name) else {
+                return Err(refuse(format!("ValidationException: no index {name}")));
+            };
+            targets.push((Some(i), *t));
+        }
+        for (i, t) in &targets {
+            let capacity = i.map_or(&table.capacity, |i| &table.indexes[i].capacity);
+            if t.read == 0 || t.write == 0 {
+                return Err(refuse("ValidationException: capacity must be at least 1".into()));
+            }
+            for (d, to) in [(0, t.read), (1, t.write)] {
+                if to < capacity.units[d] && !decrease_allowed(&capacity.decreases[d], now) {
+                    return Err(refuse("LimitExceededException: decrease limit reached for today".into()));
+                }
+            }
+        }
+        let mut changed = 0;
+        for (i, t) in targets {
+            let capacity = match i {
+                None => &mut table.capacity,
+                Some(i) => &mut table.indexes[i].capacity,
+            };
+            for (d, to) in [(0, t.read), (1, t.write)] {
+                if to < capacity.units[d] {
+                    capacity.decreases[d].push(now);
+                }
+                if to != capacity.units[d] {
+                    changed += 1;
+                }
+            }
+        }
+        self.updates += 1;
+        let (lo, hi) = self.update_seconds;
+        let seconds = lo + hash(&[self.seed, 0xDD, self.updates]) % (hi - lo + 1);
+        table.status = TableStatus::Updating;
+        table.updating_until = now + seconds;
+        table.pending = Some(update.clone());
+        self.totals.capacity_changes += changed;
+        Ok(())
+    }
+
+    /// What each resource saw in the last second.
+    #[must_use]
+    pub fn snapshot(&self) -> &[Snapshot] {
+        &self.last_second
+    }
+
+    #[must_use]
+    pub fn table_specs(&self) -> Vec<(String, TableSpec)> {
+        self.tables.iter().map(|t| (t.name.clone(), t.spec.clone())).collect()
+    }
+}
+
+/// AWS: 4 decreases at any time in a UTC day, then one per hour that had none.
+fn decrease_allowed(decreases: &[u64], now: u64) -> bool {
+    let today: Vec<u64> = decreases.iter().copied().filter(|t| t / DAY == now / DAY).collect();
+    today.len() < FREE_DECREASES_PER_DAY || today.last().is_none_or(|last| now - last >= 3600)
+}

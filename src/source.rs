@@ -1,0 +1,225 @@
+//! Reading a TOML file into a serde mirror while collecting every problem with its place.
+//!
+//! Policies and scenarios are both read this way: syntax errors, unknown keys (all of them, not
+//! just the first) and type errors are reported with file, line, column and the field path; the
+//! semantic checks that follow use the same `Problem` type, so one report lists everything.
+
+use serde::de::DeserializeOwned;
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use toml::de::{DeTable, DeValue};
+use toml::Spanned;
+
+/// One thing wrong with an input file, placed so an operator can jump to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub file: PathBuf,
+    pub line: usize,
+    pub column: usize,
+    /// Dotted path of the field, e.g. `tables.tileindex.write.ceiling`; empty for syntax errors.
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}: ", self.file.display(), self.line, self.column)?;
+        if !self.field.is_empty() {
+            write!(f, "{}: ", self.field)?;
+        }
+        write!(f, "{}", self.message)
+    }
+}
+
+/// Every problem found in one file, reported together.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct Problems(pub Vec<Problem>);
+
+impl fmt::Display for Problems {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.0.len();
+        writeln!(f, "{n} problem{}:", if n == 1 { "" } else { "s" })?;
+        for p in &self.0 {
+            writeln!(f, "  {p}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The text of an input file plus what is needed to place problems in it.
+#[derive(Debug)]
+pub struct Source<'a> {
+    pub path: &'a Path,
+    pub text: &'a str,
+    tree: Option<Spanned<DeTable<'a>>>,
+}
+
+impl<'a> Source<'a> {
+    #[must_use]
+    pub fn new(path: &'a Path, text: &'a str) -> Self {
+        let tree = DeTable::parse(text).ok();
+        Self { path, text, tree }
+    }
+
+    /// A problem at a byte span of the file.
+    #[must_use]
+    pub fn problem_at(&self, span: Range<usize>, field: &str, message: impl Into<String>) -> Problem {
+        let (line, column) = line_column(self.text, span.start);
+        Problem {
+            file: self.path.to_path_buf(),
+            line,
+            column,
+            field: field.to_string(),
+            message: message.into(),
+        }
+    }
+
+    /// A problem about a field, placed at the field's value (or at its table, or at the top of the
+    /// file when the field is absent).
+    #[must_use]
+    pub fn problem(&self, field: &str, message: impl Into<String>) -> Problem {
+        let span = self.span_of(field).unwrap_or(0..0);
+        self.problem_at(span, field, message)
+    }
+
+    /// The span of the value at a dotted path, or of its nearest existing parent.
+    #[must_use]
+    pub fn span_of(&self, field: &str) -> Option<Range<usize>> {
+        let tree = self.tree.as_ref()?;
+        let mut best = None;
+        let mut table: &DeTable<'_> = tree.get_ref();
+        let mut array: Option<&toml::de::DeArray<'_>> = None;
+        for segment in field.split('.').filter(|s| !s.is_empty()) {
+            let value: &Spanned<DeValue<'_>> = if let Some(items) = array {
+                match segment.parse::<usize>().ok().and_then(|i| items.get(i)) {
+                    Some(v) => v,
+                    None => return best,
+                }
+            } else {
+                match table.get_key_value(segment) {
+                    Some((_, v)) => v,
+                    None => return best,
+                }
+            };
+            best = Some(value.span());
+            array = None;
+            match value.get_ref() {
+                DeValue::Table(t) => table = t,
+                DeValue::Array(a) => array = Some(a),
+                _ => {}
+            }
+        }
+        best
+    }
+
+    /// The dotted path of the innermost key whose value covers `span` (used to name the field of
+    /// a serde type error, which only carries a span).
+    fn field_at(&self, span: &Range<usize>) -> String {
+        fn walk(table: &DeTable<'_>, span: &Range<usize>, path: &mut Vec<String>) {
+            for (key, value) in table {
+                let vs = value.span();
+                let ks = key.span();
+                if (vs.start <= span.start && span.end <= vs.end) || ks.start == span.start {
+                    path.push(key.get_ref().to_string());
+                    match value.get_ref() {
+                        DeValue::Table(t) => walk(t, span, path),
+                        DeValue::Array(items) => {
+                            for (i, item) in items.iter().enumerate() {
+                                let is = item.span();
+                                if is.start <= span.start && span.end <= is.end {
+                                    path.push(i.to_string());
+                                    if let DeValue::Table(t) = item.get_ref() {
+                                        walk(t, span, path);
+                                    }
+                                    break;
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
+                    return;
+                }
+            }
+        }
+        let mut path = Vec::new();
+        if let Some(tree) = &self.tree {
+            walk(tree.get_ref(), span, &mut path);
+        }
+        path.join(".")
+    }
+
+    /// Deserializes the whole file into `T`, reporting syntax errors, every unknown key and the
+    /// first type error (serde stops there) as problems.
+    ///
+    /// # Errors
+    /// Returns all problems found when the file is not a valid `T`.
+    pub fn deserialize<T: DeserializeOwned>(&self) -> Result<T, Problems> {
+        let deserializer = match toml::Deserializer::parse(self.text) {
+            Ok(d) => d,
+            Err(e) => return Err(Problems(vec![self.toml_error(&e)])),
+        };
+        let mut unknown = Vec::new();
+        let result: Result<T, _> = serde_ignored::deserialize(deserializer, |path| {
+            unknown.push(path.to_string().trim_start_matches('?').to_string());
+        });
+        let mut problems: Vec<Problem> = unknown
+            .iter()
+            .map(|field| {
+                let key = field.rsplit('.').next().unwrap_or(field);
+                self.problem(field, format!("unknown key `{key}`"))
+            })
+            .collect();
+        match result {
+            Ok(value) if problems.is_empty() => Ok(value),
+            Ok(_) => Err(Problems(problems)),
+            Err(e) => {
+                problems.push(self.toml_error(&e));
+                Err(Problems(problems))
+            }
+        }
+    }
+
+    fn toml_error(&self, e: &toml::de::Error) -> Problem {
+        let span = e.span().unwrap_or(0..0);
+        let field = self.field_at(&span);
+        self.problem_at(span, &field, e.message().trim().to_string())
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before[line_start..].chars().count() + 1;
+    (line, column)
+}
+
+/// Reads a file for parsing, turning IO failures into a problem that names the file.
+///
+/// # Errors
+/// The file cannot be read.
+pub fn read(path: &Path) -> Result<String, Problems> {
+    std::fs::read_to_string(path).map_err(|e| {
+        Problems(vec![Problem {
+            file: path.to_path_buf(),
+            line: 0,
+            column: 0,
+            field: String::new(),
+            message: format!("cannot read file: {e}"),
+        }])
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_and_column_are_one_based() {
+        assert_eq!(line_column("ab\ncd", 0), (1, 1));
+        assert_eq!(line_column("ab\ncd", 4), (2, 2));
+    }
+}
