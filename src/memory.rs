@@ -2,7 +2,7 @@
 //! the changes it made, the escalations it sent, so guardrails can count and cool down.
 
 use crate::action::{Action, EscalationCause};
-use crate::model::{CapacityKey, Resource};
+use crate::model::{CapacityKey, Observed, Resource, TableStatus};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -24,6 +24,10 @@ pub struct ChangeRecord {
     pub from: u32,
     pub to: u32,
     pub direction: Direction,
+    /// When the controller first saw the table ACTIVE again after this change: metric minutes
+    /// from then on show the new capacity. `None` while the update is still in progress.
+    #[serde(default)]
+    pub settled_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,12 +92,26 @@ impl Memory {
                 } else {
                     Direction::Lower
                 },
+                settled_at: None,
             }),
             Action::Escalate(e) => self.escalations.push(EscalationRecord {
                 resource: e.resource.clone(),
                 cause: e.cause,
                 at,
             }),
+        }
+    }
+
+    /// Marks changes as settled once their table is seen ACTIVE after them.
+    pub fn note_settled(&mut self, observed: &Observed) {
+        for change in self.changes.iter_mut().filter(|c| c.settled_at.is_none() && c.at < observed.at) {
+            let active = observed
+                .resources
+                .iter()
+                .any(|r| r.resource.table == change.key.resource.table && r.status == TableStatus::Active);
+            if active {
+                change.settled_at = Some(observed.at);
+            }
         }
     }
 

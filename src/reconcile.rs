@@ -60,6 +60,7 @@ pub struct Ports<'a, M, T> {
 pub async fn tick<M: Metrics, T: Tables>(ports: &Ports<'_, M, T>, policy: &Policy, memory: &mut Memory, at: Timestamp, step: Step) -> TickReport {
     memory.prune(at);
     let observed = observe(ports.metrics, ports.tables, policy, at).await;
+    memory.note_settled(&observed);
     let decision = decide(&observed, policy, memory);
     let admission = admit(decision.actions, &observed, policy, memory);
     let outcomes = match step {

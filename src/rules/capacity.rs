@@ -6,6 +6,8 @@ use crate::decide::Decision;
 use crate::memory::Memory;
 use crate::model::{BillingMode, CapacityKey, Dimension, Observed, ResourceObs};
 use crate::policy::{Lower, Policy, TableRule};
+use crate::time::Timestamp;
+use std::time::Duration;
 
 const RULE: &str = "capacity";
 
@@ -48,7 +50,6 @@ fn judge(observed: &Observed, rule: &TableRule, memory: &Memory, obs: &ResourceO
     let subject = key.to_string();
     let signals = obs.dimension(dimension);
     let period = observed.period;
-    let period_s = period.as_secs_f64().max(1.0);
     let metric = match dimension {
         Dimension::Read => "ConsumedReadCapacityUnits",
         Dimension::Write => "ConsumedWriteCapacityUnits",
@@ -72,7 +73,7 @@ fn judge(observed: &Observed, rule: &TableRule, memory: &Memory, obs: &ResourceO
         consumed,
         throttle_events: events,
     };
-    let throttling = rule.raise.throttle_events_per_minute.is_some_and(|t| events * 60.0 / period_s >= t);
+    let throttling = is_throttling(rule, events, period);
 
     let provisioned = match (obs.billing, signals.provisioned) {
         (BillingMode::PayPerRequest, _) => {
@@ -90,33 +91,50 @@ fn judge(observed: &Observed, rule: &TableRule, memory: &Memory, obs: &ResourceO
         (BillingMode::Provisioned, Some(p)) => p,
     };
 
-    // Act only on news: a minute that began before our last change shows the old capacity.
-    if let Some(last) = memory.last_change(&key).filter(|c| minute < c.at) {
-        decision.verdict(RULE, subject, format!("waiting for a full minute after the change to {} at {}", last.to, last.at));
+    // Act only on news: a minute that began before our last change took effect shows the old
+    // capacity, and acting on it again would double-act.
+    let settled = match memory.last_change(&key) {
+        None => None,
+        Some(c) => match c.settled_at {
+            None => {
+                decision.verdict(RULE, subject, format!("waiting for the change to {} at {} to take effect", c.to, c.at));
+                return;
+            }
+            Some(settled) => Some(settled),
+        },
+    };
+    if let Some(settled) = settled.filter(|s| minute < *s) {
+        decision.verdict(RULE, subject, format!("waiting for a full minute after the last change took effect at {settled}"));
         return;
     }
 
     let limits = rule.limits(dimension);
     let prov = f64::from(provisioned.max(1));
-    let throttled_per_s = events / period_s;
+    let demand = estimated_demand(observed, obs, dimension, minute).unwrap_or(consumed);
     let utilisation = consumed / prov;
-    let demand_utilisation = (consumed + throttled_per_s) / prov;
     let busy = rule.raise.utilisation.is_some_and(|u| utilisation >= u);
 
-    if throttling && demand_utilisation < rule.hot_partition_below {
-        escalate(decision, obs, EscalationCause::HotPartition, evidence, HOT_PARTITION_ADVICE);
-        decision.verdict(RULE, subject, format!("hot partition: demand is {:.0}% of provisioned yet throttling; no raise", demand_utilisation * 100.0));
+    if throttling && demand / prov < rule.hot_partition_below {
+        // One minute can straddle a change of demand; a hot partition shows in two.
+        let previous = minute.minus(period);
+        let confirmed = settled.is_none_or(|s| previous >= s) && looks_hot(observed, rule, obs, dimension, previous, prov);
+        if confirmed {
+            escalate(decision, obs, EscalationCause::HotPartition, evidence, HOT_PARTITION_ADVICE);
+            decision.verdict(RULE, subject, format!("hot partition: demand is {:.0}% of provisioned yet throttling; no raise", demand / prov * 100.0));
+        } else {
+            decision.verdict(RULE, subject, format!("possible hot partition (demand {:.0}% of provisioned, throttling): confirming with the next minute", demand / prov * 100.0));
+        }
         return;
     }
     if throttling || busy {
         let stepped = (prov * rule.raise.factor).ceil().max(prov + f64::from(rule.raise.min_step));
-        let wanted = ((consumed + throttled_per_s) * rule.raise.factor).ceil();
-        let to = clamp_units(stepped.max(wanted)).min(limits.ceiling);
+        let projected = project(observed, obs, dimension, minute, demand, evidence.age);
+        let to = clamp_units(stepped.max((projected * rule.raise.factor).ceil())).min(limits.ceiling);
         if provisioned >= limits.ceiling && throttling {
             escalate(decision, obs, EscalationCause::CeilingReached, evidence, CEILING_ADVICE);
         }
         let cause = if throttling { ChangeCause::Throttling } else { ChangeCause::HighUtilisation };
-        decision.verdict(RULE, &subject, format!("{cause:?}: propose {provisioned} → {to}"));
+        decision.verdict(RULE, &subject, format!("{cause:?}: demand about {demand:.0}/s (projected {projected:.0}/s): propose {provisioned} → {to}"));
         decision.actions.push(Action::RaiseCapacity(CapacityChange { key, from: provisioned, to, cause, evidence }));
         return;
     }
@@ -133,6 +151,75 @@ fn judge(observed: &Observed, rule: &TableRule, memory: &Memory, obs: &ResourceO
         }
     }
     decision.verdict(RULE, subject, format!("steady: {evidence}"));
+}
+
+fn is_throttling(rule: &TableRule, events: f64, period: Duration) -> bool {
+    rule.raise.throttle_events_per_minute.is_some_and(|t| events * 60.0 / period.as_secs_f64().max(1.0) >= t)
+}
+
+/// Whether a minute shows throttling although estimated demand is well under capacity.
+fn looks_hot(observed: &Observed, rule: &TableRule, obs: &ResourceObs, dimension: Dimension, minute: Timestamp, prov: f64) -> bool {
+    let events = obs.dimension(dimension).throttle_events.at(minute).unwrap_or(0.0);
+    is_throttling(rule, events, observed.period)
+        && estimated_demand(observed, obs, dimension, minute).is_some_and(|d| d / prov < rule.hot_partition_below)
+}
+
+/// How far ahead a raise must reach: the evidence's age, plus the UpdateTable and the next
+/// metric minute before the controller can see its effect.
+const PROJECTION_HORIZON: Duration = Duration::from_secs(150);
+/// A projection may at most double the measured demand: a steep minute may be noise.
+const MAX_PROJECTION: f64 = 2.0;
+
+/// Demand projected to when a raise decided now will be seen working: if demand grew over the
+/// last minute, assume it keeps growing at that pace.
+fn project(observed: &Observed, obs: &ResourceObs, dimension: Dimension, minute: Timestamp, demand: f64, age: Duration) -> f64 {
+    let period = observed.period.as_secs_f64().max(1.0);
+    let Some(previous) = estimated_demand(observed, obs, dimension, minute.minus(observed.period)) else { return demand };
+    let slope = (demand - previous).max(0.0) / period;
+    (demand + slope * (age + PROJECTION_HORIZON).as_secs_f64()).min(demand * MAX_PROJECTION)
+}
+
+/// Served and throttled units of one minute (units/s and events).
+fn minute_of(obs: &ResourceObs, dimension: Dimension, minute: Timestamp) -> Option<(f64, f64)> {
+    let d = obs.dimension(dimension);
+    Some((d.consumed.at(minute)?, d.throttle_events.at(minute).unwrap_or(0.0)))
+}
+
+/// True demand estimated for one minute, in units/s: what was served plus what was throttled.
+/// Writes to a table also write its GSIs, and a throttling GSI turns the table's writes away
+/// (they show only in the GSI's throttle events), so table and GSI write demand are estimated
+/// together, scaled by the share of the table's writes that reach each GSI.
+fn estimated_demand(observed: &Observed, obs: &ResourceObs, dimension: Dimension, minute: Timestamp) -> Option<f64> {
+    let period = observed.period.as_secs_f64().max(1.0);
+    let (consumed, events) = minute_of(obs, dimension, minute)?;
+    let own = consumed + events / period;
+    if dimension == Dimension::Read {
+        return Some(own);
+    }
+    let table = &obs.resource.table;
+    let share = |index_consumed: f64, table_consumed: f64| {
+        if table_consumed > 0.0 { (index_consumed / table_consumed).clamp(0.05, 1.0) } else { 1.0 }
+    };
+    match &obs.resource.index {
+        None => {
+            let turned_away = observed
+                .resources
+                .iter()
+                .filter(|r| &r.resource.table == table && r.resource.index.is_some())
+                .filter_map(|gsi| minute_of(gsi, Dimension::Write, minute))
+                .map(|(gsi_consumed, gsi_events)| gsi_events / period / share(gsi_consumed, consumed))
+                .fold(0.0, f64::max);
+            Some(own + turned_away)
+        }
+        Some(_) => {
+            let base = observed.resources.iter().find(|r| &r.resource.table == table && r.resource.index.is_none());
+            let from_table = base.and_then(|t| {
+                let (table_consumed, _) = minute_of(t, Dimension::Write, minute)?;
+                Some(estimated_demand(observed, t, Dimension::Write, minute)? * share(consumed, table_consumed))
+            });
+            Some(own.max(from_table.unwrap_or(0.0)))
+        }
+    }
 }
 
 /// The capacity to lower to, when the whole quiet window was calm and the cut is worth a decrease.
