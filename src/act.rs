@@ -16,7 +16,10 @@ pub enum Outcome {
     WouldApply,
     /// Escalations are reported through the journal and the log at WARN (and, later, signals).
     Reported,
-    Failed { error: String, transient: bool },
+    Failed {
+        error: String,
+        transient: bool,
+    },
 }
 
 /// Carries out admitted actions; returns one outcome per action, in order.
@@ -25,7 +28,10 @@ pub async fn act<T: Tables>(tables: &T, admitted: &[Action], observed: &Observed
     let mut per_table: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (i, action) in admitted.iter().enumerate() {
         match action {
-            Action::RaiseCapacity(c) | Action::LowerCapacity(c) => per_table.entry(c.key.resource.table.clone()).or_default().push(i),
+            Action::RaiseCapacity(c) | Action::LowerCapacity(c) => per_table
+                .entry(c.key.resource.table.clone())
+                .or_default()
+                .push(i),
             Action::Escalate(_) => outcomes[i] = Some(Outcome::Reported),
         }
     }
@@ -39,26 +45,44 @@ pub async fn act<T: Tables>(tables: &T, admitted: &[Action], observed: &Observed
             outcomes[i] = Some(outcome.clone());
         }
     }
-    outcomes.into_iter().map(|o| o.unwrap_or(Outcome::Reported)).collect()
+    outcomes
+        .into_iter()
+        .map(|o| o.unwrap_or(Outcome::Reported))
+        .collect()
 }
 
 fn failed(e: &PortError) -> Outcome {
-    Outcome::Failed { error: e.to_string(), transient: e.is_transient() }
+    Outcome::Failed {
+        error: e.to_string(),
+        transient: e.is_transient(),
+    }
 }
 
 /// Builds one UpdateTable from the changes to a table and its GSIs, keeping the dimension that
 /// does not change at its observed value (UpdateTable needs both).
-fn table_update<'a>(table: &str, actions: impl Iterator<Item = &'a Action>, observed: &Observed) -> TableUpdate {
+fn table_update<'a>(
+    table: &str,
+    actions: impl Iterator<Item = &'a Action>,
+    observed: &Observed,
+) -> TableUpdate {
     let mut targets: BTreeMap<Resource, Throughput> = BTreeMap::new();
     for action in actions {
-        let (Action::RaiseCapacity(c) | Action::LowerCapacity(c)) = action else { continue };
-        let entry = targets.entry(c.key.resource.clone()).or_insert_with(|| current(&c.key.resource, observed));
+        let (Action::RaiseCapacity(c) | Action::LowerCapacity(c)) = action else {
+            continue;
+        };
+        let entry = targets
+            .entry(c.key.resource.clone())
+            .or_insert_with(|| current(&c.key.resource, observed));
         match c.key.dimension {
             Dimension::Read => entry.read = c.to,
             Dimension::Write => entry.write = c.to,
         }
     }
-    let mut update = TableUpdate { table: table.to_string(), table_throughput: None, indexes: Vec::new() };
+    let mut update = TableUpdate {
+        table: table.to_string(),
+        table_throughput: None,
+        indexes: Vec::new(),
+    };
     for (resource, throughput) in targets {
         match resource.index {
             None => update.table_throughput = Some(throughput),
@@ -69,8 +93,12 @@ fn table_update<'a>(table: &str, actions: impl Iterator<Item = &'a Action>, obse
 }
 
 fn current(resource: &Resource, observed: &Observed) -> Throughput {
-    observed.resources.iter().find(|r| &r.resource == resource).map_or(Throughput { read: 1, write: 1 }, |r| Throughput {
-        read: r.read.provisioned.unwrap_or(1),
-        write: r.write.provisioned.unwrap_or(1),
-    })
+    observed
+        .resources
+        .iter()
+        .find(|r| &r.resource == resource)
+        .map_or(Throughput { read: 1, write: 1 }, |r| Throughput {
+            read: r.read.provisioned.unwrap_or(1),
+            write: r.write.provisioned.unwrap_or(1),
+        })
 }

@@ -25,7 +25,8 @@ impl Evidence {
     /// consumed / provisioned, or `None` for on-demand.
     #[must_use]
     pub fn utilisation(&self) -> Option<f64> {
-        self.provisioned.map(|p| self.consumed / f64::from(p.max(1)))
+        self.provisioned
+            .map(|p| self.consumed / f64::from(p.max(1)))
     }
 }
 
@@ -148,15 +149,35 @@ impl Action {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "hold", rename_all = "kebab-case")]
 pub enum HoldReason {
-    Cooldown { until: Timestamp },
-    CeilingReached { ceiling: u32 },
-    BudgetExhausted { extra_usd_per_hour: f64, cap_usd_per_hour: f64 },
-    StaleData { age_s: u64, limit_s: u64 },
-    MissingData { what: String },
-    TableBusy { status: String },
-    ActionLimit { per_hour: u32 },
-    DecreaseLimit { decreases_today: u32 },
-    AlreadyEscalated { until: Timestamp },
+    Cooldown {
+        until: Timestamp,
+    },
+    CeilingReached {
+        ceiling: u32,
+    },
+    BudgetExhausted {
+        extra_usd_per_hour: f64,
+        cap_usd_per_hour: f64,
+    },
+    StaleData {
+        age_s: u64,
+        limit_s: u64,
+    },
+    MissingData {
+        what: String,
+    },
+    TableBusy {
+        status: String,
+    },
+    ActionLimit {
+        per_hour: u32,
+    },
+    DecreaseLimit {
+        decreases_today: u32,
+    },
+    AlreadyEscalated {
+        until: Timestamp,
+    },
 }
 
 impl fmt::Display for HoldReason {
@@ -164,12 +185,18 @@ impl fmt::Display for HoldReason {
         match self {
             HoldReason::Cooldown { until } => write!(f, "cooldown until {until}"),
             HoldReason::CeilingReached { ceiling } => write!(f, "ceiling {ceiling} reached"),
-            HoldReason::BudgetExhausted { extra_usd_per_hour, cap_usd_per_hour } => write!(
+            HoldReason::BudgetExhausted {
+                extra_usd_per_hour,
+                cap_usd_per_hour,
+            } => write!(
                 f,
                 "budget exhausted: extra capacity already costs ${extra_usd_per_hour:.2}/h of ${cap_usd_per_hour:.2}/h"
             ),
             HoldReason::StaleData { age_s, limit_s } => {
-                write!(f, "stale data: newest evidence is {age_s}s old (limit {limit_s}s)")
+                write!(
+                    f,
+                    "stale data: newest evidence is {age_s}s old (limit {limit_s}s)"
+                )
             }
             HoldReason::MissingData { what } => write!(f, "missing data: {what}"),
             HoldReason::TableBusy { status } => write!(f, "table busy ({status})"),
@@ -200,6 +227,11 @@ pub struct Held {
 impl Held {
     #[must_use]
     pub fn action(action: Action, reason: HoldReason) -> Self {
-        Self { kind: action.kind().to_string(), subject: action.subject(), reason, action: Some(action) }
+        Self {
+            kind: action.kind().to_string(),
+            subject: action.subject(),
+            reason,
+            action: Some(action),
+        }
     }
 }

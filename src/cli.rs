@@ -5,7 +5,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
-#[command(name = "remediator", version, about = "Reconcile loop for the BOSS ingest pipeline: watches DynamoDB, SQS and Lambda, acts within guardrails.")]
+#[command(
+    name = "remediator",
+    version,
+    about = "Reconcile loop for the BOSS ingest pipeline: watches DynamoDB, SQS and Lambda, acts within guardrails."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -29,7 +29,11 @@ pub struct Decision {
 
 impl Decision {
     pub fn verdict(&mut self, rule: &str, subject: impl Into<String>, finding: impl Into<String>) {
-        self.verdicts.push(Verdict { rule: rule.to_string(), subject: subject.into(), finding: finding.into() });
+        self.verdicts.push(Verdict {
+            rule: rule.to_string(),
+            subject: subject.into(),
+            finding: finding.into(),
+        });
     }
 }
 

@@ -23,7 +23,12 @@ pub struct Admission {
 /// AWS decrease limits, the hourly action budget and the spend cap. Raises that would pass the
 /// spend cap are trimmed to what it allows, and held only when nothing fits.
 #[must_use]
-pub fn admit(actions: Vec<Action>, observed: &Observed, policy: &Policy, memory: &Memory) -> Admission {
+pub fn admit(
+    actions: Vec<Action>,
+    observed: &Observed,
+    policy: &Policy,
+    memory: &Memory,
+) -> Admission {
     let at = observed.at;
     let mut admission = Admission::default();
     let mut actions_this_hour = memory.actions_in_last_hour(at);
@@ -33,7 +38,10 @@ pub fn admit(actions: Vec<Action>, observed: &Observed, policy: &Policy, memory:
     for action in actions {
         let evidence = action.evidence();
         if evidence.age > stale_after {
-            let reason = HoldReason::StaleData { age_s: evidence.age.as_secs(), limit_s: stale_after.as_secs() };
+            let reason = HoldReason::StaleData {
+                age_s: evidence.age.as_secs(),
+                limit_s: stale_after.as_secs(),
+            };
             admission.held.push(Held::action(action, reason));
             continue;
         }
@@ -55,15 +63,26 @@ pub fn admit(actions: Vec<Action>, observed: &Observed, policy: &Policy, memory:
                     let cap = policy.guardrails.max_extra_cost_usd_per_hour;
                     let affordable = ((cap - extra_cost) / price).floor().max(0.0);
                     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-                    let to = change.to.min(change.from.saturating_add(affordable.min(f64::from(u32::MAX)) as u32));
+                    let to = change.to.min(
+                        change
+                            .from
+                            .saturating_add(affordable.min(f64::from(u32::MAX)) as u32),
+                    );
                     if to <= change.from {
-                        let reason = HoldReason::BudgetExhausted { extra_usd_per_hour: extra_cost, cap_usd_per_hour: cap };
-                        admission.held.push(Held::action(Action::RaiseCapacity(change), reason));
+                        let reason = HoldReason::BudgetExhausted {
+                            extra_usd_per_hour: extra_cost,
+                            cap_usd_per_hour: cap,
+                        };
+                        admission
+                            .held
+                            .push(Held::action(Action::RaiseCapacity(change), reason));
                         continue;
                     }
                     extra_cost += f64::from(to - change.from) * price;
                     actions_this_hour += 1;
-                    admission.admitted.push(Action::RaiseCapacity(CapacityChange { to, ..change }));
+                    admission
+                        .admitted
+                        .push(Action::RaiseCapacity(CapacityChange { to, ..change }));
                 }
                 other => {
                     if other.is_mutating() {
@@ -77,7 +96,14 @@ pub fn admit(actions: Vec<Action>, observed: &Observed, policy: &Policy, memory:
     admission
 }
 
-fn check_change(action: &Action, change: &CapacityChange, observed: &Observed, policy: &Policy, memory: &Memory, actions_this_hour: u32) -> Result<(), HoldReason> {
+fn check_change(
+    action: &Action,
+    change: &CapacityChange,
+    observed: &Observed,
+    policy: &Policy,
+    memory: &Memory,
+    actions_this_hour: u32,
+) -> Result<(), HoldReason> {
     let at = observed.at;
     let key = &change.key;
     let status = observed
@@ -87,14 +113,26 @@ fn check_change(action: &Action, change: &CapacityChange, observed: &Observed, p
         .map(|r| r.status);
     match status {
         Some(TableStatus::Active) => {}
-        Some(other) => return Err(HoldReason::TableBusy { status: format!("{other:?}").to_uppercase() }),
-        None => return Err(HoldReason::MissingData { what: format!("no description of {}", key.resource.table) }),
+        Some(other) => {
+            return Err(HoldReason::TableBusy {
+                status: format!("{other:?}").to_uppercase(),
+            });
+        }
+        None => {
+            return Err(HoldReason::MissingData {
+                what: format!("no description of {}", key.resource.table),
+            });
+        }
     }
     let rule = policy.table_rule(&key.resource.table);
     let raising = matches!(action, Action::RaiseCapacity(_));
     if let Some(rule) = rule {
         let cooldown = rule.raise.cooldown;
-        if let Some(until) = memory.last_change(key).map(|c| c.at.plus(cooldown)).filter(|until| *until > at) {
+        if let Some(until) = memory
+            .last_change(key)
+            .map(|c| c.at.plus(cooldown))
+            .filter(|until| *until > at)
+        {
             return Err(HoldReason::Cooldown { until });
         }
         let ceiling = rule.limits(key.dimension).ceiling;
@@ -106,11 +144,15 @@ fn check_change(action: &Action, change: &CapacityChange, observed: &Observed, p
         let (decreases, last) = memory.decreases_today(key, at);
         let recent = last.is_some_and(|l| at.since(l) < HOUR);
         if decreases >= FREE_DECREASES_PER_DAY && recent {
-            return Err(HoldReason::DecreaseLimit { decreases_today: decreases });
+            return Err(HoldReason::DecreaseLimit {
+                decreases_today: decreases,
+            });
         }
     }
     if actions_this_hour >= policy.guardrails.max_actions_per_hour {
-        return Err(HoldReason::ActionLimit { per_hour: policy.guardrails.max_actions_per_hour });
+        return Err(HoldReason::ActionLimit {
+            per_hour: policy.guardrails.max_actions_per_hour,
+        });
     }
     Ok(())
 }
@@ -119,10 +161,19 @@ fn check_change(action: &Action, change: &CapacityChange, observed: &Observed, p
 #[must_use]
 pub fn extra_cost_per_hour(observed: &Observed, policy: &Policy) -> f64 {
     let mut total = 0.0;
-    for obs in observed.resources.iter().filter(|r| r.billing == BillingMode::Provisioned) {
-        let Some(rule) = policy.table_rule(&obs.resource.table) else { continue };
+    for obs in observed
+        .resources
+        .iter()
+        .filter(|r| r.billing == BillingMode::Provisioned)
+    {
+        let Some(rule) = policy.table_rule(&obs.resource.table) else {
+            continue;
+        };
         for dimension in crate::model::Dimension::BOTH {
-            let key = CapacityKey { resource: obs.resource.clone(), dimension };
+            let key = CapacityKey {
+                resource: obs.resource.clone(),
+                dimension,
+            };
             let provisioned = obs.dimension(key.dimension).provisioned.unwrap_or(0);
             let extra = provisioned.saturating_sub(rule.limits(dimension).floor);
             total += f64::from(extra) * policy.guardrails.prices.per_unit_hour(dimension);

@@ -7,6 +7,7 @@
 
 pub mod act;
 pub mod action;
+pub mod cli;
 pub mod decide;
 pub mod guard;
 pub mod memory;
@@ -20,4 +21,3 @@ mod serde_secs;
 pub mod sim;
 pub mod source;
 pub mod time;
-pub mod cli;

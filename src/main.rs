@@ -4,7 +4,7 @@
 use anyhow::Context as _;
 use clap::Parser;
 use remediator::cli::{Cli, Command, LogFormat, Output};
-use remediator::policy::{Policy, LOCAL_POLICY};
+use remediator::policy::{LOCAL_POLICY, Policy};
 use remediator::sim::{self, ControllerKind, Scenario};
 use remediator::source::Problems;
 use std::path::Path;
@@ -30,8 +30,11 @@ fn main() -> ExitCode {
 }
 
 fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("REMEDIATOR_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter = tracing_subscriber::EnvFilter::try_from_env("REMEDIATOR_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Human => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -57,23 +60,43 @@ fn execute(command: Command) -> anyhow::Result<ExitCode> {
                     policy.controller.mode,
                     remediator::time::human(policy.controller.interval),
                     policy.tables.len(),
-                    policy.tables.iter().map(|t| t.table_name.as_str()).collect::<Vec<_>>().join(", ")
+                    policy
+                        .tables
+                        .iter()
+                        .map(|t| t.table_name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Simulate { scenario, policy, compare, controller, seed, output } => {
+        Command::Simulate {
+            scenario,
+            policy,
+            compare,
+            controller,
+            seed,
+            output,
+        } => {
             let policy = load_policy(policy.as_deref())?;
             let mut scenario = Scenario::load(&scenario)?;
             if let Some(seed) = seed {
                 scenario.seed = seed;
             }
-            let runtime = tokio::runtime::Builder::new_current_thread().build().context("starting the async runtime")?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .context("starting the async runtime")?;
             if compare {
-                let rows: Vec<sim::Summary> = ControllerKind::ALL.iter().map(|k| runtime.block_on(sim::run(&scenario, &policy, *k)).summary).collect();
+                let rows: Vec<sim::Summary> = ControllerKind::ALL
+                    .iter()
+                    .map(|k| runtime.block_on(sim::run(&scenario, &policy, *k)).summary)
+                    .collect();
                 match output {
                     Output::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
-                    Output::Text => print!("{}", sim::report::comparison(&scenario.name, scenario.seed, &rows)),
+                    Output::Text => print!(
+                        "{}",
+                        sim::report::comparison(&scenario.name, scenario.seed, &rows)
+                    ),
                 }
             } else {
                 let result = runtime.block_on(sim::run(&scenario, &policy, controller));

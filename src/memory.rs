@@ -54,7 +54,11 @@ impl Memory {
     /// Mutating actions within the hour before `at`.
     #[must_use]
     pub fn actions_in_last_hour(&self, at: Timestamp) -> u32 {
-        let n = self.changes.iter().filter(|c| at.since(c.at) < HOUR && c.at <= at).count();
+        let n = self
+            .changes
+            .iter()
+            .filter(|c| at.since(c.at) < HOUR && c.at <= at)
+            .count();
         u32::try_from(n).unwrap_or(u32::MAX)
     }
 
@@ -67,11 +71,18 @@ impl Memory {
             .iter()
             .filter(|c| &c.key == key && c.direction == Direction::Lower && c.at >= day_start)
             .collect();
-        (u32::try_from(lowers.len()).unwrap_or(u32::MAX), lowers.last().map(|c| c.at))
+        (
+            u32::try_from(lowers.len()).unwrap_or(u32::MAX),
+            lowers.last().map(|c| c.at),
+        )
     }
 
     #[must_use]
-    pub fn last_escalation(&self, resource: &Resource, cause: EscalationCause) -> Option<Timestamp> {
+    pub fn last_escalation(
+        &self,
+        resource: &Resource,
+        cause: EscalationCause,
+    ) -> Option<Timestamp> {
         self.escalations
             .iter()
             .rev()
@@ -82,18 +93,20 @@ impl Memory {
     /// Records an action that was carried out at `at`.
     pub fn record(&mut self, action: &Action, at: Timestamp) {
         match action {
-            Action::RaiseCapacity(c) | Action::LowerCapacity(c) => self.changes.push(ChangeRecord {
-                key: c.key.clone(),
-                at,
-                from: c.from,
-                to: c.to,
-                direction: if matches!(action, Action::RaiseCapacity(_)) {
-                    Direction::Raise
-                } else {
-                    Direction::Lower
-                },
-                settled_at: None,
-            }),
+            Action::RaiseCapacity(c) | Action::LowerCapacity(c) => {
+                self.changes.push(ChangeRecord {
+                    key: c.key.clone(),
+                    at,
+                    from: c.from,
+                    to: c.to,
+                    direction: if matches!(action, Action::RaiseCapacity(_)) {
+                        Direction::Raise
+                    } else {
+                        Direction::Lower
+                    },
+                    settled_at: None,
+                })
+            }
             Action::Escalate(e) => self.escalations.push(EscalationRecord {
                 resource: e.resource.clone(),
                 cause: e.cause,
@@ -104,11 +117,14 @@ impl Memory {
 
     /// Marks changes as settled once their table is seen ACTIVE after them.
     pub fn note_settled(&mut self, observed: &Observed) {
-        for change in self.changes.iter_mut().filter(|c| c.settled_at.is_none() && c.at < observed.at) {
-            let active = observed
-                .resources
-                .iter()
-                .any(|r| r.resource.table == change.key.resource.table && r.status == TableStatus::Active);
+        for change in self
+            .changes
+            .iter_mut()
+            .filter(|c| c.settled_at.is_none() && c.at < observed.at)
+        {
+            let active = observed.resources.iter().any(|r| {
+                r.resource.table == change.key.resource.table && r.status == TableStatus::Active
+            });
             if active {
                 change.settled_at = Some(observed.at);
             }

@@ -39,12 +39,18 @@ pub struct Resource {
 impl Resource {
     #[must_use]
     pub fn table(name: &str) -> Self {
-        Self { table: name.to_string(), index: None }
+        Self {
+            table: name.to_string(),
+            index: None,
+        }
     }
 
     #[must_use]
     pub fn index(table: &str, index: &str) -> Self {
-        Self { table: table.to_string(), index: Some(index.to_string()) }
+        Self {
+            table: table.to_string(),
+            index: Some(index.to_string()),
+        }
     }
 }
 
@@ -110,7 +116,10 @@ impl Series {
     /// The value for the period starting at `start`, if CloudWatch had one.
     #[must_use]
     pub fn at(&self, start: Timestamp) -> Option<f64> {
-        self.points.iter().find(|p| p.start == start).map(|p| p.value)
+        self.points
+            .iter()
+            .find(|p| p.start == start)
+            .map(|p| p.value)
     }
 
     /// Age of the newest datapoint: time since the end of its period.

@@ -1,6 +1,8 @@
 //! The observe stage: table descriptions and one batched metrics fetch become an [`Observed`].
 
-use crate::model::{Dimension, DimensionObs, Observed, Point, Resource, ResourceObs, Series, Unobserved};
+use crate::model::{
+    Dimension, DimensionObs, Observed, Point, Resource, ResourceObs, Series, Unobserved,
+};
 use crate::policy::Policy;
 use crate::ports::{MetricQuery, MetricWindow, Metrics, TableDescription, Tables};
 use crate::time::Timestamp;
@@ -12,7 +14,12 @@ const DYNAMODB: &str = "AWS/DynamoDB";
 #[must_use]
 pub fn lookback(policy: &Policy) -> Duration {
     let period = policy.controller.metric_period;
-    let quiet = policy.tables.iter().filter_map(|t| t.lower.map(|l| l.quiet_for)).max().unwrap_or_default();
+    let quiet = policy
+        .tables
+        .iter()
+        .filter_map(|t| t.lower.map(|l| l.quiet_for))
+        .max()
+        .unwrap_or_default();
     quiet.max(policy.controller.stale_after) + period * 2
 }
 
@@ -40,7 +47,12 @@ fn dimensions(resource: &Resource) -> Vec<(String, String)> {
 
 /// Observes every table the policy governs at `at`. Tables that cannot be described, or whose
 /// metrics cannot be read, are listed as unobserved with the reason; the rest is still observed.
-pub async fn observe<M: Metrics, T: Tables>(metrics: &M, tables: &T, policy: &Policy, at: Timestamp) -> Observed {
+pub async fn observe<M: Metrics, T: Tables>(
+    metrics: &M,
+    tables: &T,
+    policy: &Policy,
+    at: Timestamp,
+) -> Observed {
     let period = policy.controller.metric_period;
     let mut described: Vec<ResourceObsSkeleton> = Vec::new();
     let mut unobserved = Vec::new();
@@ -49,19 +61,34 @@ pub async fn observe<M: Metrics, T: Tables>(metrics: &M, tables: &T, policy: &Po
             Ok(desc) => {
                 described.extend(skeletons(&desc, rule.include_gsis));
             }
-            Err(e) => unobserved.push(Unobserved { table: rule.table_name.clone(), reason: e.to_string() }),
+            Err(e) => unobserved.push(Unobserved {
+                table: rule.table_name.clone(),
+                reason: e.to_string(),
+            }),
         }
     }
     let mut queries = Vec::new();
     for s in &described {
         for dimension in Dimension::BOTH {
             let dims = dimensions(&s.resource);
-            queries.push(MetricQuery { namespace: DYNAMODB, metric: consumed_metric(dimension), dimensions: dims.clone() });
-            queries.push(MetricQuery { namespace: DYNAMODB, metric: throttle_metric(dimension), dimensions: dims });
+            queries.push(MetricQuery {
+                namespace: DYNAMODB,
+                metric: consumed_metric(dimension),
+                dimensions: dims.clone(),
+            });
+            queries.push(MetricQuery {
+                namespace: DYNAMODB,
+                metric: throttle_metric(dimension),
+                dimensions: dims,
+            });
         }
     }
     let end = at.minute_floor();
-    let window = MetricWindow { start: end.minus(lookback(policy)), end, period };
+    let window = MetricWindow {
+        start: end.minus(lookback(policy)),
+        end,
+        period,
+    };
     let series = if queries.is_empty() {
         Ok(Vec::new())
     } else {
@@ -77,33 +104,71 @@ pub async fn observe<M: Metrics, T: Tables>(metrics: &M, tables: &T, policy: &Po
                 for dimension in Dimension::BOTH {
                     let consumed = it.next().unwrap_or_default();
                     let throttles = it.next().unwrap_or_default();
-                    let consumed = Series { points: consumed.points.iter().map(|p| Point { start: p.start, value: p.value / per_second }).collect() };
+                    let consumed = Series {
+                        points: consumed
+                            .points
+                            .iter()
+                            .map(|p| Point {
+                                start: p.start,
+                                value: p.value / per_second,
+                            })
+                            .collect(),
+                    };
                     let provisioned = s.throughput.map(|t| match dimension {
                         Dimension::Read => t.read,
                         Dimension::Write => t.write,
                     });
-                    dims.push(DimensionObs { provisioned, consumed, throttle_events: throttles });
+                    dims.push(DimensionObs {
+                        provisioned,
+                        consumed,
+                        throttle_events: throttles,
+                    });
                 }
                 let write = dims.pop().unwrap_or_else(empty_dimension);
                 let read = dims.pop().unwrap_or_else(empty_dimension);
-                resources.push(ResourceObs { resource: s.resource, billing: s.billing, status: s.status, read, write });
+                resources.push(ResourceObs {
+                    resource: s.resource,
+                    billing: s.billing,
+                    status: s.status,
+                    read,
+                    write,
+                });
             }
         }
         Ok(series) => {
-            let reason = format!("metrics fetch returned {} series for {} queries", series.len(), queries.len());
-            unobserved.extend(tables_of(&described).map(|table| Unobserved { table, reason: reason.clone() }));
+            let reason = format!(
+                "metrics fetch returned {} series for {} queries",
+                series.len(),
+                queries.len()
+            );
+            unobserved.extend(tables_of(&described).map(|table| Unobserved {
+                table,
+                reason: reason.clone(),
+            }));
         }
         Err(e) => {
-            unobserved.extend(tables_of(&described).map(|table| Unobserved { table, reason: e.to_string() }));
+            unobserved.extend(tables_of(&described).map(|table| Unobserved {
+                table,
+                reason: e.to_string(),
+            }));
         }
     }
     resources.sort_by(|a, b| a.resource.cmp(&b.resource));
     unobserved.sort_by(|a, b| a.table.cmp(&b.table));
-    Observed { at, period, resources, unobserved }
+    Observed {
+        at,
+        period,
+        resources,
+        unobserved,
+    }
 }
 
 fn empty_dimension() -> DimensionObs {
-    DimensionObs { provisioned: None, consumed: Series::default(), throttle_events: Series::default() }
+    DimensionObs {
+        provisioned: None,
+        consumed: Series::default(),
+        throttle_events: Series::default(),
+    }
 }
 
 fn tables_of(described: &[ResourceObsSkeleton]) -> impl Iterator<Item = String> + '_ {
@@ -121,10 +186,20 @@ struct ResourceObsSkeleton {
 }
 
 fn skeletons(desc: &TableDescription, include_gsis: bool) -> Vec<ResourceObsSkeleton> {
-    let mut out = vec![ResourceObsSkeleton { resource: Resource::table(&desc.name), billing: desc.billing, status: desc.status, throughput: desc.throughput }];
+    let mut out = vec![ResourceObsSkeleton {
+        resource: Resource::table(&desc.name),
+        billing: desc.billing,
+        status: desc.status,
+        throughput: desc.throughput,
+    }];
     if include_gsis {
         for index in &desc.indexes {
-            out.push(ResourceObsSkeleton { resource: Resource::index(&desc.name, &index.name), billing: desc.billing, status: desc.status, throughput: index.throughput });
+            out.push(ResourceObsSkeleton {
+                resource: Resource::index(&desc.name, &index.name),
+                billing: desc.billing,
+                status: desc.status,
+                throughput: index.throughput,
+            });
         }
     }
     out

@@ -13,10 +13,18 @@ use std::time::Duration;
 pub enum PortError {
     /// Throttling, 5xx, timeouts: try again next tick.
     #[error("{service} {operation} failed (transient, will retry next tick): {message}")]
-    Transient { service: &'static str, operation: &'static str, message: String },
+    Transient {
+        service: &'static str,
+        operation: &'static str,
+        message: String,
+    },
     /// Access denied, validation and the like: the rule is held until a person looks.
     #[error("{service} {operation} failed: {message}")]
-    Permanent { service: &'static str, operation: &'static str, message: String },
+    Permanent {
+        service: &'static str,
+        operation: &'static str,
+        message: String,
+    },
     #[error("{resource} does not exist")]
     NotFound { resource: String },
     /// The resource is being changed and accepts no further change now.
@@ -51,7 +59,11 @@ pub struct MetricWindow {
 pub trait Metrics {
     /// Fetches every query over the window in one batch; one series (period sums) per query,
     /// in query order.
-    fn fetch(&self, queries: &[MetricQuery], window: MetricWindow) -> impl Future<Output = Result<Vec<Series>, PortError>> + Send;
+    fn fetch(
+        &self,
+        queries: &[MetricQuery],
+        window: MetricWindow,
+    ) -> impl Future<Output = Result<Vec<Series>, PortError>> + Send;
 }
 
 /// Provisioned read and write units of a table or index (`None` when on-demand).
@@ -85,6 +97,9 @@ pub struct TableUpdate {
 }
 
 pub trait Tables {
-    fn describe(&self, table: &str) -> impl Future<Output = Result<TableDescription, PortError>> + Send;
+    fn describe(
+        &self,
+        table: &str,
+    ) -> impl Future<Output = Result<TableDescription, PortError>> + Send;
     fn update(&self, update: &TableUpdate) -> impl Future<Output = Result<(), PortError>> + Send;
 }

@@ -1,9 +1,9 @@
 //! One tick of the reconcile loop: observe → decide → admit → act. `plan`, dry-run, `run` and
 //! the simulator all drive this same function; only `Step` differs.
 
-use crate::act::{act, Outcome};
+use crate::act::{Outcome, act};
 use crate::action::{Action, Held};
-use crate::decide::{decide, Verdict};
+use crate::decide::{Verdict, decide};
 use crate::guard::admit;
 use crate::memory::Memory;
 use crate::model::Observed;
@@ -57,7 +57,13 @@ pub struct Ports<'a, M, T> {
 }
 
 /// Runs one tick at `at` and updates `memory` with what was carried out.
-pub async fn tick<M: Metrics, T: Tables>(ports: &Ports<'_, M, T>, policy: &Policy, memory: &mut Memory, at: Timestamp, step: Step) -> TickReport {
+pub async fn tick<M: Metrics, T: Tables>(
+    ports: &Ports<'_, M, T>,
+    policy: &Policy,
+    memory: &mut Memory,
+    at: Timestamp,
+    step: Step,
+) -> TickReport {
     memory.prune(at);
     let observed = observe(ports.metrics, ports.tables, policy, at).await;
     memory.note_settled(&observed);
@@ -65,7 +71,11 @@ pub async fn tick<M: Metrics, T: Tables>(ports: &Ports<'_, M, T>, policy: &Polic
     let admission = admit(decision.actions, &observed, policy, memory);
     let outcomes = match step {
         Step::Act => act(ports.tables, &admission.admitted, &observed).await,
-        Step::Plan => admission.admitted.iter().map(|_| Outcome::WouldApply).collect(),
+        Step::Plan => admission
+            .admitted
+            .iter()
+            .map(|_| Outcome::WouldApply)
+            .collect(),
     };
     let mut actions = Vec::new();
     for (action, outcome) in admission.admitted.into_iter().zip(outcomes) {
@@ -76,5 +86,11 @@ pub async fn tick<M: Metrics, T: Tables>(ports: &Ports<'_, M, T>, policy: &Polic
     }
     let mut held = decision.held;
     held.extend(admission.held);
-    TickReport { at, observed, verdicts: decision.verdicts, actions, held }
+    TickReport {
+        at,
+        observed,
+        verdicts: decision.verdicts,
+        actions,
+        held,
+    }
 }

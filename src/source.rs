@@ -8,8 +8,8 @@ use serde::de::DeserializeOwned;
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use toml::de::{DeTable, DeValue};
 use toml::Spanned;
+use toml::de::{DeTable, DeValue};
 
 /// One thing wrong with an input file, placed so an operator can jump to it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,7 +64,12 @@ impl<'a> Source<'a> {
 
     /// A problem at a byte span of the file.
     #[must_use]
-    pub fn problem_at(&self, span: Range<usize>, field: &str, message: impl Into<String>) -> Problem {
+    pub fn problem_at(
+        &self,
+        span: Range<usize>,
+        field: &str,
+        message: impl Into<String>,
+    ) -> Problem {
         let (line, column) = line_column(self.text, span.start);
         Problem {
             file: self.path.to_path_buf(),

@@ -26,7 +26,9 @@ impl Domain {
             ));
         }
         if !name.contains('.') {
-            return Err(format!("`{name}` has no dot; BOSS domains look like `production.boss`"));
+            return Err(format!(
+                "`{name}` has no dot; BOSS domains look like `production.boss`"
+            ));
         }
         Ok(Self(name.to_string()))
     }
@@ -95,14 +97,24 @@ mod tests {
     fn names_derive_from_the_domain_as_boss_does() {
         let d = Domain::new("production.boss").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(d.table("tileindex"), "tileindex.production.boss");
-        assert_eq!(d.function("tileIngestLambda"), "tileIngestLambda-production-boss");
+        assert_eq!(
+            d.function("tileIngestLambda"),
+            "tileIngestLambda-production-boss"
+        );
         assert_eq!(d.ingest_queue_prefix(), "production-boss-ingest-");
         assert_eq!(d.deadletter_queue(), "DeadletterProductionBoss");
     }
 
     #[test]
     fn malformed_domains_are_refused() {
-        for bad in ["", "Production.Boss", "boss", ".boss", "a..b", "prod boss.x"] {
+        for bad in [
+            "",
+            "Production.Boss",
+            "boss",
+            ".boss",
+            "a..b",
+            "prod boss.x",
+        ] {
             assert!(Domain::new(bad).is_err(), "{bad} accepted");
         }
     }

@@ -16,9 +16,14 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Shipped policies, embedded so `simulate` and `check` work on a fresh clone without paths.
-pub const LOCAL_POLICY: (&str, &str) = ("policies/local.toml", include_str!("../../policies/local.toml"));
-pub const PRODUCTION_POLICY: (&str, &str) =
-    ("policies/production.toml", include_str!("../../policies/production.toml"));
+pub const LOCAL_POLICY: (&str, &str) = (
+    "policies/local.toml",
+    include_str!("../../policies/local.toml"),
+);
+pub const PRODUCTION_POLICY: (&str, &str) = (
+    "policies/production.toml",
+    include_str!("../../policies/production.toml"),
+);
 
 /// Whether the controller changes the world or only says what it would do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -197,7 +202,8 @@ impl Policy {
     #[must_use]
     #[allow(clippy::expect_used)]
     pub fn local() -> Self {
-        Self::parse(Path::new(LOCAL_POLICY.0), LOCAL_POLICY.1).expect("shipped local policy is valid")
+        Self::parse(Path::new(LOCAL_POLICY.0), LOCAL_POLICY.1)
+            .expect("shipped local policy is valid")
     }
 
     #[must_use]

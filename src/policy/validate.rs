@@ -2,8 +2,8 @@
 
 use super::raw::{RawLimits, RawPolicy, RawTableRule};
 use super::{
-    Controller, Domain, Drift, FlowControl, Guardrails, Limits, Lower, Mode, Policy, Prices,
-    Raise, Redrive, Signals, TableRule, Webhook,
+    Controller, Domain, Drift, FlowControl, Guardrails, Limits, Lower, Mode, Policy, Prices, Raise,
+    Redrive, Signals, TableRule, Webhook,
 };
 use crate::source::{Problem, Problems, Source};
 use std::path::PathBuf;
@@ -38,19 +38,33 @@ impl Checker<'_, '_> {
             }
             Ok(d) => d,
             Err(e) => {
-                self.fail(field, format!("`{text}` is not a duration ({e}); write e.g. \"90s\", \"5m\", \"1h\""));
+                self.fail(
+                    field,
+                    format!("`{text}` is not a duration ({e}); write e.g. \"90s\", \"5m\", \"1h\""),
+                );
                 default
             }
         }
     }
 
     /// A number in an interval; `open_low` excludes the lower bound.
-    fn number(&mut self, field: &str, value: Option<f64>, default: f64, low: f64, high: f64, open_low: bool) -> f64 {
+    fn number(
+        &mut self,
+        field: &str,
+        value: Option<f64>,
+        default: f64,
+        low: f64,
+        high: f64,
+        open_low: bool,
+    ) -> f64 {
         let Some(v) = value else { return default };
         let above_low = if open_low { v > low } else { v >= low };
         if !v.is_finite() || !above_low || v > high {
             let open = if open_low { "(" } else { "[" };
-            self.fail(field, format!("{v} is out of range: allowed {open}{low}, {high}]"));
+            self.fail(
+                field,
+                format!("{v} is out of range: allowed {open}{low}, {high}]"),
+            );
             return default;
         }
         v
@@ -61,7 +75,10 @@ impl Checker<'_, '_> {
         match u32::try_from(v) {
             Ok(u) if (low..=high).contains(&u) => u,
             _ => {
-                self.fail(field, format!("{v} is out of range: allowed {low} to {high}"));
+                self.fail(
+                    field,
+                    format!("{v} is out of range: allowed {low} to {high}"),
+                );
                 default
             }
         }
@@ -70,11 +87,20 @@ impl Checker<'_, '_> {
     fn limits(&mut self, field: &str, raw: Option<&RawLimits>) -> Limits {
         let Some(raw) = raw else {
             self.fail(field, "missing required table (floor and ceiling)");
-            return Limits { floor: 1, ceiling: 1 };
+            return Limits {
+                floor: 1,
+                ceiling: 1,
+            };
         };
         // 40,000 units is AWS's default per-table quota; the hard maximum here is generous.
         let floor = self.units(&format!("{field}.floor"), raw.floor, 1, 1, 1_000_000);
-        let ceiling = self.units(&format!("{field}.ceiling"), raw.ceiling, floor, 1, 1_000_000);
+        let ceiling = self.units(
+            &format!("{field}.ceiling"),
+            raw.ceiling,
+            floor,
+            1,
+            1_000_000,
+        );
         if raw.floor.is_none() {
             self.fail(&format!("{field}.floor"), "missing required field");
         }
@@ -82,7 +108,10 @@ impl Checker<'_, '_> {
             self.fail(&format!("{field}.ceiling"), "missing required field");
         }
         if floor > ceiling {
-            self.fail(&format!("{field}.floor"), format!("floor {floor} is above ceiling {ceiling}"));
+            self.fail(
+                &format!("{field}.floor"),
+                format!("floor {floor} is above ceiling {ceiling}"),
+            );
         }
         Limits { floor, ceiling }
     }
@@ -90,26 +119,74 @@ impl Checker<'_, '_> {
     fn table(&mut self, short: &str, raw: &RawTableRule, domain: Option<&Domain>) -> TableRule {
         let at = format!("tables.{short}");
         if short.is_empty() || short.contains(char::is_whitespace) || short.contains('.') {
-            self.fail(&at, format!("`{short}` is not a table short name (like `tileindex`)"));
+            self.fail(
+                &at,
+                format!("`{short}` is not a table short name (like `tileindex`)"),
+            );
         }
         let read = self.limits(&format!("{at}.read"), raw.read.as_ref());
         let write = self.limits(&format!("{at}.write"), raw.write.as_ref());
         let r = raw.raise.as_ref();
         let throttle = r.and_then(|r| r.throttle_events_per_minute);
-        let throttle = throttle.map(|v| self.number(&format!("{at}.raise.throttle_events_per_minute"), Some(v), 1.0, 0.0, 1e9, true));
+        let throttle = throttle.map(|v| {
+            self.number(
+                &format!("{at}.raise.throttle_events_per_minute"),
+                Some(v),
+                1.0,
+                0.0,
+                1e9,
+                true,
+            )
+        });
         let utilisation = r.and_then(|r| r.utilisation);
-        let utilisation = utilisation.map(|v| self.number(&format!("{at}.raise.utilisation"), Some(v), 0.8, 0.0, 4.0, true));
+        let utilisation = utilisation.map(|v| {
+            self.number(
+                &format!("{at}.raise.utilisation"),
+                Some(v),
+                0.8,
+                0.0,
+                4.0,
+                true,
+            )
+        });
         if throttle.is_none() && utilisation.is_none() {
             self.fail(&format!("{at}.raise"), "give throttle_events_per_minute and/or utilisation: otherwise the rule never raises");
         }
-        let factor = self.number(&format!("{at}.raise.factor"), r.and_then(|r| r.factor), 1.5, 1.0, 4.0, true);
-        let min_step = self.units(&format!("{at}.raise.min_step"), r.and_then(|r| r.min_step), 10, 1, 1_000_000);
-        let cooldown = self.duration(&format!("{at}.raise.cooldown"), r.and_then(|r| r.cooldown.as_ref()), Duration::from_secs(120));
+        let factor = self.number(
+            &format!("{at}.raise.factor"),
+            r.and_then(|r| r.factor),
+            1.5,
+            1.0,
+            4.0,
+            true,
+        );
+        let min_step = self.units(
+            &format!("{at}.raise.min_step"),
+            r.and_then(|r| r.min_step),
+            10,
+            1,
+            1_000_000,
+        );
+        let cooldown = self.duration(
+            &format!("{at}.raise.cooldown"),
+            r.and_then(|r| r.cooldown.as_ref()),
+            Duration::from_secs(120),
+        );
         if cooldown < METRIC_PERIOD {
             self.fail(&format!("{at}.raise.cooldown"), format!("{} is shorter than one metric period (60s): the controller would act again before any new evidence", crate::time::human(cooldown)));
         }
-        let hot = raw.hot_partition.as_ref().and_then(|h| h.demand_utilisation_below);
-        let hot_partition_below = self.number(&format!("{at}.hot_partition.demand_utilisation_below"), hot, 0.8, 0.0, 1.0, true);
+        let hot = raw
+            .hot_partition
+            .as_ref()
+            .and_then(|h| h.demand_utilisation_below);
+        let hot_partition_below = self.number(
+            &format!("{at}.hot_partition.demand_utilisation_below"),
+            hot,
+            0.8,
+            0.0,
+            1.0,
+            true,
+        );
         let lower = raw.lower.as_ref().filter(|l| l.enabled.unwrap_or(true)).map(|l| {
             let below = self.number(&format!("{at}.lower.utilisation_below"), l.utilisation_below, 0.3, 0.0, 1.0, true);
             let target = self.number(&format!("{at}.lower.target_utilisation"), l.target_utilisation, 0.6, 0.0, 1.0, true);
@@ -128,7 +205,13 @@ impl Checker<'_, '_> {
             include_gsis: raw.include_gsis.unwrap_or(true),
             read,
             write,
-            raise: Raise { throttle_events_per_minute: throttle, utilisation, factor, min_step, cooldown },
+            raise: Raise {
+                throttle_events_per_minute: throttle,
+                utilisation,
+                factor,
+                min_step,
+                cooldown,
+            },
             hot_partition_below,
             lower,
         }
@@ -137,11 +220,17 @@ impl Checker<'_, '_> {
 
 /// Validates the raw policy; the source places problems.
 pub(super) fn validate(raw: &RawPolicy, source: &Source<'_>) -> Result<Policy, Problems> {
-    let mut c = Checker { source, problems: Vec::new() };
+    let mut c = Checker {
+        source,
+        problems: Vec::new(),
+    };
 
     let stack = raw.stack.as_ref();
     if stack.is_none() {
-        c.fail("stack", "missing required table [stack] with the stack's domain");
+        c.fail(
+            "stack",
+            "missing required table [stack] with the stack's domain",
+        );
     }
     let domain_text = stack.and_then(|s| c.required("stack.domain", s.domain.as_ref()));
     let domain = domain_text.and_then(|d| match Domain::new(&d) {
@@ -156,96 +245,249 @@ pub(super) fn validate(raw: &RawPolicy, source: &Source<'_>) -> Result<Policy, P
     if ctl.is_none() {
         c.fail("controller", "missing required table [controller]");
     }
-    let interval = c.duration("controller.interval", ctl.and_then(|x| x.interval.as_ref()), Duration::from_secs(30));
+    let interval = c.duration(
+        "controller.interval",
+        ctl.and_then(|x| x.interval.as_ref()),
+        Duration::from_secs(30),
+    );
     let mode = match ctl.and_then(|x| x.mode.as_deref()) {
         None | Some("enforce") => Mode::Enforce,
         Some("dry-run") => Mode::DryRun,
         Some(other) => {
-            c.fail("controller.mode", format!("`{other}` is not a mode: allowed \"enforce\" or \"dry-run\""));
+            c.fail(
+                "controller.mode",
+                format!("`{other}` is not a mode: allowed \"enforce\" or \"dry-run\""),
+            );
             Mode::DryRun
         }
     };
-    let stale_after = c.duration("controller.stale_after", ctl.and_then(|x| x.stale_after.as_ref()), Duration::from_secs(300));
-    let metric_period = c.duration("controller.metric_period", ctl.and_then(|x| x.metric_period.as_ref()), METRIC_PERIOD);
+    let stale_after = c.duration(
+        "controller.stale_after",
+        ctl.and_then(|x| x.stale_after.as_ref()),
+        Duration::from_secs(300),
+    );
+    let metric_period = c.duration(
+        "controller.metric_period",
+        ctl.and_then(|x| x.metric_period.as_ref()),
+        METRIC_PERIOD,
+    );
     if metric_period.as_secs() % 60 != 0 {
-        c.fail("controller.metric_period", "must be a whole number of minutes (CloudWatch periods)");
+        c.fail(
+            "controller.metric_period",
+            "must be a whole number of minutes (CloudWatch periods)",
+        );
     }
     if stale_after < metric_period * 2 {
-        c.fail("controller.stale_after", "must be at least two metric periods: CloudWatch data is normally 1–3 minutes late");
+        c.fail(
+            "controller.stale_after",
+            "must be at least two metric periods: CloudWatch data is normally 1–3 minutes late",
+        );
     }
 
     let g = raw.guardrails.as_ref();
     let guardrails = Guardrails {
-        max_actions_per_hour: c.units("guardrails.max_actions_per_hour", g.and_then(|g| g.max_actions_per_hour), 30, 1, 10_000),
-        max_extra_cost_usd_per_hour: c.number("guardrails.max_extra_cost_usd_per_hour", g.and_then(|g| g.max_extra_cost_usd_per_hour), 50.0, 0.0, 1e6, false),
-        escalation_interval: c.duration("guardrails.escalation_interval", g.and_then(|g| g.escalation_interval.as_ref()), Duration::from_secs(1800)),
+        max_actions_per_hour: c.units(
+            "guardrails.max_actions_per_hour",
+            g.and_then(|g| g.max_actions_per_hour),
+            30,
+            1,
+            10_000,
+        ),
+        max_extra_cost_usd_per_hour: c.number(
+            "guardrails.max_extra_cost_usd_per_hour",
+            g.and_then(|g| g.max_extra_cost_usd_per_hour),
+            50.0,
+            0.0,
+            1e6,
+            false,
+        ),
+        escalation_interval: c.duration(
+            "guardrails.escalation_interval",
+            g.and_then(|g| g.escalation_interval.as_ref()),
+            Duration::from_secs(1800),
+        ),
         prices: Prices {
-            wcu_usd_per_hour: c.number("guardrails.wcu_usd_per_hour", g.and_then(|g| g.wcu_usd_per_hour), 0.00065, 0.0, 1.0, true),
-            rcu_usd_per_hour: c.number("guardrails.rcu_usd_per_hour", g.and_then(|g| g.rcu_usd_per_hour), 0.00013, 0.0, 1.0, true),
+            wcu_usd_per_hour: c.number(
+                "guardrails.wcu_usd_per_hour",
+                g.and_then(|g| g.wcu_usd_per_hour),
+                0.00065,
+                0.0,
+                1.0,
+                true,
+            ),
+            rcu_usd_per_hour: c.number(
+                "guardrails.rcu_usd_per_hour",
+                g.and_then(|g| g.rcu_usd_per_hour),
+                0.00013,
+                0.0,
+                1.0,
+                true,
+            ),
         },
     };
 
-    let tables = raw.tables.iter().map(|(short, t)| c.table(short, t, domain.as_ref())).collect::<Vec<_>>();
+    let tables = raw
+        .tables
+        .iter()
+        .map(|(short, t)| c.table(short, t, domain.as_ref()))
+        .collect::<Vec<_>>();
 
     let rd = raw.redrive.as_ref();
-    let max_rate_per_s = c.number("redrive.max_rate", rd.and_then(|r| r.max_rate), 100.0, 0.0, 100_000.0, true);
-    let rate_per_s = c.number("redrive.rate", rd.and_then(|r| r.rate), 10.0, 0.0, 100_000.0, true);
+    let max_rate_per_s = c.number(
+        "redrive.max_rate",
+        rd.and_then(|r| r.max_rate),
+        100.0,
+        0.0,
+        100_000.0,
+        true,
+    );
+    let rate_per_s = c.number(
+        "redrive.rate",
+        rd.and_then(|r| r.rate),
+        10.0,
+        0.0,
+        100_000.0,
+        true,
+    );
     if rate_per_s > max_rate_per_s {
-        c.fail("redrive.rate", format!("{rate_per_s}/s is above redrive.max_rate ({max_rate_per_s}/s)"));
+        c.fail(
+            "redrive.rate",
+            format!("{rate_per_s}/s is above redrive.max_rate ({max_rate_per_s}/s)"),
+        );
     }
     let redrive = Redrive {
         enabled: rd.and_then(|r| r.enabled).unwrap_or(false),
         rate_per_s,
         max_rate_per_s,
-        max_in_flight: c.units("redrive.max_in_flight", rd.and_then(|r| r.max_in_flight), 64, 1, 10_000),
-        stranded_after: c.duration("redrive.stranded_after", rd.and_then(|r| r.stranded_after.as_ref()), Duration::from_secs(900)),
-        no_progress_after: c.duration("redrive.no_progress_after", rd.and_then(|r| r.no_progress_after.as_ref()), Duration::from_secs(600)),
+        max_in_flight: c.units(
+            "redrive.max_in_flight",
+            rd.and_then(|r| r.max_in_flight),
+            64,
+            1,
+            10_000,
+        ),
+        stranded_after: c.duration(
+            "redrive.stranded_after",
+            rd.and_then(|r| r.stranded_after.as_ref()),
+            Duration::from_secs(900),
+        ),
+        no_progress_after: c.duration(
+            "redrive.no_progress_after",
+            rd.and_then(|r| r.no_progress_after.as_ref()),
+            Duration::from_secs(600),
+        ),
     };
 
     let dr = raw.drift.as_ref();
-    let default_functions = ["tileIngestLambda", "tileUploadLambda", "multiLambda"].map(String::from).to_vec();
-    let shorts = dr.and_then(|d| d.functions.clone()).unwrap_or(default_functions);
-    let ratio = c.number("drift.ratio", dr.and_then(|d| d.ratio), 1.5, 1.0, 100.0, true);
-    let exit_ratio = c.number("drift.exit_ratio", dr.and_then(|d| d.exit_ratio), 1.2, 1.0, 100.0, true);
+    let default_functions = ["tileIngestLambda", "tileUploadLambda", "multiLambda"]
+        .map(String::from)
+        .to_vec();
+    let shorts = dr
+        .and_then(|d| d.functions.clone())
+        .unwrap_or(default_functions);
+    let ratio = c.number(
+        "drift.ratio",
+        dr.and_then(|d| d.ratio),
+        1.5,
+        1.0,
+        100.0,
+        true,
+    );
+    let exit_ratio = c.number(
+        "drift.exit_ratio",
+        dr.and_then(|d| d.exit_ratio),
+        1.2,
+        1.0,
+        100.0,
+        true,
+    );
     if exit_ratio >= ratio {
-        c.fail("drift.exit_ratio", format!("{exit_ratio} must be below drift.ratio ({ratio}) so pause and resume do not flap"));
+        c.fail(
+            "drift.exit_ratio",
+            format!(
+                "{exit_ratio} must be below drift.ratio ({ratio}) so pause and resume do not flap"
+            ),
+        );
     }
     let drift = Drift {
         enabled: dr.and_then(|d| d.enabled).unwrap_or(false),
-        functions: shorts.iter().map(|f| domain.as_ref().map_or_else(|| f.clone(), |d| d.function(f))).collect(),
+        functions: shorts
+            .iter()
+            .map(|f| domain.as_ref().map_or_else(|| f.clone(), |d| d.function(f)))
+            .collect(),
         ratio,
         exit_ratio,
-        sustained_for: c.duration("drift.sustained_for", dr.and_then(|d| d.sustained_for.as_ref()), Duration::from_secs(300)),
-        min_pause: c.duration("drift.min_pause", dr.and_then(|d| d.min_pause.as_ref()), Duration::from_secs(900)),
-        renotify_every: c.duration("drift.renotify_every", dr.and_then(|d| d.renotify_every.as_ref()), Duration::from_secs(3600)),
-        alarm_after: c.duration("drift.alarm_after", dr.and_then(|d| d.alarm_after.as_ref()), Duration::from_secs(4 * 3600)),
+        sustained_for: c.duration(
+            "drift.sustained_for",
+            dr.and_then(|d| d.sustained_for.as_ref()),
+            Duration::from_secs(300),
+        ),
+        min_pause: c.duration(
+            "drift.min_pause",
+            dr.and_then(|d| d.min_pause.as_ref()),
+            Duration::from_secs(900),
+        ),
+        renotify_every: c.duration(
+            "drift.renotify_every",
+            dr.and_then(|d| d.renotify_every.as_ref()),
+            Duration::from_secs(3600),
+        ),
+        alarm_after: c.duration(
+            "drift.alarm_after",
+            dr.and_then(|d| d.alarm_after.as_ref()),
+            Duration::from_secs(4 * 3600),
+        ),
     };
 
     let s = raw.signals.as_ref();
-    let sns = s.and_then(|s| s.sns.as_ref()).filter(|x| x.enabled.unwrap_or(true));
+    let sns = s
+        .and_then(|s| s.sns.as_ref())
+        .filter(|x| x.enabled.unwrap_or(true));
     let sns_topic_arn = sns.and_then(|x| {
         let arn = c.required("signals.sns.topic_arn", x.topic_arn.as_ref())?;
         if arn.starts_with("arn:") && arn.split(':').count() == 6 && arn.contains(":sns:") {
             Some(arn)
         } else {
-            c.fail("signals.sns.topic_arn", format!("`{arn}` is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)"));
+            c.fail(
+                "signals.sns.topic_arn",
+                format!("`{arn}` is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)"),
+            );
             None
         }
     });
-    let hook = s.and_then(|s| s.webhook.as_ref()).filter(|x| x.enabled.unwrap_or(true));
+    let hook = s
+        .and_then(|s| s.webhook.as_ref())
+        .filter(|x| x.enabled.unwrap_or(true));
     let webhook = hook.and_then(|h| {
-        let timeout = c.duration("signals.webhook.timeout", h.timeout.as_ref(), Duration::from_secs(10));
+        let timeout = c.duration(
+            "signals.webhook.timeout",
+            h.timeout.as_ref(),
+            Duration::from_secs(10),
+        );
         let url = c.required("signals.webhook.url", h.url.as_ref())?;
         if url.starts_with("https://") || url.starts_with("http://") {
             Some(Webhook { url, timeout })
         } else {
-            c.fail("signals.webhook.url", format!("`{url}` is not an http(s) URL"));
+            c.fail(
+                "signals.webhook.url",
+                format!("`{url}` is not an http(s) URL"),
+            );
             None
         }
     });
-    let fc = s.and_then(|s| s.flow_control.as_ref()).filter(|x| x.enabled.unwrap_or(false));
+    let fc = s
+        .and_then(|s| s.flow_control.as_ref())
+        .filter(|x| x.enabled.unwrap_or(false));
     // Lambda's event-source mapping accepts MaximumConcurrency from 2 to 1000.
-    let flow_control = fc.map(|f| FlowControl { max_concurrency: c.units("signals.flow_control.max_concurrency", f.max_concurrency, 2, 2, 1000) });
+    let flow_control = fc.map(|f| FlowControl {
+        max_concurrency: c.units(
+            "signals.flow_control.max_concurrency",
+            f.max_concurrency,
+            2,
+            2,
+            1000,
+        ),
+    });
 
     if !c.problems.is_empty() {
         c.problems.sort_by_key(|p| (p.line, p.column));
@@ -266,6 +508,10 @@ pub(super) fn validate(raw: &RawPolicy, source: &Source<'_>) -> Result<Policy, P
         tables,
         redrive,
         drift,
-        signals: Signals { sns_topic_arn, webhook, flow_control },
+        signals: Signals {
+            sns_topic_arn,
+            webhook,
+            flow_control,
+        },
     })
 }

@@ -1,7 +1,9 @@
 //! DynamoDB capacity: raise a throttling table or GSI dimension, recognise a hot partition
 //! (where more capacity cannot help) and lower capacity after a long quiet period.
 
-use crate::action::{Action, CapacityChange, ChangeCause, Escalation, EscalationCause, Evidence, Held, HoldReason};
+use crate::action::{
+    Action, CapacityChange, ChangeCause, Escalation, EscalationCause, Evidence, Held, HoldReason,
+};
 use crate::decide::Decision;
 use crate::memory::Memory;
 use crate::model::{BillingMode, CapacityKey, Dimension, Observed, ResourceObs};
@@ -29,13 +31,17 @@ pub fn decide(observed: &Observed, policy: &Policy, memory: &Memory, decision: &
             decision.held.push(Held {
                 kind: "observe".into(),
                 subject: missing.table.clone(),
-                reason: HoldReason::MissingData { what: missing.reason.clone() },
+                reason: HoldReason::MissingData {
+                    what: missing.reason.clone(),
+                },
                 action: None,
             });
         }
     }
     for obs in &observed.resources {
-        let Some(rule) = policy.table_rule(&obs.resource.table) else { continue };
+        let Some(rule) = policy.table_rule(&obs.resource.table) else {
+            continue;
+        };
         if obs.resource.index.is_some() && !rule.include_gsis {
             continue;
         }
@@ -45,8 +51,18 @@ pub fn decide(observed: &Observed, policy: &Policy, memory: &Memory, decision: &
     }
 }
 
-fn judge(observed: &Observed, rule: &TableRule, memory: &Memory, obs: &ResourceObs, dimension: Dimension, decision: &mut Decision) {
-    let key = CapacityKey { resource: obs.resource.clone(), dimension };
+fn judge(
+    observed: &Observed,
+    rule: &TableRule,
+    memory: &Memory,
+    obs: &ResourceObs,
+    dimension: Dimension,
+    decision: &mut Decision,
+) {
+    let key = CapacityKey {
+        resource: obs.resource.clone(),
+        dimension,
+    };
     let subject = key.to_string();
     let signals = obs.dimension(dimension);
     let period = observed.period;
@@ -57,11 +73,17 @@ fn judge(observed: &Observed, rule: &TableRule, memory: &Memory, obs: &ResourceO
     let newest_consumed = signals.consumed.latest().map(|p| p.start);
     let newest_throttles = signals.throttle_events.latest().map(|p| p.start);
     let Some(minute) = newest_consumed.max(newest_throttles) else {
-        decision.held.push(missing(&subject, format!("no {metric} datapoints in the lookback window")));
+        decision.held.push(missing(
+            &subject,
+            format!("no {metric} datapoints in the lookback window"),
+        ));
         return;
     };
     let Some(consumed) = signals.consumed.at(minute) else {
-        decision.held.push(missing(&subject, format!("throttle events for the minute from {minute} but no {metric}")));
+        decision.held.push(missing(
+            &subject,
+            format!("throttle events for the minute from {minute} but no {metric}"),
+        ));
         return;
     };
     // CloudWatch publishes no throttle datapoint for a minute without throttles.
@@ -78,14 +100,27 @@ fn judge(observed: &Observed, rule: &TableRule, memory: &Memory, obs: &ResourceO
     let provisioned = match (obs.billing, signals.provisioned) {
         (BillingMode::PayPerRequest, _) => {
             if throttling {
-                escalate(decision, obs, EscalationCause::OnDemandThrottling, evidence, ON_DEMAND_ADVICE);
+                escalate(
+                    decision,
+                    obs,
+                    EscalationCause::OnDemandThrottling,
+                    evidence,
+                    ON_DEMAND_ADVICE,
+                );
             } else {
-                decision.verdict(RULE, subject, format!("on-demand, not throttling: {evidence}"));
+                decision.verdict(
+                    RULE,
+                    subject,
+                    format!("on-demand, not throttling: {evidence}"),
+                );
             }
             return;
         }
         (BillingMode::Provisioned, None) => {
-            decision.held.push(missing(&subject, "provisioned table without provisioned capacity".into()));
+            decision.held.push(missing(
+                &subject,
+                "provisioned table without provisioned capacity".into(),
+            ));
             return;
         }
         (BillingMode::Provisioned, Some(p)) => p,
@@ -97,14 +132,25 @@ fn judge(observed: &Observed, rule: &TableRule, memory: &Memory, obs: &ResourceO
         None => None,
         Some(c) => match c.settled_at {
             None => {
-                decision.verdict(RULE, subject, format!("waiting for the change to {} at {} to take effect", c.to, c.at));
+                decision.verdict(
+                    RULE,
+                    subject,
+                    format!(
+                        "waiting for the change to {} at {} to take effect",
+                        c.to, c.at
+                    ),
+                );
                 return;
             }
             Some(settled) => Some(settled),
         },
     };
     if let Some(settled) = settled.filter(|s| minute < *s) {
-        decision.verdict(RULE, subject, format!("waiting for a full minute after the last change took effect at {settled}"));
+        decision.verdict(
+            RULE,
+            subject,
+            format!("waiting for a full minute after the last change took effect at {settled}"),
+        );
         return;
     }
 
@@ -117,36 +163,96 @@ fn judge(observed: &Observed, rule: &TableRule, memory: &Memory, obs: &ResourceO
     if throttling && demand / prov < rule.hot_partition_below {
         // One minute can straddle a change of demand; a hot partition shows in two.
         let previous = minute.minus(period);
-        let confirmed = settled.is_none_or(|s| previous >= s) && looks_hot(observed, rule, obs, dimension, previous, prov);
+        let confirmed = settled.is_none_or(|s| previous >= s)
+            && looks_hot(observed, rule, obs, dimension, previous, prov);
         if confirmed {
-            escalate(decision, obs, EscalationCause::HotPartition, evidence, HOT_PARTITION_ADVICE);
-            decision.verdict(RULE, subject, format!("hot partition: demand is {:.0}% of provisioned yet throttling; no raise", demand / prov * 100.0));
+            escalate(
+                decision,
+                obs,
+                EscalationCause::HotPartition,
+                evidence,
+                HOT_PARTITION_ADVICE,
+            );
+            decision.verdict(
+                RULE,
+                subject,
+                format!(
+                    "hot partition: demand is {:.0}% of provisioned yet throttling; no raise",
+                    demand / prov * 100.0
+                ),
+            );
         } else {
             decision.verdict(RULE, subject, format!("possible hot partition (demand {:.0}% of provisioned, throttling): confirming with the next minute", demand / prov * 100.0));
         }
         return;
     }
     if throttling || busy {
-        let stepped = (prov * rule.raise.factor).ceil().max(prov + f64::from(rule.raise.min_step));
+        let stepped = (prov * rule.raise.factor)
+            .ceil()
+            .max(prov + f64::from(rule.raise.min_step));
         let projected = project(observed, obs, dimension, minute, demand, evidence.age);
-        let to = clamp_units(stepped.max((projected * rule.raise.factor).ceil())).min(limits.ceiling);
+        let to =
+            clamp_units(stepped.max((projected * rule.raise.factor).ceil())).min(limits.ceiling);
         if provisioned >= limits.ceiling && throttling {
-            escalate(decision, obs, EscalationCause::CeilingReached, evidence, CEILING_ADVICE);
+            escalate(
+                decision,
+                obs,
+                EscalationCause::CeilingReached,
+                evidence,
+                CEILING_ADVICE,
+            );
         }
-        let cause = if throttling { ChangeCause::Throttling } else { ChangeCause::HighUtilisation };
+        let cause = if throttling {
+            ChangeCause::Throttling
+        } else {
+            ChangeCause::HighUtilisation
+        };
         decision.verdict(RULE, &subject, format!("{cause:?}: demand about {demand:.0}/s (projected {projected:.0}/s): propose {provisioned} → {to}"));
-        decision.actions.push(Action::RaiseCapacity(CapacityChange { key, from: provisioned, to, cause, evidence }));
+        decision.actions.push(Action::RaiseCapacity(CapacityChange {
+            key,
+            from: provisioned,
+            to,
+            cause,
+            evidence,
+        }));
         return;
     }
     if provisioned < limits.floor {
         decision.verdict(RULE, &subject, format!("below floor {}", limits.floor));
-        decision.actions.push(Action::RaiseCapacity(CapacityChange { key, from: provisioned, to: limits.floor, cause: ChangeCause::BelowFloor, evidence }));
+        decision.actions.push(Action::RaiseCapacity(CapacityChange {
+            key,
+            from: provisioned,
+            to: limits.floor,
+            cause: ChangeCause::BelowFloor,
+            evidence,
+        }));
         return;
     }
     if let Some(lower) = &rule.lower {
-        if let Some(to) = lower_target(observed, memory, &key, signals, lower, provisioned, limits.floor) {
-            decision.verdict(RULE, &subject, format!("quiet for {}: propose {provisioned} → {to}", crate::time::human(lower.quiet_for)));
-            decision.actions.push(Action::LowerCapacity(CapacityChange { key, from: provisioned, to, cause: ChangeCause::LowUtilisation, evidence }));
+        if let Some(to) = lower_target(
+            observed,
+            memory,
+            &key,
+            signals,
+            lower,
+            provisioned,
+            limits.floor,
+        ) {
+            decision.verdict(
+                RULE,
+                &subject,
+                format!(
+                    "quiet for {}: propose {provisioned} → {to}",
+                    crate::time::human(lower.quiet_for)
+                ),
+            );
+            decision.actions.push(Action::LowerCapacity(CapacityChange {
+                key,
+                from: provisioned,
+                to,
+                cause: ChangeCause::LowUtilisation,
+                evidence,
+            }));
             return;
         }
     }
@@ -154,14 +260,28 @@ fn judge(observed: &Observed, rule: &TableRule, memory: &Memory, obs: &ResourceO
 }
 
 fn is_throttling(rule: &TableRule, events: f64, period: Duration) -> bool {
-    rule.raise.throttle_events_per_minute.is_some_and(|t| events * 60.0 / period.as_secs_f64().max(1.0) >= t)
+    rule.raise
+        .throttle_events_per_minute
+        .is_some_and(|t| events * 60.0 / period.as_secs_f64().max(1.0) >= t)
 }
 
 /// Whether a minute shows throttling although estimated demand is well under capacity.
-fn looks_hot(observed: &Observed, rule: &TableRule, obs: &ResourceObs, dimension: Dimension, minute: Timestamp, prov: f64) -> bool {
-    let events = obs.dimension(dimension).throttle_events.at(minute).unwrap_or(0.0);
+fn looks_hot(
+    observed: &Observed,
+    rule: &TableRule,
+    obs: &ResourceObs,
+    dimension: Dimension,
+    minute: Timestamp,
+    prov: f64,
+) -> bool {
+    let events = obs
+        .dimension(dimension)
+        .throttle_events
+        .at(minute)
+        .unwrap_or(0.0);
     is_throttling(rule, events, observed.period)
-        && estimated_demand(observed, obs, dimension, minute).is_some_and(|d| d / prov < rule.hot_partition_below)
+        && estimated_demand(observed, obs, dimension, minute)
+            .is_some_and(|d| d / prov < rule.hot_partition_below)
 }
 
 /// How far ahead a raise must reach: the evidence's age, plus the UpdateTable and the next
@@ -172,9 +292,19 @@ const MAX_PROJECTION: f64 = 2.0;
 
 /// Demand projected to when a raise decided now will be seen working: if demand grew over the
 /// last minute, assume it keeps growing at that pace.
-fn project(observed: &Observed, obs: &ResourceObs, dimension: Dimension, minute: Timestamp, demand: f64, age: Duration) -> f64 {
+fn project(
+    observed: &Observed,
+    obs: &ResourceObs,
+    dimension: Dimension,
+    minute: Timestamp,
+    demand: f64,
+    age: Duration,
+) -> f64 {
     let period = observed.period.as_secs_f64().max(1.0);
-    let Some(previous) = estimated_demand(observed, obs, dimension, minute.minus(observed.period)) else { return demand };
+    let Some(previous) = estimated_demand(observed, obs, dimension, minute.minus(observed.period))
+    else {
+        return demand;
+    };
     let slope = (demand - previous).max(0.0) / period;
     (demand + slope * (age + PROJECTION_HORIZON).as_secs_f64()).min(demand * MAX_PROJECTION)
 }
@@ -182,14 +312,22 @@ fn project(observed: &Observed, obs: &ResourceObs, dimension: Dimension, minute:
 /// Served and throttled units of one minute (units/s and events).
 fn minute_of(obs: &ResourceObs, dimension: Dimension, minute: Timestamp) -> Option<(f64, f64)> {
     let d = obs.dimension(dimension);
-    Some((d.consumed.at(minute)?, d.throttle_events.at(minute).unwrap_or(0.0)))
+    Some((
+        d.consumed.at(minute)?,
+        d.throttle_events.at(minute).unwrap_or(0.0),
+    ))
 }
 
 /// True demand estimated for one minute, in units/s: what was served plus what was throttled.
 /// Writes to a table also write its GSIs, and a throttling GSI turns the table's writes away
 /// (they show only in the GSI's throttle events), so table and GSI write demand are estimated
 /// together, scaled by the share of the table's writes that reach each GSI.
-fn estimated_demand(observed: &Observed, obs: &ResourceObs, dimension: Dimension, minute: Timestamp) -> Option<f64> {
+fn estimated_demand(
+    observed: &Observed,
+    obs: &ResourceObs,
+    dimension: Dimension,
+    minute: Timestamp,
+) -> Option<f64> {
     let period = observed.period.as_secs_f64().max(1.0);
     let (consumed, events) = minute_of(obs, dimension, minute)?;
     let own = consumed + events / period;
@@ -198,7 +336,11 @@ fn estimated_demand(observed: &Observed, obs: &ResourceObs, dimension: Dimension
     }
     let table = &obs.resource.table;
     let share = |index_consumed: f64, table_consumed: f64| {
-        if table_consumed > 0.0 { (index_consumed / table_consumed).clamp(0.05, 1.0) } else { 1.0 }
+        if table_consumed > 0.0 {
+            (index_consumed / table_consumed).clamp(0.05, 1.0)
+        } else {
+            1.0
+        }
     };
     match &obs.resource.index {
         None => {
@@ -207,15 +349,23 @@ fn estimated_demand(observed: &Observed, obs: &ResourceObs, dimension: Dimension
                 .iter()
                 .filter(|r| &r.resource.table == table && r.resource.index.is_some())
                 .filter_map(|gsi| minute_of(gsi, Dimension::Write, minute))
-                .map(|(gsi_consumed, gsi_events)| gsi_events / period / share(gsi_consumed, consumed))
+                .map(|(gsi_consumed, gsi_events)| {
+                    gsi_events / period / share(gsi_consumed, consumed)
+                })
                 .fold(0.0, f64::max);
             Some(own + turned_away)
         }
         Some(_) => {
-            let base = observed.resources.iter().find(|r| &r.resource.table == table && r.resource.index.is_none());
+            let base = observed
+                .resources
+                .iter()
+                .find(|r| &r.resource.table == table && r.resource.index.is_none());
             let from_table = base.and_then(|t| {
                 let (table_consumed, _) = minute_of(t, Dimension::Write, minute)?;
-                Some(estimated_demand(observed, t, Dimension::Write, minute)? * share(consumed, table_consumed))
+                Some(
+                    estimated_demand(observed, t, Dimension::Write, minute)?
+                        * share(consumed, table_consumed),
+                )
             });
             Some(own.max(from_table.unwrap_or(0.0)))
         }
@@ -223,18 +373,34 @@ fn estimated_demand(observed: &Observed, obs: &ResourceObs, dimension: Dimension
 }
 
 /// The capacity to lower to, when the whole quiet window was calm and the cut is worth a decrease.
-fn lower_target(observed: &Observed, memory: &Memory, key: &CapacityKey, signals: &crate::model::DimensionObs, lower: &Lower, provisioned: u32, floor: u32) -> Option<u32> {
+fn lower_target(
+    observed: &Observed,
+    memory: &Memory,
+    key: &CapacityKey,
+    signals: &crate::model::DimensionObs,
+    lower: &Lower,
+    provisioned: u32,
+    floor: u32,
+) -> Option<u32> {
     let window_start = observed.at.minus(lower.quiet_for);
     if memory.last_change(key).is_some_and(|c| c.at > window_start) {
         return None;
     }
-    let points: Vec<f64> = signals.consumed.since(window_start).map(|p| p.value).collect();
+    let points: Vec<f64> = signals
+        .consumed
+        .since(window_start)
+        .map(|p| p.value)
+        .collect();
     // Demand three quarters of the window's minutes, so a gap in the data is not read as calm.
     let expected = lower.quiet_for.as_secs() / observed.period.as_secs().max(1);
     if (points.len() as u64) * 4 < expected * 3 {
         return None;
     }
-    if signals.throttle_events.since(window_start).any(|p| p.value > 0.0) {
+    if signals
+        .throttle_events
+        .since(window_start)
+        .any(|p| p.value > 0.0)
+    {
         return None;
     }
     let peak = points.iter().copied().fold(0.0, f64::max);
@@ -246,12 +412,28 @@ fn lower_target(observed: &Observed, memory: &Memory, key: &CapacityKey, signals
     (cut > MIN_DECREASE_UNITS && cut * 10 >= provisioned).then_some(to)
 }
 
-fn escalate(decision: &mut Decision, obs: &ResourceObs, cause: EscalationCause, evidence: Evidence, advice: &str) {
-    decision.actions.push(Action::Escalate(Escalation { resource: obs.resource.clone(), cause, evidence, advice: advice.to_string() }));
+fn escalate(
+    decision: &mut Decision,
+    obs: &ResourceObs,
+    cause: EscalationCause,
+    evidence: Evidence,
+    advice: &str,
+) {
+    decision.actions.push(Action::Escalate(Escalation {
+        resource: obs.resource.clone(),
+        cause,
+        evidence,
+        advice: advice.to_string(),
+    }));
 }
 
 fn missing(subject: &str, what: String) -> Held {
-    Held { kind: "raise-capacity".into(), subject: subject.to_string(), reason: HoldReason::MissingData { what }, action: None }
+    Held {
+        kind: "raise-capacity".into(),
+        subject: subject.to_string(),
+        reason: HoldReason::MissingData { what },
+        action: None,
+    }
 }
 
 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]

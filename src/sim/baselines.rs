@@ -5,7 +5,7 @@
 //! UpdateTable (with its refusals) as `remediator`.
 
 use super::scenario::TableSpec;
-use super::world::{World, PARTITION_READ_LIMIT, PARTITION_WRITE_LIMIT};
+use super::world::{PARTITION_READ_LIMIT, PARTITION_WRITE_LIMIT, World};
 use crate::model::{BillingMode, CapacityKey, Dimension, Resource, TableStatus};
 use crate::ports::{TableUpdate, Throughput};
 use crate::time::Timestamp;
@@ -22,16 +22,36 @@ pub trait Baseline {
 fn governed(world: &World) -> Vec<(TableSpec, CapacityKey, u32)> {
     let mut out = Vec::new();
     for (name, spec) in world.table_specs() {
-        let Ok(desc) = world.describe(&name) else { continue };
+        let Ok(desc) = world.describe(&name) else {
+            continue;
+        };
         if desc.billing != BillingMode::Provisioned || desc.status != TableStatus::Active {
             continue;
         }
         let mut resources = vec![(Resource::table(&name), desc.throughput)];
-        resources.extend(desc.indexes.iter().map(|x| (Resource::index(&name, &x.name), x.throughput)));
+        resources.extend(
+            desc.indexes
+                .iter()
+                .map(|x| (Resource::index(&name, &x.name), x.throughput)),
+        );
         for (resource, throughput) in resources {
             let Some(t) = throughput else { continue };
-            out.push((spec.clone(), CapacityKey { resource: resource.clone(), dimension: Dimension::Read }, t.read));
-            out.push((spec.clone(), CapacityKey { resource, dimension: Dimension::Write }, t.write));
+            out.push((
+                spec.clone(),
+                CapacityKey {
+                    resource: resource.clone(),
+                    dimension: Dimension::Read,
+                },
+                t.read,
+            ));
+            out.push((
+                spec.clone(),
+                CapacityKey {
+                    resource,
+                    dimension: Dimension::Write,
+                },
+                t.write,
+            ));
         }
     }
     out
@@ -42,13 +62,23 @@ fn governed(world: &World) -> Vec<(TableSpec, CapacityKey, u32)> {
 fn apply(world: &mut World, changes: &[(CapacityKey, u32)]) -> Vec<CapacityKey> {
     let mut per_table: BTreeMap<String, BTreeMap<Option<String>, Throughput>> = BTreeMap::new();
     for (key, to) in changes {
-        let Ok(desc) = world.describe(&key.resource.table) else { continue };
+        let Ok(desc) = world.describe(&key.resource.table) else {
+            continue;
+        };
         let current = match &key.resource.index {
             None => desc.throughput,
-            Some(i) => desc.indexes.iter().find(|x| &x.name == i).and_then(|x| x.throughput),
+            Some(i) => desc
+                .indexes
+                .iter()
+                .find(|x| &x.name == i)
+                .and_then(|x| x.throughput),
         };
         let Some(current) = current else { continue };
-        let entry = per_table.entry(key.resource.table.clone()).or_default().entry(key.resource.index.clone()).or_insert(current);
+        let entry = per_table
+            .entry(key.resource.table.clone())
+            .or_default()
+            .entry(key.resource.index.clone())
+            .or_insert(current);
         match key.dimension {
             Dimension::Read => entry.read = *to,
             Dimension::Write => entry.write = *to,
@@ -56,7 +86,11 @@ fn apply(world: &mut World, changes: &[(CapacityKey, u32)]) -> Vec<CapacityKey> 
     }
     let mut done = Vec::new();
     for (table, targets) in per_table {
-        let mut update = TableUpdate { table: table.clone(), table_throughput: None, indexes: Vec::new() };
+        let mut update = TableUpdate {
+            table: table.clone(),
+            table_throughput: None,
+            indexes: Vec::new(),
+        };
         for (index, t) in &targets {
             match index {
                 None => update.table_throughput = Some(*t),
@@ -64,7 +98,12 @@ fn apply(world: &mut World, changes: &[(CapacityKey, u32)]) -> Vec<CapacityKey> 
             }
         }
         if world.update(&update).is_ok() {
-            done.extend(changes.iter().filter(|(k, _)| k.resource.table == table).map(|(k, _)| k.clone()));
+            done.extend(
+                changes
+                    .iter()
+                    .filter(|(k, _)| k.resource.table == table)
+                    .map(|(k, _)| k.clone()),
+            );
         }
     }
     done
@@ -108,32 +147,76 @@ impl Baseline for BossAutoscaler {
         let mut changes = Vec::new();
         for (spec, key, prov) in governed(world) {
             let (consumed_metric, throttle_metric) = metric_names(key.dimension);
-            let consumed_series = world.series(&key.resource, consumed_metric, now.minus(Duration::from_secs(600)), now);
-            let recent: Vec<f64> = consumed_series.points.iter().rev().take(5).map(|p| p.value / 60.0).collect();
+            let consumed_series = world.series(
+                &key.resource,
+                consumed_metric,
+                now.minus(Duration::from_secs(600)),
+                now,
+            );
+            let recent: Vec<f64> = consumed_series
+                .points
+                .iter()
+                .rev()
+                .take(5)
+                .map(|p| p.value / 60.0)
+                .collect();
             let consumed = recent.iter().copied().fold(0.0, f64::max);
             let throttled = consumed_series
                 .latest()
-                .and_then(|p| world.series(&key.resource, throttle_metric, p.start, p.start.plus(Duration::from_secs(60))).latest())
+                .and_then(|p| {
+                    world
+                        .series(
+                            &key.resource,
+                            throttle_metric,
+                            p.start,
+                            p.start.plus(Duration::from_secs(60)),
+                        )
+                        .latest()
+                })
                 .map_or(0.0, |p| p.value);
-            let (min, max) = (f64::from(spec.autoscaler_min), f64::from(spec.autoscaler_max));
+            let (min, max) = (
+                f64::from(spec.autoscaler_min),
+                f64::from(spec.autoscaler_max),
+            );
             let p = f64::from(prov);
             if p < min || consumed / p > 0.75 || throttled > 25.0 {
-                let to = (p + 3.0 + 0.7 * throttled).max(p * 1.3 + 0.7 * throttled).max(1.3 * consumed).clamp(min, max);
+                let to = (p + 3.0 + 0.7 * throttled)
+                    .max(p * 1.3 + 0.7 * throttled)
+                    .max(1.3 * consumed)
+                    .clamp(min, max);
                 if units(to) > prov {
                     changes.push((key.clone(), units(to), true));
                 }
                 continue;
             }
             let hour = Duration::from_secs(3600);
-            let quiet_since_raise = self.last_raise.get(&key).is_none_or(|t| now.since(*t) >= hour);
-            let today: Vec<Timestamp> = self.decreases.get(&key).map(|d| d.iter().copied().filter(|t| now.since(*t) < Duration::from_secs(86_400)).collect()).unwrap_or_default();
+            let quiet_since_raise = self
+                .last_raise
+                .get(&key)
+                .is_none_or(|t| now.since(*t) >= hour);
+            let today: Vec<Timestamp> = self
+                .decreases
+                .get(&key)
+                .map(|d| {
+                    d.iter()
+                        .copied()
+                        .filter(|t| now.since(*t) < Duration::from_secs(86_400))
+                        .collect()
+                })
+                .unwrap_or_default();
             let quiet_since_decrease = today.last().is_none_or(|t| now.since(*t) >= hour);
             let to = consumed.max(min);
-            if consumed / p < 0.30 && quiet_since_raise && quiet_since_decrease && today.len() < 4 && p - to > 5.0 {
+            if consumed / p < 0.30
+                && quiet_since_raise
+                && quiet_since_decrease
+                && today.len() < 4
+                && p - to > 5.0
+            {
                 changes.push((key.clone(), units(to), false));
             }
         }
-        let plain: Vec<(CapacityKey, u32)> = changes.iter().map(|(k, to, _)| (k.clone(), *to)).collect();
+        let plain: Vec<(CapacityKey, u32)> =
+            changes.iter().map(|(k, to, _)| (k.clone(), *to)).collect();
         for key in apply(world, &plain) {
             let raised = changes.iter().any(|(k, _, up)| *k == key && *up);
             if raised {
@@ -167,7 +250,17 @@ impl Baseline for TargetTracking {
         let mut changes = Vec::new();
         for (spec, key, prov) in governed(world) {
             let (consumed_metric, _) = metric_names(key.dimension);
-            let Some(latest) = world.series(&key.resource, consumed_metric, now.minus(Duration::from_secs(600)), now).latest() else { continue };
+            let Some(latest) = world
+                .series(
+                    &key.resource,
+                    consumed_metric,
+                    now.minus(Duration::from_secs(600)),
+                    now,
+                )
+                .latest()
+            else {
+                continue;
+            };
             if self.seen.get(&key) == Some(&latest.start) {
                 continue;
             }
@@ -178,7 +271,11 @@ impl Baseline for TargetTracking {
             *high = if utilisation > TARGET { *high + 1 } else { 0 };
             let high = *high;
             let low = self.low.entry(key.clone()).or_default();
-            *low = if utilisation < SCALE_IN_BELOW { *low + 1 } else { 0 };
+            *low = if utilisation < SCALE_IN_BELOW {
+                *low + 1
+            } else {
+                0
+            };
             let low = *low;
             let to = units(consumed / TARGET).clamp(spec.autoscaler_min, spec.autoscaler_max);
             if (high >= 2 && to > prov) || (low >= 15 && to < prov) {
@@ -204,18 +301,37 @@ impl Oracle {
     fn demand(world: &World, spec: &TableSpec, key: &CapacityKey, second: u64) -> f64 {
         let served = |(general, hot): (f64, f64), limit: f64| general + hot.min(limit);
         match (&key.resource.index, key.dimension) {
-            (None, Dimension::Read) => served(world.demand(&spec.short_name, None, Dimension::Read, second), PARTITION_READ_LIMIT),
-            (None, Dimension::Write) => served(world.demand(&spec.short_name, None, Dimension::Write, second), PARTITION_WRITE_LIMIT),
-            (Some(i), Dimension::Read) => served(world.demand(&spec.short_name, Some(i), Dimension::Read, second), PARTITION_READ_LIMIT),
+            (None, Dimension::Read) => served(
+                world.demand(&spec.short_name, None, Dimension::Read, second),
+                PARTITION_READ_LIMIT,
+            ),
+            (None, Dimension::Write) => served(
+                world.demand(&spec.short_name, None, Dimension::Write, second),
+                PARTITION_WRITE_LIMIT,
+            ),
+            (Some(i), Dimension::Read) => served(
+                world.demand(&spec.short_name, Some(i), Dimension::Read, second),
+                PARTITION_READ_LIMIT,
+            ),
             (Some(i), Dimension::Write) => {
-                let share = spec.indexes.iter().find(|x| &x.name == i).map_or(0.0, |x| x.write_share);
-                served(world.demand(&spec.short_name, None, Dimension::Write, second), PARTITION_WRITE_LIMIT) * share
+                let share = spec
+                    .indexes
+                    .iter()
+                    .find(|x| &x.name == i)
+                    .map_or(0.0, |x| x.write_share);
+                served(
+                    world.demand(&spec.short_name, None, Dimension::Write, second),
+                    PARTITION_WRITE_LIMIT,
+                ) * share
             }
         }
     }
 
     fn peak(world: &World, spec: &TableSpec, key: &CapacityKey, from: u64, seconds: u64) -> f64 {
-        (from..=from + seconds).step_by(10).map(|s| Self::demand(world, spec, key, s)).fold(0.0, f64::max)
+        (from..=from + seconds)
+            .step_by(10)
+            .map(|s| Self::demand(world, spec, key, s))
+            .fold(0.0, f64::max)
     }
 }
 
@@ -229,8 +345,10 @@ impl Baseline for Oracle {
         for (spec, key, prov) in governed(world) {
             let (min, max) = (spec.autoscaler_min, spec.autoscaler_max);
             // Far enough ahead to cover the slowest UpdateTable and the next decision.
-            let soon = units(Self::peak(world, &spec, &key, second, 90) * 1.02 + 1.0).clamp(min, max);
-            let hour = units(Self::peak(world, &spec, &key, second, 3600) * 1.02 + 1.0).clamp(min, max);
+            let soon =
+                units(Self::peak(world, &spec, &key, second, 90) * 1.02 + 1.0).clamp(min, max);
+            let hour =
+                units(Self::peak(world, &spec, &key, second, 3600) * 1.02 + 1.0).clamp(min, max);
             if soon > prov {
                 changes.push((key, soon));
             } else if f64::from(hour) < f64::from(prov) * 0.8 {

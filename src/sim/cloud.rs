@@ -2,7 +2,9 @@
 
 use super::world::World;
 use crate::model::{Resource, Series};
-use crate::ports::{MetricQuery, MetricWindow, Metrics, PortError, TableDescription, TableUpdate, Tables};
+use crate::ports::{
+    MetricQuery, MetricWindow, Metrics, PortError, TableDescription, TableUpdate, Tables,
+};
 use std::sync::{Mutex, MutexGuard};
 
 /// Shares one [`World`] between the controller under test (through the ports) and the runner.
@@ -14,28 +16,49 @@ pub struct SimCloud {
 impl SimCloud {
     #[must_use]
     pub fn new(world: World) -> Self {
-        Self { world: Mutex::new(world) }
+        Self {
+            world: Mutex::new(world),
+        }
     }
 
     /// The world, for the runner and the baselines. A poisoned lock only means a panic elsewhere
     /// already ended the run, so the state is still readable.
     pub fn world(&self) -> MutexGuard<'_, World> {
-        self.world.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.world
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
 fn resource_of(query: &MetricQuery) -> Option<Resource> {
-    let get = |name: &str| query.dimensions.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let get = |name: &str| {
+        query
+            .dimensions
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
     let table = get("TableName")?;
-    Some(Resource { table, index: get("GlobalSecondaryIndexName") })
+    Some(Resource {
+        table,
+        index: get("GlobalSecondaryIndexName"),
+    })
 }
 
 impl Metrics for SimCloud {
-    async fn fetch(&self, queries: &[MetricQuery], window: MetricWindow) -> Result<Vec<Series>, PortError> {
+    async fn fetch(
+        &self,
+        queries: &[MetricQuery],
+        window: MetricWindow,
+    ) -> Result<Vec<Series>, PortError> {
         let world = self.world();
         Ok(queries
             .iter()
-            .map(|q| resource_of(q).map_or_else(Series::default, |r| world.series(&r, q.metric, window.start, window.end)))
+            .map(|q| {
+                resource_of(q).map_or_else(Series::default, |r| {
+                    world.series(&r, q.metric, window.start, window.end)
+                })
+            })
             .collect())
     }
 }

@@ -8,5 +8,5 @@ pub mod runner;
 pub mod scenario;
 pub mod world;
 
-pub use runner::{run, ControllerKind, RunResult, Summary};
+pub use runner::{ControllerKind, RunResult, Summary, run};
 pub use scenario::Scenario;

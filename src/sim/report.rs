@@ -6,7 +6,12 @@ use std::fmt::Write as _;
 /// `+hh:mm:ss` since the scenario began.
 #[must_use]
 pub fn clock(seconds: u64) -> String {
-    format!("+{:02}:{:02}:{:02}", seconds / 3600, seconds / 60 % 60, seconds % 60)
+    format!(
+        "+{:02}:{:02}:{:02}",
+        seconds / 3600,
+        seconds / 60 % 60,
+        seconds % 60
+    )
 }
 
 fn minutes(seconds: u64) -> String {
@@ -17,7 +22,14 @@ fn minutes(seconds: u64) -> String {
 pub fn timeline(entries: &[TimelineEntry]) -> String {
     let mut out = String::new();
     for e in entries {
-        let _ = writeln!(out, "{}  {:<9} {:<52} {}", clock(e.at), e.kind, e.subject, e.text);
+        let _ = writeln!(
+            out,
+            "{}  {:<9} {:<52} {}",
+            clock(e.at),
+            e.kind,
+            e.subject,
+            e.text
+        );
     }
     out
 }
@@ -26,11 +38,27 @@ pub fn timeline(entries: &[TimelineEntry]) -> String {
 pub fn summary(result: &RunResult) -> String {
     let s = &result.summary;
     let mut out = String::new();
-    let _ = writeln!(out, "summary ({}, seed {}, controller {}):", result.scenario, result.seed, s.controller);
+    let _ = writeln!(
+        out,
+        "summary ({}, seed {}, controller {}):",
+        result.scenario, result.seed, s.controller
+    );
     let _ = writeln!(out, "  throttled requests      {}", s.throttled_requests);
-    let _ = writeln!(out, "  time with throttling    {}", minutes(s.seconds_with_throttling));
-    let _ = writeln!(out, "  peak provisioned        {} RCU, {} WCU", s.peak_read_units, s.peak_write_units);
-    let _ = writeln!(out, "  mean provisioned        {:.0} RCU, {:.0} WCU", s.mean_read_units, s.mean_write_units);
+    let _ = writeln!(
+        out,
+        "  time with throttling    {}",
+        minutes(s.seconds_with_throttling)
+    );
+    let _ = writeln!(
+        out,
+        "  peak provisioned        {} RCU, {} WCU",
+        s.peak_read_units, s.peak_write_units
+    );
+    let _ = writeln!(
+        out,
+        "  mean provisioned        {:.0} RCU, {:.0} WCU",
+        s.mean_read_units, s.mean_write_units
+    );
     let _ = writeln!(out, "  capacity cost           ${:.2}", s.capacity_cost_usd);
     let _ = writeln!(out, "  capacity changes        {}", s.actions);
     let _ = writeln!(out, "  escalations             {}", s.escalations);
@@ -44,7 +72,16 @@ pub fn comparison(scenario: &str, seed: u64, rows: &[Summary]) -> String {
     let _ = writeln!(
         out,
         "{:<16} {:>14} {:>12} {:>9} {:>9} {:>9} {:>9} {:>10} {:>8} {:>11}",
-        "controller", "throttled req", "throttling", "peak RCU", "peak WCU", "mean RCU", "mean WCU", "cost USD", "actions", "escalations"
+        "controller",
+        "throttled req",
+        "throttling",
+        "peak RCU",
+        "peak WCU",
+        "mean RCU",
+        "mean WCU",
+        "cost USD",
+        "actions",
+        "escalations"
     );
     for s in rows {
         let _ = writeln!(

@@ -8,7 +8,7 @@ use crate::act::Outcome;
 use crate::action::Action;
 use crate::memory::Memory;
 use crate::policy::Policy;
-use crate::reconcile::{tick, Ports, Step, TickReport};
+use crate::reconcile::{Ports, Step, TickReport, tick};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -85,7 +85,11 @@ const SAW_EVERY: u64 = 300;
 /// Runs `kind` over the whole scenario. The remediator ticks every policy interval through the
 /// real `reconcile::tick`; baselines run their own schedules.
 pub async fn run(scenario: &Scenario, policy: &Policy, kind: ControllerKind) -> RunResult {
-    let cloud = SimCloud::new(World::new(scenario, &policy.domain, policy.guardrails.prices));
+    let cloud = SimCloud::new(World::new(
+        scenario,
+        &policy.domain,
+        policy.guardrails.prices,
+    ));
     let mut baseline: Box<dyn Baseline + Send> = match kind {
         ControllerKind::BossAutoscaler => Box::new(BossAutoscaler::default()),
         ControllerKind::TargetTracking => Box::new(TargetTracking::default()),
@@ -101,7 +105,10 @@ pub async fn run(scenario: &Scenario, policy: &Policy, kind: ControllerKind) -> 
     for second in 0..total {
         if kind == ControllerKind::Remediator && second % interval == 0 {
             let at = cloud.world().now;
-            let ports = Ports { metrics: &cloud, tables: &cloud };
+            let ports = Ports {
+                metrics: &cloud,
+                tables: &cloud,
+            };
             let report = tick(&ports, policy, &mut memory, at, Step::Act).await;
             escalations += record(&report, second, &mut timeline, &mut last_holds);
         }
@@ -109,13 +116,22 @@ pub async fn run(scenario: &Scenario, policy: &Policy, kind: ControllerKind) -> 
         baseline.step(&mut world);
         world.step();
         if kind == ControllerKind::Remediator && (second + 1) % SAW_EVERY == 0 {
-            for s in world.snapshot().iter().filter(|s| s.demand >= 0.5 || s.throttled >= 0.5) {
-                let provisioned = s.provisioned.map_or_else(|| "on-demand".to_string(), |p| format!("provisioned {p}"));
+            for s in world
+                .snapshot()
+                .iter()
+                .filter(|s| s.demand >= 0.5 || s.throttled >= 0.5)
+            {
+                let provisioned = s
+                    .provisioned
+                    .map_or_else(|| "on-demand".to_string(), |p| format!("provisioned {p}"));
                 timeline.push(TimelineEntry {
                     at: second + 1,
                     kind: "saw",
                     subject: format!("{} {}", s.resource, s.dimension),
-                    text: format!("demand {:.0}/s, {provisioned}, throttled {:.0}/s", s.demand, s.throttled),
+                    text: format!(
+                        "demand {:.0}/s, {provisioned}, throttled {:.0}/s",
+                        s.demand, s.throttled
+                    ),
                 });
             }
         }
@@ -137,12 +153,22 @@ pub async fn run(scenario: &Scenario, policy: &Policy, kind: ControllerKind) -> 
         actions: t.capacity_changes,
         escalations,
     };
-    RunResult { scenario: scenario.name.clone(), seed: scenario.seed, summary, timeline }
+    RunResult {
+        scenario: scenario.name.clone(),
+        seed: scenario.seed,
+        summary,
+        timeline,
+    }
 }
 
 /// Adds a tick's actions, and holds that are new or changed, to the timeline; returns the
 /// number of escalations reported.
-fn record(report: &TickReport, second: u64, timeline: &mut Vec<TimelineEntry>, last_holds: &mut BTreeMap<(String, String), String>) -> u32 {
+fn record(
+    report: &TickReport,
+    second: u64,
+    timeline: &mut Vec<TimelineEntry>,
+    last_holds: &mut BTreeMap<(String, String), String>,
+) -> u32 {
     let mut escalations = 0;
     for done in &report.actions {
         let kind = match (&done.action, &done.outcome) {
@@ -158,17 +184,32 @@ fn record(report: &TickReport, second: u64, timeline: &mut Vec<TimelineEntry>, l
         if let Outcome::Failed { error, .. } = &done.outcome {
             text = format!("{text} — {error}");
         }
-        timeline.push(TimelineEntry { at: second, kind, subject: done.action.subject(), text });
+        timeline.push(TimelineEntry {
+            at: second,
+            kind,
+            subject: done.action.subject(),
+            text,
+        });
     }
     let mut current = BTreeMap::new();
     for held in &report.held {
         let key = (held.subject.clone(), held.kind.clone());
         let reason = held.reason.to_string();
         let variant = reason.split(':').next().unwrap_or_default().to_string();
-        let previous = last_holds.get(&key).map(|r| r.split(':').next().unwrap_or_default().to_string());
+        let previous = last_holds
+            .get(&key)
+            .map(|r| r.split(':').next().unwrap_or_default().to_string());
         if previous.as_deref() != Some(variant.as_str()) {
-            let what = held.action.as_ref().map_or_else(String::new, |a| format!(" ({})", a.reason()));
-            timeline.push(TimelineEntry { at: second, kind: "held", subject: held.subject.clone(), text: format!("{} held: {reason}{what}", held.kind) });
+            let what = held
+                .action
+                .as_ref()
+                .map_or_else(String::new, |a| format!(" ({})", a.reason()));
+            timeline.push(TimelineEntry {
+                at: second,
+                kind: "held",
+                subject: held.subject.clone(),
+                text: format!("{} held: {reason}{what}", held.kind),
+            });
         }
         current.insert(key, reason);
     }

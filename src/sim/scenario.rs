@@ -8,8 +8,14 @@ use std::time::Duration;
 
 /// Scenarios shipped in `simulations/`, embedded so `simulate` works from any directory.
 pub const SHIPPED: [(&str, &str); 2] = [
-    ("tileindex-burst", include_str!("../../simulations/tileindex-burst.toml")),
-    ("idindex-hot-partition", include_str!("../../simulations/idindex-hot-partition.toml")),
+    (
+        "tileindex-burst",
+        include_str!("../../simulations/tileindex-burst.toml"),
+    ),
+    (
+        "idindex-hot-partition",
+        include_str!("../../simulations/idindex-hot-partition.toml"),
+    ),
 ];
 
 #[derive(Debug, Deserialize)]
@@ -127,7 +133,10 @@ impl Scenario {
                 line: 0,
                 column: 0,
                 field: String::new(),
-                message: format!("no such scenario file; shipped scenarios: {}", names.join(", ")),
+                message: format!(
+                    "no such scenario file; shipped scenarios: {}",
+                    names.join(", ")
+                ),
             }]));
         }
         let text = crate::source::read(path)?;
@@ -151,8 +160,28 @@ impl Scenario {
         let mut workload = Vec::new();
         for (i, w) in raw.workload.iter().enumerate() {
             let at = format!("workload.{i}");
-            let points: Vec<(u64, f64)> = w.points.iter().enumerate().map(|(j, p)| (duration(&format!("{at}.points.{j}.at"), &p.at).as_secs(), p.units)).collect();
-            let hot: Vec<(u64, f64)> = w.hot_key.iter().enumerate().map(|(j, p)| (duration(&format!("{at}.hot_key.{j}.at"), &p.at).as_secs(), p.units)).collect();
+            let points: Vec<(u64, f64)> = w
+                .points
+                .iter()
+                .enumerate()
+                .map(|(j, p)| {
+                    (
+                        duration(&format!("{at}.points.{j}.at"), &p.at).as_secs(),
+                        p.units,
+                    )
+                })
+                .collect();
+            let hot: Vec<(u64, f64)> = w
+                .hot_key
+                .iter()
+                .enumerate()
+                .map(|(j, p)| {
+                    (
+                        duration(&format!("{at}.hot_key.{j}.at"), &p.at).as_secs(),
+                        p.units,
+                    )
+                })
+                .collect();
             workload.push((i, w, points, hot));
         }
         let mut tables = Vec::new();
@@ -169,9 +198,17 @@ impl Scenario {
             for (j, x) in t.indexes.iter().enumerate() {
                 let share = x.write_share.unwrap_or(1.0);
                 if !(0.0..=1.0).contains(&share) {
-                    problems.push(source.problem(&format!("tables.{i}.indexes.{j}.write_share"), format!("{share} is out of range: allowed [0, 1]")));
+                    problems.push(source.problem(
+                        &format!("tables.{i}.indexes.{j}.write_share"),
+                        format!("{share} is out of range: allowed [0, 1]"),
+                    ));
                 }
-                indexes.push(IndexSpec { name: x.name.clone(), read: x.read.unwrap_or(5).max(1), write: x.write.unwrap_or(5).max(1), write_share: share });
+                indexes.push(IndexSpec {
+                    name: x.name.clone(),
+                    read: x.read.unwrap_or(5).max(1),
+                    write: x.write.unwrap_or(5).max(1),
+                    write_share: share,
+                });
             }
             tables.push(TableSpec {
                 short_name: t.name.clone(),
@@ -190,16 +227,25 @@ impl Scenario {
                 "read" => Dimension::Read,
                 "write" => Dimension::Write,
                 other => {
-                    problems.push(source.problem(&format!("{at}.dimension"), format!("`{other}` is not a dimension: allowed \"read\" or \"write\"")));
+                    problems.push(source.problem(
+                        &format!("{at}.dimension"),
+                        format!("`{other}` is not a dimension: allowed \"read\" or \"write\""),
+                    ));
                     Dimension::Write
                 }
             };
             match tables.iter().find(|t| t.short_name == w.table) {
-                None => problems.push(source.problem(&format!("{at}.table"), format!("no table `{}` in this scenario", w.table))),
+                None => problems.push(source.problem(
+                    &format!("{at}.table"),
+                    format!("no table `{}` in this scenario", w.table),
+                )),
                 Some(t) => {
                     if let Some(index) = &w.index {
                         if !t.indexes.iter().any(|x| &x.name == index) {
-                            problems.push(source.problem(&format!("{at}.index"), format!("table `{}` has no index `{index}`", w.table)));
+                            problems.push(source.problem(
+                                &format!("{at}.index"),
+                                format!("table `{}` has no index `{index}`", w.table),
+                            ));
                         }
                         if dimension == Dimension::Write {
                             problems.push(source.problem(&format!("{at}.dimension"), "index writes follow the table's writes (write_share); give index workloads for reads only"));
@@ -212,27 +258,56 @@ impl Scenario {
             }
             for (field, series) in [("points", &points), ("hot_key", &hot)] {
                 if series.windows(2).any(|p| p[1].0 < p[0].0) {
-                    problems.push(source.problem(&format!("{at}.{field}"), "points must be in time order"));
+                    problems.push(
+                        source.problem(&format!("{at}.{field}"), "points must be in time order"),
+                    );
                 }
                 if series.iter().any(|p| !p.1.is_finite() || p.1 < 0.0) {
-                    problems.push(source.problem(&format!("{at}.{field}"), "units must be finite and not negative"));
+                    problems.push(source.problem(
+                        &format!("{at}.{field}"),
+                        "units must be finite and not negative",
+                    ));
                 }
             }
             let noise = w.noise.unwrap_or(0.0);
             if !(0.0..1.0).contains(&noise) {
-                problems.push(source.problem(&format!("{at}.noise"), format!("{noise} is out of range: allowed [0, 1)")));
+                problems.push(source.problem(
+                    &format!("{at}.noise"),
+                    format!("{noise} is out of range: allowed [0, 1)"),
+                ));
             }
-            checked.push(Workload { table: w.table.clone(), index: w.index.clone(), dimension, points, hot_key: hot, noise });
+            checked.push(Workload {
+                table: w.table.clone(),
+                index: w.index.clone(),
+                dimension,
+                points,
+                hot_key: hot,
+                noise,
+            });
         }
-        let range = |field: &str, value: Option<[u64; 2]>, default: (u64, u64), problems: &mut Vec<_>| {
-            let [lo, hi] = value.unwrap_or([default.0, default.1]);
-            if lo > hi {
-                problems.push(source.problem(field, format!("[{lo}, {hi}]: the first bound must not exceed the second")));
-            }
-            (lo, hi.max(lo))
-        };
-        let update_seconds = range("update_seconds", raw.update_seconds, (20, 60), &mut problems);
-        let metric_delay_seconds = range("metric_delay_seconds", raw.metric_delay_seconds, (60, 120), &mut problems);
+        let range =
+            |field: &str, value: Option<[u64; 2]>, default: (u64, u64), problems: &mut Vec<_>| {
+                let [lo, hi] = value.unwrap_or([default.0, default.1]);
+                if lo > hi {
+                    problems.push(source.problem(
+                        field,
+                        format!("[{lo}, {hi}]: the first bound must not exceed the second"),
+                    ));
+                }
+                (lo, hi.max(lo))
+            };
+        let update_seconds = range(
+            "update_seconds",
+            raw.update_seconds,
+            (20, 60),
+            &mut problems,
+        );
+        let metric_delay_seconds = range(
+            "metric_delay_seconds",
+            raw.metric_delay_seconds,
+            (60, 120),
+            &mut problems,
+        );
         if total.is_zero() && problems.is_empty() {
             problems.push(source.problem("duration", "must be longer than zero"));
         }

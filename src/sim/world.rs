@@ -5,7 +5,7 @@
 //! random draw is a hash of the scenario seed and what is drawn, so a run is reproducible and
 //! the oracle can look at true demand ahead of time.
 
-use super::scenario::{interpolate, Scenario, TableSpec};
+use super::scenario::{Scenario, TableSpec, interpolate};
 use crate::model::{BillingMode, Dimension, Point, Resource, Series, TableStatus};
 use crate::policy::{Domain, Prices};
 use crate::ports::{IndexDescription, PortError, TableDescription, TableUpdate, Throughput};
@@ -155,7 +155,9 @@ fn hash(parts: &[u64]) -> u64 {
 }
 
 fn text_hash(s: &str) -> u64 {
-    s.bytes().fold(0xCBF2_9CE4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01B3))
+    s.bytes().fold(0xCBF2_9CE4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01B3)
+    })
 }
 
 /// A uniform draw in [0, 1) from a hash.
@@ -177,7 +179,15 @@ impl World {
                 updating_until: 0,
                 pending: None,
                 capacity: Capacity::new(spec.read, spec.write),
-                indexes: spec.indexes.iter().map(|x| SimIndex { name: x.name.clone(), write_share: x.write_share, capacity: Capacity::new(x.read, x.write) }).collect(),
+                indexes: spec
+                    .indexes
+                    .iter()
+                    .map(|x| SimIndex {
+                        name: x.name.clone(),
+                        write_share: x.write_share,
+                        capacity: Capacity::new(x.read, x.write),
+                    })
+                    .collect(),
             })
             .collect();
         Self {
@@ -204,7 +214,13 @@ impl World {
 
     /// True demand (general, hot key) in units per second on a resource at a scenario second.
     #[must_use]
-    pub fn demand(&self, table_short: &str, index: Option<&str>, dimension: Dimension, second: u64) -> (f64, f64) {
+    pub fn demand(
+        &self,
+        table_short: &str,
+        index: Option<&str>,
+        dimension: Dimension,
+        second: u64,
+    ) -> (f64, f64) {
         let mut general = 0.0;
         let mut hot = 0.0;
         for (i, w) in self.scenario.workload.iter().enumerate() {
@@ -234,7 +250,11 @@ impl World {
             for dimension in Dimension::BOTH {
                 let d = dim_index(dimension);
                 let (general, hot) = self.demand(&short, None, dimension, second);
-                let limit = if dimension == Dimension::Read { PARTITION_READ_LIMIT } else { PARTITION_WRITE_LIMIT };
+                let limit = if dimension == Dimension::Read {
+                    PARTITION_READ_LIMIT
+                } else {
+                    PARTITION_WRITE_LIMIT
+                };
                 let wanted = general + hot.min(limit);
                 let table = &mut self.tables[ti];
                 let accepted_by_table = wanted.min(table.capacity.available(d, billing));
@@ -254,14 +274,35 @@ impl World {
                     }
                 }
                 let table_throttled = general + hot - accepted_by_table;
-                table.capacity.consume(d, accepted, table_throttled, billing);
+                table
+                    .capacity
+                    .consume(d, accepted, table_throttled, billing);
                 throttled_now += general + hot - accepted;
-                snapshots.push(Snapshot { resource: Resource::table(&table.name), dimension, demand: general + hot, provisioned: (billing == BillingMode::Provisioned).then_some(table.capacity.units[d]), throttled: general + hot - accepted });
+                snapshots.push(Snapshot {
+                    resource: Resource::table(&table.name),
+                    dimension,
+                    demand: general + hot,
+                    provisioned: (billing == BillingMode::Provisioned)
+                        .then_some(table.capacity.units[d]),
+                    throttled: general + hot - accepted,
+                });
                 if dimension == Dimension::Write {
                     for (xi, index) in table.indexes.iter_mut().enumerate() {
                         let need = accepted_by_table * index.write_share;
-                        index.capacity.consume(d, accepted * index.write_share, index_throttles[xi], billing);
-                        snapshots.push(Snapshot { resource: Resource::index(&table.name, &index.name), dimension, demand: need, provisioned: (billing == BillingMode::Provisioned).then_some(index.capacity.units[d]), throttled: index_throttles[xi] });
+                        index.capacity.consume(
+                            d,
+                            accepted * index.write_share,
+                            index_throttles[xi],
+                            billing,
+                        );
+                        snapshots.push(Snapshot {
+                            resource: Resource::index(&table.name, &index.name),
+                            dimension,
+                            demand: need,
+                            provisioned: (billing == BillingMode::Provisioned)
+                                .then_some(index.capacity.units[d]),
+                            throttled: index_throttles[xi],
+                        });
                     }
                 }
             }
@@ -276,7 +317,14 @@ impl World {
                 let throttled = general + hot - accepted;
                 index.capacity.consume(0, accepted, throttled, billing);
                 throttled_now += throttled;
-                snapshots.push(Snapshot { resource: Resource::index(&table.name, &name), dimension: Dimension::Read, demand: general + hot, provisioned: (billing == BillingMode::Provisioned).then_some(index.capacity.units[0]), throttled });
+                snapshots.push(Snapshot {
+                    resource: Resource::index(&table.name, &name),
+                    dimension: Dimension::Read,
+                    demand: general + hot,
+                    provisioned: (billing == BillingMode::Provisioned)
+                        .then_some(index.capacity.units[0]),
+                    throttled,
+                });
             }
         }
         self.account(throttled_now);
@@ -295,17 +343,25 @@ impl World {
             totals.seconds_with_throttling += 1;
         }
         let mut units = [0u32; 2];
-        for table in self.tables.iter().filter(|t| t.spec.billing == BillingMode::Provisioned) {
-            for capacity in std::iter::once(&table.capacity).chain(table.indexes.iter().map(|x| &x.capacity)) {
+        for table in self
+            .tables
+            .iter()
+            .filter(|t| t.spec.billing == BillingMode::Provisioned)
+        {
+            for capacity in
+                std::iter::once(&table.capacity).chain(table.indexes.iter().map(|x| &x.capacity))
+            {
                 units[0] += capacity.units[0];
                 units[1] += capacity.units[1];
             }
         }
-        for d in 0..2 {
-            totals.peak_units[d] = totals.peak_units[d].max(units[d]);
-            totals.unit_seconds[d] += f64::from(units[d]);
+        for (d, units) in units.iter().enumerate() {
+            totals.peak_units[d] = totals.peak_units[d].max(*units);
+            totals.unit_seconds[d] += f64::from(*units);
         }
-        totals.capacity_cost_usd += (f64::from(units[0]) * self.prices.rcu_usd_per_hour + f64::from(units[1]) * self.prices.wcu_usd_per_hour) / 3600.0;
+        totals.capacity_cost_usd += (f64::from(units[0]) * self.prices.rcu_usd_per_hour
+            + f64::from(units[1]) * self.prices.wcu_usd_per_hour)
+            / 3600.0;
     }
 
     /// Closes the minute that just ended: its datapoints become visible after a seeded delay.
@@ -315,7 +371,12 @@ impl World {
         let mut out = Vec::new();
         for table in &mut self.tables {
             let resources = std::iter::once((Resource::table(&table.name), &mut table.capacity))
-                .chain(table.indexes.iter_mut().map(|x| (Resource::index(&table.name, &x.name), &mut x.capacity)));
+                .chain(
+                    table
+                        .indexes
+                        .iter_mut()
+                        .map(|x| (Resource::index(&table.name, &x.name), &mut x.capacity)),
+                );
             for (resource, capacity) in resources {
                 for dimension in Dimension::BOTH {
                     let d = dim_index(dimension);
@@ -323,13 +384,34 @@ impl World {
                         Dimension::Read => ("ConsumedReadCapacityUnits", "ReadThrottleEvents"),
                         Dimension::Write => ("ConsumedWriteCapacityUnits", "WriteThrottleEvents"),
                     };
-                    let h = hash(&[self.seed, text_hash(&resource.to_string()), start.0, d as u64]);
+                    let h = hash(&[
+                        self.seed,
+                        text_hash(&resource.to_string()),
+                        start.0,
+                        d as u64,
+                    ]);
                     let delay = lo + h % (hi - lo + 1);
                     let published_at = self.now.plus(std::time::Duration::from_secs(delay));
-                    out.push((resource.clone(), consumed_metric, Datapoint { start, value: capacity.minute_consumed[d], published_at }));
+                    out.push((
+                        resource.clone(),
+                        consumed_metric,
+                        Datapoint {
+                            start,
+                            value: capacity.minute_consumed[d],
+                            published_at,
+                        },
+                    ));
                     // CloudWatch has no throttle datapoint for a minute without throttles.
                     if capacity.minute_throttled[d] > 0.0 {
-                        out.push((resource.clone(), throttle_metric, Datapoint { start, value: capacity.minute_throttled[d].round(), published_at }));
+                        out.push((
+                            resource.clone(),
+                            throttle_metric,
+                            Datapoint {
+                                start,
+                                value: capacity.minute_throttled[d].round(),
+                                published_at,
+                            },
+                        ));
                     }
                     capacity.minute_consumed[d] = 0.0;
                     capacity.minute_throttled[d] = 0.0;
@@ -337,7 +419,10 @@ impl World {
             }
         }
         for (resource, metric, point) in out {
-            self.metrics.entry((resource, metric)).or_default().push(point);
+            self.metrics
+                .entry((resource, metric))
+                .or_default()
+                .push(point);
         }
     }
 
@@ -348,7 +433,9 @@ impl World {
                 continue;
             }
             table.status = TableStatus::Active;
-            let Some(update) = table.pending.take() else { continue };
+            let Some(update) = table.pending.take() else {
+                continue;
+            };
             if let Some(t) = update.table_throughput {
                 table.capacity.units = [t.read, t.write];
             }
@@ -362,14 +449,23 @@ impl World {
 
     /// Published datapoints of one metric in `[start, end)`.
     #[must_use]
-    pub fn series(&self, resource: &Resource, metric: &str, start: Timestamp, end: Timestamp) -> Series {
+    pub fn series(
+        &self,
+        resource: &Resource,
+        metric: &str,
+        start: Timestamp,
+        end: Timestamp,
+    ) -> Series {
         let points = self
             .metrics
             .iter()
             .filter(|((r, m), _)| r == resource && *m == metric)
             .flat_map(|(_, points)| points.iter())
             .filter(|p| p.start >= start && p.start < end && p.published_at <= self.now)
-            .map(|p| Point { start: p.start, value: p.value })
+            .map(|p| Point {
+                start: p.start,
+                value: p.value,
+            })
             .collect();
         Series { points }
     }
@@ -379,15 +475,33 @@ impl World {
     /// # Errors
     /// `NotFound` for a table the scenario does not have.
     pub fn describe(&self, name: &str) -> Result<TableDescription, PortError> {
-        let table = self.tables.iter().find(|t| t.name == name).ok_or_else(|| PortError::NotFound { resource: format!("table {name}") })?;
+        let table =
+            self.tables
+                .iter()
+                .find(|t| t.name == name)
+                .ok_or_else(|| PortError::NotFound {
+                    resource: format!("table {name}"),
+                })?;
         let provisioned = table.spec.billing == BillingMode::Provisioned;
-        let throughput = |c: &Capacity| provisioned.then_some(Throughput { read: c.units[0], write: c.units[1] });
+        let throughput = |c: &Capacity| {
+            provisioned.then_some(Throughput {
+                read: c.units[0],
+                write: c.units[1],
+            })
+        };
         Ok(TableDescription {
             name: table.name.clone(),
             billing: table.spec.billing,
             status: table.status,
             throughput: throughput(&table.capacity),
-            indexes: table.indexes.iter().map(|x| IndexDescription { name: x.name.clone(), throughput: throughput(&x.capacity) }).collect(),
+            indexes: table
+                .indexes
+                .iter()
+                .map(|x| IndexDescription {
+                    name: x.name.clone(),
+                    throughput: throughput(&x.capacity),
+                })
+                .collect(),
         })
     }
 
@@ -399,11 +513,20 @@ impl World {
     pub fn update(&mut self, update: &TableUpdate) -> Result<(), PortError> {
         let now = self.now.0;
         let Some(table) = self.tables.iter_mut().find(|t| t.name == update.table) else {
-            return Err(PortError::NotFound { resource: format!("table {}", update.table) });
+            return Err(PortError::NotFound {
+                resource: format!("table {}", update.table),
+            });
         };
-        let refuse = |message: String| PortError::Permanent { service: "dynamodb", operation: "UpdateTable", message };
+        let refuse = |message: String| PortError::Permanent {
+            service: "dynamodb",
+            operation: "UpdateTable",
+            message,
+        };
         if table.status != TableStatus::Active {
-            return Err(PortError::Busy { resource: table.name.clone(), message: "table is UPDATING".into() });
+            return Err(PortError::Busy {
+                resource: table.name.clone(),
+                message: "table is UPDATING".into(),
+            });
         }
         if table.spec.billing == BillingMode::PayPerRequest {
             return Err(refuse("ValidationException: provisioned throughput cannot be set on a PAY_PER_REQUEST table".into()));
@@ -421,11 +544,15 @@ impl World {
         for (i, t) in &targets {
             let capacity = i.map_or(&table.capacity, |i| &table.indexes[i].capacity);
             if t.read == 0 || t.write == 0 {
-                return Err(refuse("ValidationException: capacity must be at least 1".into()));
+                return Err(refuse(
+                    "ValidationException: capacity must be at least 1".into(),
+                ));
             }
             for (d, to) in [(0, t.read), (1, t.write)] {
                 if to < capacity.units[d] && !decrease_allowed(&capacity.decreases[d], now) {
-                    return Err(refuse("LimitExceededException: decrease limit reached for today".into()));
+                    return Err(refuse(
+                        "LimitExceededException: decrease limit reached for today".into(),
+                    ));
                 }
             }
         }
@@ -462,12 +589,19 @@ impl World {
 
     #[must_use]
     pub fn table_specs(&self) -> Vec<(String, TableSpec)> {
-        self.tables.iter().map(|t| (t.name.clone(), t.spec.clone())).collect()
+        self.tables
+            .iter()
+            .map(|t| (t.name.clone(), t.spec.clone()))
+            .collect()
     }
 }
 
 /// AWS: 4 decreases at any time in a UTC day, then one per hour that had none.
 fn decrease_allowed(decreases: &[u64], now: u64) -> bool {
-    let today: Vec<u64> = decreases.iter().copied().filter(|t| t / DAY == now / DAY).collect();
+    let today: Vec<u64> = decreases
+        .iter()
+        .copied()
+        .filter(|t| t / DAY == now / DAY)
+        .collect();
     today.len() < FREE_DECREASES_PER_DAY || today.last().is_none_or(|last| now - last >= 3600)
 }

@@ -1,0 +1,320 @@
+//! Value-in/value-out tests of the pure core: `decide` then `guard::admit`.
+
+use remediator::action::{Action, ChangeCause, EscalationCause, HoldReason};
+use remediator::decide::decide;
+use remediator::guard::{admit, Admission};
+use remediator::memory::{ChangeRecord, Direction, Memory};
+use remediator::model::{BillingMode, CapacityKey, Dimension, DimensionObs, Observed, Point, Resource, ResourceObs, Series, TableStatus};
+use remediator::policy::Policy;
+use remediator::time::Timestamp;
+use std::path::Path;
+use std::time::Duration;
+
+const TABLE: &str = "tileindex.test.boss";
+const GSI: &str = "task_id_index";
+/// 2026-01-05T14:10:00Z; observations happen 90 s after the newest minute ends.
+const MINUTE: Timestamp = Timestamp(1_767_622_200);
+
+fn policy() -> Policy {
+    let text = r#"
+[stack]
+domain = "test.boss"
+[controller]
+interval = "30s"
+stale_after = "5m"
+[guardrails]
+max_actions_per_hour = 10
+max_extra_cost_usd_per_hour = 40.0
+[tables.tileindex]
+read = { floor = 10, ceiling = 40000 }
+write = { floor = 10, ceiling = 1000 }
+raise = { throttle_events_per_minute = 10, utilisation = 0.9, factor = 1.5, min_step = 50, cooldown = "2m" }
+lower = { utilisation_below = 0.3, quiet_for = "30m", target_utilisation = 0.6 }
+[tables.idIndex]
+read = { floor = 25, ceiling = 35000 }
+write = { floor = 25, ceiling = 35000 }
+raise = { throttle_events_per_minute = 10, factor = 1.5, min_step = 50, cooldown = "2m" }
+"#;
+    Policy::parse(Path::new("test.toml"), text).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// One minute's figures: consumed units/s and throttle events.
+#[derive(Clone, Copy)]
+struct Minute {
+    consumed: f64,
+    throttles: f64,
+}
+
+const CALM: Minute = Minute { consumed: 5.0, throttles: 0.0 };
+
+fn series(minutes: &[Minute], newest: Timestamp, pick: impl Fn(&Minute) -> Option<f64>) -> Series {
+    let n = minutes.len() as u64;
+    Series {
+        points: minutes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, m)| pick(m).map(|value| Point { start: Timestamp(newest.0 - (n - 1 - i as u64) * 60), value }))
+            .collect(),
+    }
+}
+
+fn dim(provisioned: Option<u32>, minutes: &[Minute]) -> DimensionObs {
+    DimensionObs {
+        provisioned,
+        consumed: series(minutes, MINUTE, |m| Some(m.consumed)),
+        throttle_events: series(minutes, MINUTE, |m| (m.throttles > 0.0).then_some(m.throttles)),
+    }
+}
+
+fn resource(resource: Resource, billing: BillingMode, prov: (u32, u32), read: &[Minute], write: &[Minute]) -> ResourceObs {
+    let p = |u| (billing == BillingMode::Provisioned).then_some(u);
+    ResourceObs { resource, billing, status: TableStatus::Active, read: dim(p(prov.0), read), write: dim(p(prov.1), write) }
+}
+
+fn observed(resources: Vec<ResourceObs>) -> Observed {
+    Observed { at: MINUTE.plus(Duration::from_secs(150)), period: Duration::from_secs(60), resources, unobserved: vec![] }
+}
+
+/// TileIndex and its GSI, calm unless a test changes them.
+fn tileindex(write: &[Minute], gsi_write: &[Minute]) -> Vec<ResourceObs> {
+    vec![
+        resource(Resource::table(TABLE), BillingMode::Provisioned, (100, 100), &[CALM, CALM], write),
+        resource(Resource::index(TABLE, GSI), BillingMode::Provisioned, (100, 100), &[CALM, CALM], gsi_write),
+    ]
+}
+
+fn run(observed: &Observed, memory: &Memory) -> Admission {
+    let policy = policy();
+    let decision = decide(observed, &policy, memory);
+    let mut admission = admit(decision.actions, observed, &policy, memory);
+    admission.held.extend(decision.held);
+    admission
+}
+
+fn raises(admission: &Admission) -> Vec<(String, u32, u32)> {
+    admission
+        .admitted
+        .iter()
+        .filter_map(|a| match a {
+            Action::RaiseCapacity(c) => Some((c.key.to_string(), c.from, c.to)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn key(resource: Resource, dimension: Dimension) -> CapacityKey {
+    CapacityKey { resource, dimension }
+}
+
+#[test]
+fn throttled_table_write_is_raised_by_the_step_to_cover_demand() {
+    let hot = Minute { consumed: 100.0, throttles: 6000.0 };
+    let o = observed(tileindex(&[CALM, hot], &[CALM, CALM]));
+    let a = run(&o, &Memory::default());
+    // demand = 100 + 6000/60 = 200/s; projected growth from 5/s is capped at 2x: 400 x 1.5 = 600.
+    assert_eq!(raises(&a), vec![(format!("{TABLE} write"), 100, 600)]);
+}
+
+#[test]
+fn read_and_write_are_judged_apart() {
+    let hot = Minute { consumed: 100.0, throttles: 600.0 };
+    let mut resources = tileindex(&[hot, hot], &[CALM, CALM]);
+    resources[0].read = dim(Some(100), &[hot, hot]);
+    let a = run(&observed(resources), &Memory::default());
+    let subjects: Vec<String> = raises(&a).into_iter().map(|r| r.0).collect();
+    assert_eq!(subjects, vec![format!("{TABLE} read"), format!("{TABLE} write")]);
+}
+
+#[test]
+fn throttling_gsi_is_raised_and_its_table_is_raised_for_the_writes_it_turned_away() {
+    let limited = Minute { consumed: 100.0, throttles: 0.0 };
+    let gsi_throttled = Minute { consumed: 100.0, throttles: 3000.0 };
+    let o = observed(tileindex(&[limited, limited], &[gsi_throttled, gsi_throttled]));
+    let a = run(&o, &Memory::default());
+    let r = raises(&a);
+    assert!(r.contains(&(format!("{TABLE}/index/{GSI} write"), 100, 225)), "{r:?}");
+    // The table served all it was offered (100 %), and the GSI turned away 50/s more.
+    assert!(r.iter().any(|(s, from, to)| s == &format!("{TABLE} write") && *from == 100 && *to >= 225), "{r:?}");
+}
+
+#[test]
+fn raise_stops_at_the_ceiling_and_escalates_there() {
+    let hot = Minute { consumed: 900.0, throttles: 60_000.0 };
+    let mut resources = tileindex(&[hot, hot], &[CALM, CALM]);
+    resources[0].write.provisioned = Some(900);
+    let a = run(&observed(resources.clone()), &Memory::default());
+    assert_eq!(raises(&a), vec![(format!("{TABLE} write"), 900, 1000)]);
+
+    resources[0].write.provisioned = Some(1000);
+    let a = run(&observed(resources), &Memory::default());
+    assert!(raises(&a).is_empty());
+    assert!(a.held.iter().any(|h| h.reason == HoldReason::CeilingReached { ceiling: 1000 }));
+    assert!(a.admitted.iter().any(|x| matches!(x, Action::Escalate(e) if e.cause == EscalationCause::CeilingReached)));
+}
+
+#[test]
+fn raise_is_held_during_cooldown() {
+    let hot = Minute { consumed: 100.0, throttles: 6000.0 };
+    let o = observed(tileindex(&[hot, hot], &[CALM, CALM]));
+    let mut memory = Memory::default();
+    // Changed 100 s ago and settled before the evidence minute began: the evidence is news,
+    // but the cooldown (2 min) has not passed.
+    memory.changes.push(ChangeRecord { key: key(Resource::table(TABLE), Dimension::Write), at: o.at.minus(Duration::from_secs(100)), from: 50, to: 100, direction: Direction::Raise, settled_at: Some(MINUTE) });
+    let a = run(&o, &memory);
+    assert!(raises(&a).is_empty());
+    assert!(a.held.iter().any(|h| matches!(h.reason, HoldReason::Cooldown { .. })), "{:?}", a.held);
+}
+
+#[test]
+fn minutes_before_the_last_change_took_effect_are_not_acted_on() {
+    let hot = Minute { consumed: 100.0, throttles: 6000.0 };
+    let o = observed(tileindex(&[hot, hot], &[CALM, CALM]));
+    let mut memory = Memory::default();
+    memory.changes.push(ChangeRecord { key: key(Resource::table(TABLE), Dimension::Write), at: o.at.minus(Duration::from_secs(600)), from: 50, to: 100, direction: Direction::Raise, settled_at: Some(MINUTE.plus(Duration::from_secs(30))) });
+    let a = run(&o, &memory);
+    assert!(raises(&a).is_empty());
+    assert!(a.held.is_empty(), "waiting is a verdict, not a hold: {:?}", a.held);
+}
+
+#[test]
+fn stale_evidence_is_held_not_acted_on() {
+    let hot = Minute { consumed: 100.0, throttles: 6000.0 };
+    let mut o = observed(tileindex(&[hot, hot], &[CALM, CALM]));
+    o.at = MINUTE.plus(Duration::from_secs(60 + 301));
+    let a = run(&o, &Memory::default());
+    assert!(raises(&a).is_empty());
+    assert!(a.held.iter().any(|h| matches!(h.reason, HoldReason::StaleData { age_s: 301, limit_s: 300 })), "{:?}", a.held);
+}
+
+#[test]
+fn missing_metrics_are_held() {
+    let mut resources = tileindex(&[CALM], &[CALM]);
+    resources[0].write.consumed = Series::default();
+    let a = run(&observed(resources), &Memory::default());
+    assert!(a.admitted.is_empty());
+    let held = a.held.iter().find(|h| h.subject == format!("{TABLE} write")).map(|h| h.reason.clone());
+    assert!(matches!(held, Some(HoldReason::MissingData { .. })), "{held:?}");
+}
+
+#[test]
+fn on_demand_throttling_escalates_and_changes_no_capacity() {
+    let hot = Minute { consumed: 800.0, throttles: 900.0 };
+    let id = resource(Resource::table("idIndex.test.boss"), BillingMode::PayPerRequest, (0, 0), &[CALM], &[hot, hot]);
+    let a = run(&observed(vec![id]), &Memory::default());
+    assert!(raises(&a).is_empty());
+    assert!(matches!(a.admitted.as_slice(), [Action::Escalate(e)] if e.cause == EscalationCause::OnDemandThrottling));
+}
+
+#[test]
+fn hot_partition_is_escalated_after_two_minutes_and_never_raised() {
+    // 1,000 WCU served on a 3,000 WCU table while throttling: one key is hot.
+    let hot = Minute { consumed: 1000.0, throttles: 6000.0 };
+    let mut resources = tileindex(&[CALM, hot], &[CALM, CALM]);
+    resources[0].write.provisioned = Some(3000);
+    let a = run(&observed(resources.clone()), &Memory::default());
+    assert!(a.admitted.is_empty(), "one minute is not yet proof: {:?}", a.admitted);
+
+    resources[0].write = dim(Some(3000), &[hot, hot]);
+    let a = run(&observed(resources), &Memory::default());
+    assert!(raises(&a).is_empty());
+    assert!(matches!(a.admitted.as_slice(), [Action::Escalate(e)] if e.cause == EscalationCause::HotPartition));
+}
+
+#[test]
+fn escalations_are_not_repeated_within_the_interval() {
+    let hot = Minute { consumed: 800.0, throttles: 900.0 };
+    let id = resource(Resource::table("idIndex.test.boss"), BillingMode::PayPerRequest, (0, 0), &[CALM], &[hot, hot]);
+    let o = observed(vec![id]);
+    let mut memory = Memory::default();
+    let first = run(&o, &memory);
+    for action in &first.admitted {
+        memory.record(action, o.at);
+    }
+    let again = run(&o, &memory);
+    assert!(again.admitted.is_empty());
+    assert!(again.held.iter().any(|h| matches!(h.reason, HoldReason::AlreadyEscalated { .. })));
+}
+
+#[test]
+fn table_being_updated_is_held() {
+    let hot = Minute { consumed: 100.0, throttles: 6000.0 };
+    let mut resources = tileindex(&[hot, hot], &[CALM, CALM]);
+    resources[0].status = TableStatus::Updating;
+    let a = run(&observed(resources), &Memory::default());
+    assert!(raises(&a).is_empty());
+    assert!(a.held.iter().any(|h| matches!(&h.reason, HoldReason::TableBusy { status } if status == "UPDATING")));
+}
+
+#[test]
+fn raises_are_trimmed_to_the_budget_then_held() {
+    let policy = policy();
+    let hot = Minute { consumed: 30_000.0, throttles: 600_000.0 };
+    let mut resources = tileindex(&[CALM, CALM], &[CALM, CALM]);
+    resources[0].read = dim(Some(20_000), &[hot, hot]);
+    // 40,000 RCU would cost (40,000 - 10) x 0.00013 = USD 5.2/h; allow only USD 3/h.
+    let mut tight = policy.clone();
+    tight.guardrails.max_extra_cost_usd_per_hour = 3.0;
+    let o = observed(resources.clone());
+    let d = decide(&o, &tight, &Memory::default());
+    let a = admit(d.actions, &o, &tight, &Memory::default());
+    let to = raises(&a).first().map(|r| r.2);
+    // Already spent: (20,000 - 10) RCU + 2 x 90 WCU + 90 RCU on the GSI.
+    assert!(matches!(to, Some(t) if t > 20_000 && t < 40_000), "{to:?}");
+
+    tight.guardrails.max_extra_cost_usd_per_hour = 1.0;
+    let d = decide(&o, &tight, &Memory::default());
+    let a = admit(d.actions, &o, &tight, &Memory::default());
+    assert!(raises(&a).is_empty());
+    assert!(a.held.iter().any(|h| matches!(h.reason, HoldReason::BudgetExhausted { .. })));
+}
+
+#[test]
+fn hourly_action_limit_holds_further_changes() {
+    let hot = Minute { consumed: 100.0, throttles: 6000.0 };
+    let o = observed(tileindex(&[hot, hot], &[CALM, CALM]));
+    let mut memory = Memory::default();
+    for i in 0..10 {
+        let k = key(Resource::table("other.test.boss"), Dimension::Read);
+        memory.changes.push(ChangeRecord { key: k, at: o.at.minus(Duration::from_secs(3000 - i)), from: 1, to: 2, direction: Direction::Raise, settled_at: None });
+    }
+    let a = run(&o, &memory);
+    assert!(raises(&a).is_empty());
+    assert!(a.held.iter().any(|h| h.reason == HoldReason::ActionLimit { per_hour: 10 }));
+}
+
+#[test]
+fn capacity_is_lowered_after_a_quiet_window_and_the_aws_decrease_limit_is_respected() {
+    let quiet: Vec<Minute> = vec![Minute { consumed: 60.0, throttles: 0.0 }; 40];
+    let mut resources = tileindex(&quiet, &vec![CALM; 40]);
+    resources[0].write.provisioned = Some(1000);
+    let o = observed(resources);
+    let a = run(&o, &Memory::default());
+    let lowered: Vec<_> = a.admitted.iter().filter_map(|x| match x {
+        Action::LowerCapacity(c) => Some((c.key.to_string(), c.to, c.cause)),
+        _ => None,
+    }).collect();
+    assert!(lowered.contains(&(format!("{TABLE} write"), 100, ChangeCause::LowUtilisation)), "{lowered:?}");
+
+    let mut memory = Memory::default();
+    let k = key(Resource::table(TABLE), Dimension::Write);
+    for minutes_ago in [300, 240, 180, 50] {
+        let at = o.at.minus(Duration::from_secs(minutes_ago * 60));
+        memory.changes.push(ChangeRecord { key: k.clone(), at, from: 2000, to: 1000, direction: Direction::Lower, settled_at: Some(at.plus(Duration::from_secs(60))) });
+    }
+    // Four decreases today and one 50 minutes ago: AWS would refuse a fifth within the hour.
+    let a = run(&o, &memory);
+    let table_write = format!("{TABLE} write");
+    assert!(!a.admitted.iter().any(|x| matches!(x, Action::LowerCapacity(_)) && x.subject() == table_write));
+    assert!(a.held.iter().any(|h| h.subject == table_write && h.reason == HoldReason::DecreaseLimit { decreases_today: 4 }), "{:?}", a.held);
+}
+
+#[test]
+fn throttling_right_after_a_quiet_window_is_not_lowered() {
+    let mut minutes = vec![Minute { consumed: 60.0, throttles: 0.0 }; 40];
+    minutes[30].throttles = 50.0;
+    let mut resources = tileindex(&minutes, &vec![CALM; 40]);
+    resources[0].write.provisioned = Some(1000);
+    let a = run(&observed(resources), &Memory::default());
+    let table_write = format!("{TABLE} write");
+    assert!(!a.admitted.iter().any(|x| x.subject() == table_write), "{:?}", a.admitted);
+}
