@@ -91,23 +91,28 @@ impl<'a> Source<'a> {
     /// The span of the value at a dotted path, or of its nearest existing parent.
     #[must_use]
     pub fn span_of(&self, field: &str) -> Option<Range<usize>> {
+        self.spans_of(field).map(|(_, value)| value)
+    }
+
+    /// Spans of the key and the value at a dotted path (or of the nearest existing parent).
+    fn spans_of(&self, field: &str) -> Option<(Range<usize>, Range<usize>)> {
         let tree = self.tree.as_ref()?;
         let mut best = None;
         let mut table: &DeTable<'_> = tree.get_ref();
         let mut array: Option<&toml::de::DeArray<'_>> = None;
         for segment in field.split('.').filter(|s| !s.is_empty()) {
-            let value: &Spanned<DeValue<'_>> = if let Some(items) = array {
+            let (key_span, value): (Range<usize>, &Spanned<DeValue<'_>>) = if let Some(items) = array {
                 match segment.parse::<usize>().ok().and_then(|i| items.get(i)) {
-                    Some(v) => v,
+                    Some(v) => (v.span(), v),
                     None => return best,
                 }
             } else {
                 match table.get_key_value(segment) {
-                    Some((_, v)) => v,
+                    Some((k, v)) => (k.span(), v),
                     None => return best,
                 }
             };
-            best = Some(value.span());
+            best = Some((key_span, value.span()));
             array = None;
             match value.get_ref() {
                 DeValue::Table(t) => table = t,
@@ -121,35 +126,29 @@ impl<'a> Source<'a> {
     /// The dotted path of the innermost key whose value covers `span` (used to name the field of
     /// a serde type error, which only carries a span).
     fn field_at(&self, span: &Range<usize>) -> String {
-        fn walk(table: &DeTable<'_>, span: &Range<usize>, path: &mut Vec<String>) {
-            for (key, value) in table {
-                let vs = value.span();
-                let ks = key.span();
-                if (vs.start <= span.start && span.end <= vs.end) || ks.start == span.start {
-                    path.push(key.get_ref().to_string());
-                    match value.get_ref() {
-                        DeValue::Table(t) => walk(t, span, path),
-                        DeValue::Array(items) => {
-                            for (i, item) in items.iter().enumerate() {
-                                let is = item.span();
-                                if is.start <= span.start && span.end <= is.end {
-                                    path.push(i.to_string());
-                                    if let DeValue::Table(t) = item.get_ref() {
-                                        walk(t, span, path);
-                                    }
-                                    break;
-                                }
-                            }
-                        }
-                        _ => {}
-                    }
-                    return;
+        fn covers(outer: &Range<usize>, inner: &Range<usize>) -> bool {
+            outer.start <= inner.start && inner.end <= outer.end
+        }
+        // Standard tables' spans cover only their header, so descend into every table.
+        fn walk(value: &Spanned<DeValue<'_>>, span: &Range<usize>, path: &mut Vec<String>) -> bool {
+            let children: Vec<(String, &Spanned<DeValue<'_>>, Range<usize>)> = match value.get_ref() {
+                DeValue::Table(t) => t.iter().map(|(k, v)| (k.get_ref().to_string(), v, k.span())).collect(),
+                DeValue::Array(a) => a.iter().enumerate().map(|(i, v)| (i.to_string(), v, v.span())).collect(),
+                _ => return false,
+            };
+            for (name, child, key_span) in children {
+                path.push(name);
+                if walk(child, span, path) || covers(&child.span(), span) || key_span.start == span.start {
+                    return true;
                 }
+                path.pop();
             }
+            false
         }
         let mut path = Vec::new();
         if let Some(tree) = &self.tree {
-            walk(tree.get_ref(), span, &mut path);
+            let root = Spanned::new(tree.span(), DeValue::Table(tree.get_ref().clone()));
+            walk(&root, span, &mut path);
         }
         path.join(".")
     }
@@ -166,13 +165,16 @@ impl<'a> Source<'a> {
         };
         let mut unknown = Vec::new();
         let result: Result<T, _> = serde_ignored::deserialize(deserializer, |path| {
-            unknown.push(path.to_string().trim_start_matches('?').to_string());
+            // serde_ignored marks optional values with `?` segments; they are not TOML keys.
+            let field = path.to_string().split('.').filter(|s| *s != "?").collect::<Vec<_>>().join(".");
+            unknown.push(field);
         });
         let mut problems: Vec<Problem> = unknown
             .iter()
             .map(|field| {
                 let key = field.rsplit('.').next().unwrap_or(field);
-                self.problem(field, format!("unknown key `{key}`"))
+                let span = self.spans_of(field).map_or(0..0, |(key_span, _)| key_span);
+                self.problem_at(span, field, format!("unknown key `{key}`"))
             })
             .collect();
         match result {
@@ -188,7 +190,8 @@ impl<'a> Source<'a> {
     fn toml_error(&self, e: &toml::de::Error) -> Problem {
         let span = e.span().unwrap_or(0..0);
         let field = self.field_at(&span);
-        self.problem_at(span, &field, e.message().trim().to_string())
+        let message = e.message().trim().replace("expected i64", "expected an integer").replace("expected u64", "expected an integer").replace("expected u32", "expected an integer").replace("expected f64", "expected a number");
+        self.problem_at(span, &field, message)
     }
 }
 
