@@ -312,6 +312,7 @@ impl Scenario {
             problems.push(source.problem("duration", "must be longer than zero"));
         }
         if !problems.is_empty() {
+            problems.sort_by_key(|p| (p.line, p.column));
             return Err(Problems(problems));
         }
         Ok(Scenario {
