@@ -101,17 +101,18 @@ impl<'a> Source<'a> {
         let mut table: &DeTable<'_> = tree.get_ref();
         let mut array: Option<&toml::de::DeArray<'_>> = None;
         for segment in field.split('.').filter(|s| !s.is_empty()) {
-            let (key_span, value): (Range<usize>, &Spanned<DeValue<'_>>) = if let Some(items) = array {
-                match segment.parse::<usize>().ok().and_then(|i| items.get(i)) {
-                    Some(v) => (v.span(), v),
-                    None => return best,
-                }
-            } else {
-                match table.get_key_value(segment) {
-                    Some((k, v)) => (k.span(), v),
-                    None => return best,
-                }
-            };
+            let (key_span, value): (Range<usize>, &Spanned<DeValue<'_>>) =
+                if let Some(items) = array {
+                    match segment.parse::<usize>().ok().and_then(|i| items.get(i)) {
+                        Some(v) => (v.span(), v),
+                        None => return best,
+                    }
+                } else {
+                    match table.get_key_value(segment) {
+                        Some((k, v)) => (k.span(), v),
+                        None => return best,
+                    }
+                };
             best = Some((key_span, value.span()));
             array = None;
             match value.get_ref() {
@@ -131,14 +132,25 @@ impl<'a> Source<'a> {
         }
         // Standard tables' spans cover only their header, so descend into every table.
         fn walk(value: &Spanned<DeValue<'_>>, span: &Range<usize>, path: &mut Vec<String>) -> bool {
-            let children: Vec<(String, &Spanned<DeValue<'_>>, Range<usize>)> = match value.get_ref() {
-                DeValue::Table(t) => t.iter().map(|(k, v)| (k.get_ref().to_string(), v, k.span())).collect(),
-                DeValue::Array(a) => a.iter().enumerate().map(|(i, v)| (i.to_string(), v, v.span())).collect(),
+            let children: Vec<(String, &Spanned<DeValue<'_>>, Range<usize>)> = match value.get_ref()
+            {
+                DeValue::Table(t) => t
+                    .iter()
+                    .map(|(k, v)| (k.get_ref().to_string(), v, k.span()))
+                    .collect(),
+                DeValue::Array(a) => a
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| (i.to_string(), v, v.span()))
+                    .collect(),
                 _ => return false,
             };
             for (name, child, key_span) in children {
                 path.push(name);
-                if walk(child, span, path) || covers(&child.span(), span) || key_span.start == span.start {
+                if walk(child, span, path)
+                    || covers(&child.span(), span)
+                    || key_span.start == span.start
+                {
                     return true;
                 }
                 path.pop();
@@ -166,7 +178,12 @@ impl<'a> Source<'a> {
         let mut unknown = Vec::new();
         let result: Result<T, _> = serde_ignored::deserialize(deserializer, |path| {
             // serde_ignored marks optional values with `?` segments; they are not TOML keys.
-            let field = path.to_string().split('.').filter(|s| *s != "?").collect::<Vec<_>>().join(".");
+            let field = path
+                .to_string()
+                .split('.')
+                .filter(|s| *s != "?")
+                .collect::<Vec<_>>()
+                .join(".");
             unknown.push(field);
         });
         let mut problems: Vec<Problem> = unknown
@@ -190,7 +207,13 @@ impl<'a> Source<'a> {
     fn toml_error(&self, e: &toml::de::Error) -> Problem {
         let span = e.span().unwrap_or(0..0);
         let field = self.field_at(&span);
-        let message = e.message().trim().replace("expected i64", "expected an integer").replace("expected u64", "expected an integer").replace("expected u32", "expected an integer").replace("expected f64", "expected a number");
+        let message = e
+            .message()
+            .trim()
+            .replace("expected i64", "expected an integer")
+            .replace("expected u64", "expected an integer")
+            .replace("expected u32", "expected an integer")
+            .replace("expected f64", "expected a number");
         self.problem_at(span, &field, message)
     }
 }

@@ -2,9 +2,12 @@
 
 use remediator::action::{Action, ChangeCause, EscalationCause, HoldReason};
 use remediator::decide::decide;
-use remediator::guard::{admit, Admission};
+use remediator::guard::{Admission, admit};
 use remediator::memory::{ChangeRecord, Direction, Memory};
-use remediator::model::{BillingMode, CapacityKey, Dimension, DimensionObs, Observed, Point, Resource, ResourceObs, Series, TableStatus};
+use remediator::model::{
+    BillingMode, CapacityKey, Dimension, DimensionObs, Observed, Point, Resource, ResourceObs,
+    Series, TableStatus,
+};
 use remediator::policy::Policy;
 use remediator::time::Timestamp;
 use std::path::Path;
@@ -45,7 +48,10 @@ struct Minute {
     throttles: f64,
 }
 
-const CALM: Minute = Minute { consumed: 5.0, throttles: 0.0 };
+const CALM: Minute = Minute {
+    consumed: 5.0,
+    throttles: 0.0,
+};
 
 fn series(minutes: &[Minute], newest: Timestamp, pick: impl Fn(&Minute) -> Option<f64>) -> Series {
     let n = minutes.len() as u64;
@@ -53,7 +59,12 @@ fn series(minutes: &[Minute], newest: Timestamp, pick: impl Fn(&Minute) -> Optio
         points: minutes
             .iter()
             .enumerate()
-            .filter_map(|(i, m)| pick(m).map(|value| Point { start: Timestamp(newest.0 - (n - 1 - i as u64) * 60), value }))
+            .filter_map(|(i, m)| {
+                pick(m).map(|value| Point {
+                    start: Timestamp(newest.0 - (n - 1 - i as u64) * 60),
+                    value,
+                })
+            })
             .collect(),
     }
 }
@@ -62,24 +73,55 @@ fn dim(provisioned: Option<u32>, minutes: &[Minute]) -> DimensionObs {
     DimensionObs {
         provisioned,
         consumed: series(minutes, MINUTE, |m| Some(m.consumed)),
-        throttle_events: series(minutes, MINUTE, |m| (m.throttles > 0.0).then_some(m.throttles)),
+        throttle_events: series(minutes, MINUTE, |m| {
+            (m.throttles > 0.0).then_some(m.throttles)
+        }),
     }
 }
 
-fn resource(resource: Resource, billing: BillingMode, prov: (u32, u32), read: &[Minute], write: &[Minute]) -> ResourceObs {
+fn resource(
+    resource: Resource,
+    billing: BillingMode,
+    prov: (u32, u32),
+    read: &[Minute],
+    write: &[Minute],
+) -> ResourceObs {
     let p = |u| (billing == BillingMode::Provisioned).then_some(u);
-    ResourceObs { resource, billing, status: TableStatus::Active, read: dim(p(prov.0), read), write: dim(p(prov.1), write) }
+    ResourceObs {
+        resource,
+        billing,
+        status: TableStatus::Active,
+        read: dim(p(prov.0), read),
+        write: dim(p(prov.1), write),
+    }
 }
 
 fn observed(resources: Vec<ResourceObs>) -> Observed {
-    Observed { at: MINUTE.plus(Duration::from_secs(150)), period: Duration::from_secs(60), resources, unobserved: vec![] }
+    Observed {
+        at: MINUTE.plus(Duration::from_secs(150)),
+        period: Duration::from_secs(60),
+        resources,
+        unobserved: vec![],
+    }
 }
 
 /// TileIndex and its GSI, calm unless a test changes them.
 fn tileindex(write: &[Minute], gsi_write: &[Minute]) -> Vec<ResourceObs> {
     vec![
-        resource(Resource::table(TABLE), BillingMode::Provisioned, (100, 100), &[CALM, CALM], write),
-        resource(Resource::index(TABLE, GSI), BillingMode::Provisioned, (100, 100), &[CALM, CALM], gsi_write),
+        resource(
+            Resource::table(TABLE),
+            BillingMode::Provisioned,
+            (100, 100),
+            &[CALM, CALM],
+            write,
+        ),
+        resource(
+            Resource::index(TABLE, GSI),
+            BillingMode::Provisioned,
+            (100, 100),
+            &[CALM, CALM],
+            gsi_write,
+        ),
     ]
 }
 
@@ -103,12 +145,18 @@ fn raises(admission: &Admission) -> Vec<(String, u32, u32)> {
 }
 
 fn key(resource: Resource, dimension: Dimension) -> CapacityKey {
-    CapacityKey { resource, dimension }
+    CapacityKey {
+        resource,
+        dimension,
+    }
 }
 
 #[test]
 fn throttled_table_write_is_raised_by_the_step_to_cover_demand() {
-    let hot = Minute { consumed: 100.0, throttles: 6000.0 };
+    let hot = Minute {
+        consumed: 100.0,
+        throttles: 6000.0,
+    };
     let o = observed(tileindex(&[CALM, hot], &[CALM, CALM]));
     let a = run(&o, &Memory::default());
     // demand = 100 + 6000/60 = 200/s; projected growth from 5/s is capped at 2x: 400 x 1.5 = 600.
@@ -117,29 +165,54 @@ fn throttled_table_write_is_raised_by_the_step_to_cover_demand() {
 
 #[test]
 fn read_and_write_are_judged_apart() {
-    let hot = Minute { consumed: 100.0, throttles: 600.0 };
+    let hot = Minute {
+        consumed: 100.0,
+        throttles: 600.0,
+    };
     let mut resources = tileindex(&[hot, hot], &[CALM, CALM]);
     resources[0].read = dim(Some(100), &[hot, hot]);
     let a = run(&observed(resources), &Memory::default());
     let subjects: Vec<String> = raises(&a).into_iter().map(|r| r.0).collect();
-    assert_eq!(subjects, vec![format!("{TABLE} read"), format!("{TABLE} write")]);
+    assert_eq!(
+        subjects,
+        vec![format!("{TABLE} read"), format!("{TABLE} write")]
+    );
 }
 
 #[test]
 fn throttling_gsi_is_raised_and_its_table_is_raised_for_the_writes_it_turned_away() {
-    let limited = Minute { consumed: 100.0, throttles: 0.0 };
-    let gsi_throttled = Minute { consumed: 100.0, throttles: 3000.0 };
-    let o = observed(tileindex(&[limited, limited], &[gsi_throttled, gsi_throttled]));
+    let limited = Minute {
+        consumed: 100.0,
+        throttles: 0.0,
+    };
+    let gsi_throttled = Minute {
+        consumed: 100.0,
+        throttles: 3000.0,
+    };
+    let o = observed(tileindex(
+        &[limited, limited],
+        &[gsi_throttled, gsi_throttled],
+    ));
     let a = run(&o, &Memory::default());
     let r = raises(&a);
-    assert!(r.contains(&(format!("{TABLE}/index/{GSI} write"), 100, 225)), "{r:?}");
+    assert!(
+        r.contains(&(format!("{TABLE}/index/{GSI} write"), 100, 225)),
+        "{r:?}"
+    );
     // The table served all it was offered (100 %), and the GSI turned away 50/s more.
-    assert!(r.iter().any(|(s, from, to)| s == &format!("{TABLE} write") && *from == 100 && *to >= 225), "{r:?}");
+    assert!(
+        r.iter()
+            .any(|(s, from, to)| s == &format!("{TABLE} write") && *from == 100 && *to >= 225),
+        "{r:?}"
+    );
 }
 
 #[test]
 fn raise_stops_at_the_ceiling_and_escalates_there() {
-    let hot = Minute { consumed: 900.0, throttles: 60_000.0 };
+    let hot = Minute {
+        consumed: 900.0,
+        throttles: 60_000.0,
+    };
     let mut resources = tileindex(&[hot, hot], &[CALM, CALM]);
     resources[0].write.provisioned = Some(900);
     let a = run(&observed(resources.clone()), &Memory::default());
@@ -148,42 +221,93 @@ fn raise_stops_at_the_ceiling_and_escalates_there() {
     resources[0].write.provisioned = Some(1000);
     let a = run(&observed(resources), &Memory::default());
     assert!(raises(&a).is_empty());
-    assert!(a.held.iter().any(|h| h.reason == HoldReason::CeilingReached { ceiling: 1000 }));
-    assert!(a.admitted.iter().any(|x| matches!(x, Action::Escalate(e) if e.cause == EscalationCause::CeilingReached)));
+    assert!(
+        a.held
+            .iter()
+            .any(|h| h.reason == HoldReason::CeilingReached { ceiling: 1000 })
+    );
+    assert!(
+        a.admitted.iter().any(
+            |x| matches!(x, Action::Escalate(e) if e.cause == EscalationCause::CeilingReached)
+        )
+    );
 }
 
 #[test]
 fn raise_is_held_during_cooldown() {
-    let hot = Minute { consumed: 100.0, throttles: 6000.0 };
+    let hot = Minute {
+        consumed: 100.0,
+        throttles: 6000.0,
+    };
     let o = observed(tileindex(&[hot, hot], &[CALM, CALM]));
     let mut memory = Memory::default();
     // Changed 100 s ago and settled before the evidence minute began: the evidence is news,
     // but the cooldown (2 min) has not passed.
-    memory.changes.push(ChangeRecord { key: key(Resource::table(TABLE), Dimension::Write), at: o.at.minus(Duration::from_secs(100)), from: 50, to: 100, direction: Direction::Raise, settled_at: Some(MINUTE) });
+    memory.changes.push(ChangeRecord {
+        key: key(Resource::table(TABLE), Dimension::Write),
+        at: o.at.minus(Duration::from_secs(100)),
+        from: 50,
+        to: 100,
+        direction: Direction::Raise,
+        settled_at: Some(MINUTE),
+    });
     let a = run(&o, &memory);
     assert!(raises(&a).is_empty());
-    assert!(a.held.iter().any(|h| matches!(h.reason, HoldReason::Cooldown { .. })), "{:?}", a.held);
+    assert!(
+        a.held
+            .iter()
+            .any(|h| matches!(h.reason, HoldReason::Cooldown { .. })),
+        "{:?}",
+        a.held
+    );
 }
 
 #[test]
 fn minutes_before_the_last_change_took_effect_are_not_acted_on() {
-    let hot = Minute { consumed: 100.0, throttles: 6000.0 };
+    let hot = Minute {
+        consumed: 100.0,
+        throttles: 6000.0,
+    };
     let o = observed(tileindex(&[hot, hot], &[CALM, CALM]));
     let mut memory = Memory::default();
-    memory.changes.push(ChangeRecord { key: key(Resource::table(TABLE), Dimension::Write), at: o.at.minus(Duration::from_secs(600)), from: 50, to: 100, direction: Direction::Raise, settled_at: Some(MINUTE.plus(Duration::from_secs(30))) });
+    memory.changes.push(ChangeRecord {
+        key: key(Resource::table(TABLE), Dimension::Write),
+        at: o.at.minus(Duration::from_secs(600)),
+        from: 50,
+        to: 100,
+        direction: Direction::Raise,
+        settled_at: Some(MINUTE.plus(Duration::from_secs(30))),
+    });
     let a = run(&o, &memory);
     assert!(raises(&a).is_empty());
-    assert!(a.held.is_empty(), "waiting is a verdict, not a hold: {:?}", a.held);
+    assert!(
+        a.held.is_empty(),
+        "waiting is a verdict, not a hold: {:?}",
+        a.held
+    );
 }
 
 #[test]
 fn stale_evidence_is_held_not_acted_on() {
-    let hot = Minute { consumed: 100.0, throttles: 6000.0 };
+    let hot = Minute {
+        consumed: 100.0,
+        throttles: 6000.0,
+    };
     let mut o = observed(tileindex(&[hot, hot], &[CALM, CALM]));
     o.at = MINUTE.plus(Duration::from_secs(60 + 301));
     let a = run(&o, &Memory::default());
     assert!(raises(&a).is_empty());
-    assert!(a.held.iter().any(|h| matches!(h.reason, HoldReason::StaleData { age_s: 301, limit_s: 300 })), "{:?}", a.held);
+    assert!(
+        a.held.iter().any(|h| matches!(
+            h.reason,
+            HoldReason::StaleData {
+                age_s: 301,
+                limit_s: 300
+            }
+        )),
+        "{:?}",
+        a.held
+    );
 }
 
 #[test]
@@ -192,38 +316,74 @@ fn missing_metrics_are_held() {
     resources[0].write.consumed = Series::default();
     let a = run(&observed(resources), &Memory::default());
     assert!(a.admitted.is_empty());
-    let held = a.held.iter().find(|h| h.subject == format!("{TABLE} write")).map(|h| h.reason.clone());
-    assert!(matches!(held, Some(HoldReason::MissingData { .. })), "{held:?}");
+    let held = a
+        .held
+        .iter()
+        .find(|h| h.subject == format!("{TABLE} write"))
+        .map(|h| h.reason.clone());
+    assert!(
+        matches!(held, Some(HoldReason::MissingData { .. })),
+        "{held:?}"
+    );
 }
 
 #[test]
 fn on_demand_throttling_escalates_and_changes_no_capacity() {
-    let hot = Minute { consumed: 800.0, throttles: 900.0 };
-    let id = resource(Resource::table("idIndex.test.boss"), BillingMode::PayPerRequest, (0, 0), &[CALM], &[hot, hot]);
+    let hot = Minute {
+        consumed: 800.0,
+        throttles: 900.0,
+    };
+    let id = resource(
+        Resource::table("idIndex.test.boss"),
+        BillingMode::PayPerRequest,
+        (0, 0),
+        &[CALM],
+        &[hot, hot],
+    );
     let a = run(&observed(vec![id]), &Memory::default());
     assert!(raises(&a).is_empty());
-    assert!(matches!(a.admitted.as_slice(), [Action::Escalate(e)] if e.cause == EscalationCause::OnDemandThrottling));
+    assert!(
+        matches!(a.admitted.as_slice(), [Action::Escalate(e)] if e.cause == EscalationCause::OnDemandThrottling)
+    );
 }
 
 #[test]
 fn hot_partition_is_escalated_after_two_minutes_and_never_raised() {
     // 1,000 WCU served on a 3,000 WCU table while throttling: one key is hot.
-    let hot = Minute { consumed: 1000.0, throttles: 6000.0 };
+    let hot = Minute {
+        consumed: 1000.0,
+        throttles: 6000.0,
+    };
     let mut resources = tileindex(&[CALM, hot], &[CALM, CALM]);
     resources[0].write.provisioned = Some(3000);
     let a = run(&observed(resources.clone()), &Memory::default());
-    assert!(a.admitted.is_empty(), "one minute is not yet proof: {:?}", a.admitted);
+    assert!(
+        a.admitted.is_empty(),
+        "one minute is not yet proof: {:?}",
+        a.admitted
+    );
 
     resources[0].write = dim(Some(3000), &[hot, hot]);
     let a = run(&observed(resources), &Memory::default());
     assert!(raises(&a).is_empty());
-    assert!(matches!(a.admitted.as_slice(), [Action::Escalate(e)] if e.cause == EscalationCause::HotPartition));
+    assert!(
+        matches!(a.admitted.as_slice(), [Action::Escalate(e)] if e.cause == EscalationCause::HotPartition)
+    );
 }
 
 #[test]
 fn escalations_are_not_repeated_within_the_interval() {
-    let hot = Minute { consumed: 800.0, throttles: 900.0 };
-    let id = resource(Resource::table("idIndex.test.boss"), BillingMode::PayPerRequest, (0, 0), &[CALM], &[hot, hot]);
+    let hot = Minute {
+        consumed: 800.0,
+        throttles: 900.0,
+    };
+    let id = resource(
+        Resource::table("idIndex.test.boss"),
+        BillingMode::PayPerRequest,
+        (0, 0),
+        &[CALM],
+        &[hot, hot],
+    );
     let o = observed(vec![id]);
     let mut memory = Memory::default();
     let first = run(&o, &memory);
@@ -232,23 +392,38 @@ fn escalations_are_not_repeated_within_the_interval() {
     }
     let again = run(&o, &memory);
     assert!(again.admitted.is_empty());
-    assert!(again.held.iter().any(|h| matches!(h.reason, HoldReason::AlreadyEscalated { .. })));
+    assert!(
+        again
+            .held
+            .iter()
+            .any(|h| matches!(h.reason, HoldReason::AlreadyEscalated { .. }))
+    );
 }
 
 #[test]
 fn table_being_updated_is_held() {
-    let hot = Minute { consumed: 100.0, throttles: 6000.0 };
+    let hot = Minute {
+        consumed: 100.0,
+        throttles: 6000.0,
+    };
     let mut resources = tileindex(&[hot, hot], &[CALM, CALM]);
     resources[0].status = TableStatus::Updating;
     let a = run(&observed(resources), &Memory::default());
     assert!(raises(&a).is_empty());
-    assert!(a.held.iter().any(|h| matches!(&h.reason, HoldReason::TableBusy { status } if status == "UPDATING")));
+    assert!(
+        a.held
+            .iter()
+            .any(|h| matches!(&h.reason, HoldReason::TableBusy { status } if status == "UPDATING"))
+    );
 }
 
 #[test]
 fn raises_are_trimmed_to_the_budget_then_held() {
     let policy = policy();
-    let hot = Minute { consumed: 30_000.0, throttles: 600_000.0 };
+    let hot = Minute {
+        consumed: 30_000.0,
+        throttles: 600_000.0,
+    };
     let mut resources = tileindex(&[CALM, CALM], &[CALM, CALM]);
     resources[0].read = dim(Some(20_000), &[hot, hot]);
     // 40,000 RCU would cost (40,000 - 10) x 0.00013 = USD 5.2/h; allow only USD 3/h.
@@ -265,56 +440,113 @@ fn raises_are_trimmed_to_the_budget_then_held() {
     let d = decide(&o, &tight, &Memory::default());
     let a = admit(d.actions, &o, &tight, &Memory::default());
     assert!(raises(&a).is_empty());
-    assert!(a.held.iter().any(|h| matches!(h.reason, HoldReason::BudgetExhausted { .. })));
+    assert!(
+        a.held
+            .iter()
+            .any(|h| matches!(h.reason, HoldReason::BudgetExhausted { .. }))
+    );
 }
 
 #[test]
 fn hourly_action_limit_holds_further_changes() {
-    let hot = Minute { consumed: 100.0, throttles: 6000.0 };
+    let hot = Minute {
+        consumed: 100.0,
+        throttles: 6000.0,
+    };
     let o = observed(tileindex(&[hot, hot], &[CALM, CALM]));
     let mut memory = Memory::default();
     for i in 0..10 {
         let k = key(Resource::table("other.test.boss"), Dimension::Read);
-        memory.changes.push(ChangeRecord { key: k, at: o.at.minus(Duration::from_secs(3000 - i)), from: 1, to: 2, direction: Direction::Raise, settled_at: None });
+        memory.changes.push(ChangeRecord {
+            key: k,
+            at: o.at.minus(Duration::from_secs(3000 - i)),
+            from: 1,
+            to: 2,
+            direction: Direction::Raise,
+            settled_at: None,
+        });
     }
     let a = run(&o, &memory);
     assert!(raises(&a).is_empty());
-    assert!(a.held.iter().any(|h| h.reason == HoldReason::ActionLimit { per_hour: 10 }));
+    assert!(
+        a.held
+            .iter()
+            .any(|h| h.reason == HoldReason::ActionLimit { per_hour: 10 })
+    );
 }
 
 #[test]
 fn capacity_is_lowered_after_a_quiet_window_and_the_aws_decrease_limit_is_respected() {
-    let quiet: Vec<Minute> = vec![Minute { consumed: 60.0, throttles: 0.0 }; 40];
+    let quiet: Vec<Minute> = vec![
+        Minute {
+            consumed: 60.0,
+            throttles: 0.0
+        };
+        40
+    ];
     let mut resources = tileindex(&quiet, &vec![CALM; 40]);
     resources[0].write.provisioned = Some(1000);
     let o = observed(resources);
     let a = run(&o, &Memory::default());
-    let lowered: Vec<_> = a.admitted.iter().filter_map(|x| match x {
-        Action::LowerCapacity(c) => Some((c.key.to_string(), c.to, c.cause)),
-        _ => None,
-    }).collect();
-    assert!(lowered.contains(&(format!("{TABLE} write"), 100, ChangeCause::LowUtilisation)), "{lowered:?}");
+    let lowered: Vec<_> = a
+        .admitted
+        .iter()
+        .filter_map(|x| match x {
+            Action::LowerCapacity(c) => Some((c.key.to_string(), c.to, c.cause)),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        lowered.contains(&(format!("{TABLE} write"), 100, ChangeCause::LowUtilisation)),
+        "{lowered:?}"
+    );
 
     let mut memory = Memory::default();
     let k = key(Resource::table(TABLE), Dimension::Write);
     for minutes_ago in [300, 240, 180, 50] {
         let at = o.at.minus(Duration::from_secs(minutes_ago * 60));
-        memory.changes.push(ChangeRecord { key: k.clone(), at, from: 2000, to: 1000, direction: Direction::Lower, settled_at: Some(at.plus(Duration::from_secs(60))) });
+        memory.changes.push(ChangeRecord {
+            key: k.clone(),
+            at,
+            from: 2000,
+            to: 1000,
+            direction: Direction::Lower,
+            settled_at: Some(at.plus(Duration::from_secs(60))),
+        });
     }
     // Four decreases today and one 50 minutes ago: AWS would refuse a fifth within the hour.
     let a = run(&o, &memory);
     let table_write = format!("{TABLE} write");
-    assert!(!a.admitted.iter().any(|x| matches!(x, Action::LowerCapacity(_)) && x.subject() == table_write));
-    assert!(a.held.iter().any(|h| h.subject == table_write && h.reason == HoldReason::DecreaseLimit { decreases_today: 4 }), "{:?}", a.held);
+    assert!(
+        !a.admitted
+            .iter()
+            .any(|x| matches!(x, Action::LowerCapacity(_)) && x.subject() == table_write)
+    );
+    assert!(
+        a.held.iter().any(|h| h.subject == table_write
+            && h.reason == HoldReason::DecreaseLimit { decreases_today: 4 }),
+        "{:?}",
+        a.held
+    );
 }
 
 #[test]
 fn throttling_right_after_a_quiet_window_is_not_lowered() {
-    let mut minutes = vec![Minute { consumed: 60.0, throttles: 0.0 }; 40];
+    let mut minutes = vec![
+        Minute {
+            consumed: 60.0,
+            throttles: 0.0
+        };
+        40
+    ];
     minutes[30].throttles = 50.0;
     let mut resources = tileindex(&minutes, &vec![CALM; 40]);
     resources[0].write.provisioned = Some(1000);
     let a = run(&observed(resources), &Memory::default());
     let table_write = format!("{TABLE} write");
-    assert!(!a.admitted.iter().any(|x| x.subject() == table_write), "{:?}", a.admitted);
+    assert!(
+        !a.admitted.iter().any(|x| x.subject() == table_write),
+        "{:?}",
+        a.admitted
+    );
 }

@@ -5,8 +5,16 @@ use std::path::Path;
 use std::process::Command;
 
 fn check(path: &Path) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_remediator")).arg("check").arg(path).output().unwrap_or_else(|e| panic!("running remediator: {e}"));
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    let out = Command::new(env!("CARGO_BIN_EXE_remediator"))
+        .arg("check")
+        .arg(path)
+        .output()
+        .unwrap_or_else(|e| panic!("running remediator: {e}"));
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
 }
 
 #[test]
@@ -20,25 +28,50 @@ fn shipped_policies_are_valid() {
 
 #[test]
 fn production_policy_derives_names_from_its_domain() {
-    let policy = remediator::policy::Policy::load(Path::new("policies/production.toml")).unwrap_or_else(|e| panic!("{e}"));
-    let names: Vec<&str> = policy.tables.iter().map(|t| t.table_name.as_str()).collect();
-    assert_eq!(names, ["idCount.bossdb.boss", "idIndex.bossdb.boss", "s3index.bossdb.boss", "tileindex.bossdb.boss"]);
+    let policy = remediator::policy::Policy::load(Path::new("policies/production.toml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let names: Vec<&str> = policy
+        .tables
+        .iter()
+        .map(|t| t.table_name.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "idCount.bossdb.boss",
+            "idIndex.bossdb.boss",
+            "s3index.bossdb.boss",
+            "tileindex.bossdb.boss"
+        ]
+    );
     assert_eq!(policy.drift.functions[0], "tileIngestLambda-bossdb-boss");
 }
 
 #[test]
 fn every_bad_policy_reports_all_its_problems_with_place_and_field() {
     let mut checked = 0;
-    let mut entries: Vec<_> = std::fs::read_dir("tests/bad_policies").unwrap_or_else(|e| panic!("{e}")).filter_map(Result::ok).map(|e| e.path()).collect();
+    let mut entries: Vec<_> = std::fs::read_dir("tests/bad_policies")
+        .unwrap_or_else(|e| panic!("{e}"))
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .collect();
     entries.sort();
-    for path in entries.iter().filter(|p| p.extension().is_some_and(|e| e == "toml")) {
-        let expected = std::fs::read_to_string(path.with_extension("expected")).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    for path in entries
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+    {
+        let expected = std::fs::read_to_string(path.with_extension("expected"))
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let (code, stdout, stderr) = check(path);
         assert_eq!(code, 2, "{}: exit code; stderr: {stderr}", path.display());
         assert!(stdout.is_empty(), "{stdout}");
         assert!(!stderr.contains("panicked"), "{stderr}");
         let reported: Vec<&str> = stderr.lines().skip(1).map(str::trim).collect();
-        let wanted: Vec<&str> = expected.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+        let wanted: Vec<&str> = expected
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
         assert_eq!(reported, wanted, "{}", path.display());
         checked += 1;
     }
@@ -49,5 +82,8 @@ fn every_bad_policy_reports_all_its_problems_with_place_and_field() {
 fn a_missing_policy_file_is_named_in_the_error() {
     let (code, _, stderr) = check(Path::new("policies/does-not-exist.toml"));
     assert_eq!(code, 2);
-    assert!(stderr.contains("policies/does-not-exist.toml") && stderr.contains("cannot read file"), "{stderr}");
+    assert!(
+        stderr.contains("policies/does-not-exist.toml") && stderr.contains("cannot read file"),
+        "{stderr}"
+    );
 }
