@@ -32,7 +32,18 @@ pub fn admit(
     let at = observed.at;
     let mut admission = Admission::default();
     let mut actions_this_hour = memory.actions_in_last_hour(at);
-    let mut extra_cost = extra_cost_per_hour(observed, policy);
+    let mut extra_cost = extra_cost_per_hour(observed, policy, memory);
+    // A refused decrease would sink the whole UpdateTable, raise included: on a table that
+    // raises this tick, decreases wait for a later tick.
+    let raising_tables: Vec<String> = actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::RaiseCapacity(c) => Some(c.key.resource.table.clone()),
+            _ => None,
+        })
+        .collect();
+    let mut escalated_now: Vec<(crate::model::Resource, crate::action::EscalationCause)> =
+        Vec::new();
     let stale_after = policy.controller.stale_after;
 
     for action in actions {
@@ -46,11 +57,28 @@ pub fn admit(
             continue;
         }
         let verdict = match &action {
-            Action::Escalate(e) => memory
-                .last_escalation(&e.resource, e.cause)
-                .map(|last| last.plus(policy.guardrails.escalation_interval))
-                .filter(|until| *until > at)
-                .map_or(Ok(()), |until| Err(HoldReason::AlreadyEscalated { until })),
+            Action::Escalate(e) => {
+                let this_tick = escalated_now
+                    .contains(&(e.resource.clone(), e.cause))
+                    .then_some(at);
+                let until = memory
+                    .last_escalation(&e.resource, e.cause)
+                    .map(|last| last.plus(policy.guardrails.escalation_interval))
+                    .filter(|until| *until > at)
+                    .or(this_tick.map(|t| t.plus(policy.guardrails.escalation_interval)));
+                match until {
+                    Some(until) => Err(HoldReason::AlreadyEscalated { until }),
+                    None => {
+                        escalated_now.push((e.resource.clone(), e.cause));
+                        Ok(())
+                    }
+                }
+            }
+            Action::LowerCapacity(c) if raising_tables.contains(&c.key.resource.table) => {
+                Err(HoldReason::TableBusy {
+                    status: "raising another dimension this tick".into(),
+                })
+            }
             Action::RaiseCapacity(c) | Action::LowerCapacity(c) => {
                 check_change(&action, c, observed, policy, memory, actions_this_hour)
             }
@@ -157,9 +185,10 @@ fn check_change(
     Ok(())
 }
 
-/// What capacity above the policy floors costs per hour now, over every governed dimension.
+/// What capacity above the policy floors costs per hour, over every governed dimension,
+/// counting raises still in progress (DescribeTable shows the old capacity until they finish).
 #[must_use]
-pub fn extra_cost_per_hour(observed: &Observed, policy: &Policy) -> f64 {
+pub fn extra_cost_per_hour(observed: &Observed, policy: &Policy, memory: &Memory) -> f64 {
     let mut total = 0.0;
     for obs in observed
         .resources
@@ -174,7 +203,12 @@ pub fn extra_cost_per_hour(observed: &Observed, policy: &Policy) -> f64 {
                 resource: obs.resource.clone(),
                 dimension,
             };
-            let provisioned = obs.dimension(key.dimension).provisioned.unwrap_or(0);
+            let described = obs.dimension(key.dimension).provisioned.unwrap_or(0);
+            let in_progress = memory
+                .last_change(&key)
+                .filter(|c| c.settled_at.is_none())
+                .map_or(0, |c| c.to);
+            let provisioned = described.max(in_progress);
             let extra = provisioned.saturating_sub(rule.limits(dimension).floor);
             total += f64::from(extra) * policy.guardrails.prices.per_unit_hour(dimension);
         }

@@ -550,3 +550,90 @@ fn throttling_right_after_a_quiet_window_is_not_lowered() {
         a.admitted
     );
 }
+
+#[test]
+fn a_decrease_waits_while_the_same_table_raises_another_dimension() {
+    // Write throttles; reads have been quiet for the whole window at 1,000 RCU.
+    let mut write = vec![
+        Minute {
+            consumed: 60.0,
+            throttles: 0.0
+        };
+        39
+    ];
+    write.push(Minute {
+        consumed: 100.0,
+        throttles: 6000.0,
+    });
+    let mut resources = tileindex(&write, &vec![CALM; 40]);
+    resources[0].read = dim(
+        Some(1000),
+        &vec![
+            Minute {
+                consumed: 60.0,
+                throttles: 0.0
+            };
+            40
+        ],
+    );
+    let a = run(&observed(resources), &Memory::default());
+    assert!(raises(&a).iter().any(|r| r.0 == format!("{TABLE} write")));
+    let read = format!("{TABLE} read");
+    assert!(
+        a.held.iter().any(|h| h.subject == read
+            && h.kind == "lower-capacity"
+            && matches!(h.reason, HoldReason::TableBusy { .. })),
+        "{:?}",
+        a.held
+    );
+}
+
+#[test]
+fn one_escalation_per_resource_and_cause_in_a_tick() {
+    let hot = Minute {
+        consumed: 800.0,
+        throttles: 900.0,
+    };
+    let id = resource(
+        Resource::table("idIndex.test.boss"),
+        BillingMode::PayPerRequest,
+        (0, 0),
+        &[hot, hot],
+        &[hot, hot],
+    );
+    let a = run(&observed(vec![id]), &Memory::default());
+    assert_eq!(a.admitted.len(), 1, "{:?}", a.admitted);
+    assert!(
+        a.held
+            .iter()
+            .any(|h| matches!(h.reason, HoldReason::AlreadyEscalated { .. }))
+    );
+}
+
+#[test]
+fn raises_still_in_progress_count_against_the_spend_cap() {
+    let hot = Minute {
+        consumed: 100.0,
+        throttles: 6000.0,
+    };
+    let o = observed(tileindex(&[hot, hot], &[CALM, CALM]));
+    let mut memory = Memory::default();
+    // The table's read was just raised to 310,000 RCU (USD 40.3/h) and is still UPDATING.
+    memory.changes.push(ChangeRecord {
+        key: key(Resource::table(TABLE), Dimension::Read),
+        at: o.at.minus(Duration::from_secs(10)),
+        from: 100,
+        to: 310_000,
+        direction: Direction::Raise,
+        settled_at: None,
+    });
+    let a = run(&o, &memory);
+    assert!(raises(&a).is_empty(), "{:?}", a.admitted);
+    assert!(
+        a.held
+            .iter()
+            .any(|h| matches!(h.reason, HoldReason::BudgetExhausted { .. })),
+        "{:?}",
+        a.held
+    );
+}

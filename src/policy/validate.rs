@@ -190,6 +190,9 @@ impl Checker<'_, '_> {
         let lower = raw.lower.as_ref().filter(|l| l.enabled.unwrap_or(true)).map(|l| {
             let below = self.number(&format!("{at}.lower.utilisation_below"), l.utilisation_below, 0.3, 0.0, 1.0, true);
             let target = self.number(&format!("{at}.lower.target_utilisation"), l.target_utilisation, 0.6, 0.0, 1.0, true);
+            if let Some(raise_at) = utilisation.filter(|u| target >= *u) {
+                self.fail(&format!("{at}.lower.target_utilisation"), format!("{target} must be below raise.utilisation ({raise_at}), or a lowering would trigger a raise"));
+            }
             if target <= below {
                 self.fail(&format!("{at}.lower.target_utilisation"), format!("{target} must be above utilisation_below ({below}), or lowering would trigger another lowering"));
             }

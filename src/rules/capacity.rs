@@ -191,8 +191,9 @@ fn judge(
             .ceil()
             .max(prov + f64::from(rule.raise.min_step));
         let projected = project(observed, obs, dimension, minute, demand, evidence.age);
-        let to =
-            clamp_units(stepped.max((projected * rule.raise.factor).ceil())).min(limits.ceiling);
+        let to = clamp_units(stepped.max((projected * rule.raise.factor).ceil()))
+            .max(limits.floor)
+            .min(limits.ceiling);
         if provisioned >= limits.ceiling && throttling {
             escalate(
                 decision,
@@ -232,8 +233,8 @@ fn judge(
         if let Some(to) = lower_target(
             observed,
             memory,
+            obs,
             &key,
-            signals,
             lower,
             provisioned,
             limits.floor,
@@ -376,34 +377,49 @@ fn estimated_demand(
 fn lower_target(
     observed: &Observed,
     memory: &Memory,
+    obs: &ResourceObs,
     key: &CapacityKey,
-    signals: &crate::model::DimensionObs,
     lower: &Lower,
     provisioned: u32,
     floor: u32,
 ) -> Option<u32> {
-    let window_start = observed.at.minus(lower.quiet_for);
+    let signals = obs.dimension(key.dimension);
+    // The window ends with the newest datapoint: the last minutes are always still in flight.
+    let newest = signals.consumed.latest()?.start;
+    let window_start = newest.plus(observed.period).minus(lower.quiet_for);
     if memory.last_change(key).is_some_and(|c| c.at > window_start) {
         return None;
     }
-    let points: Vec<f64> = signals
+    let minutes: Vec<Timestamp> = signals
         .consumed
         .since(window_start)
-        .map(|p| p.value)
+        .map(|p| p.start)
         .collect();
     // Demand three quarters of the window's minutes, so a gap in the data is not read as calm.
     let expected = lower.quiet_for.as_secs() / observed.period.as_secs().max(1);
-    if (points.len() as u64) * 4 < expected * 3 {
+    if (minutes.len() as u64) * 4 < expected * 3 {
         return None;
     }
-    if signals
-        .throttle_events
-        .since(window_start)
-        .any(|p| p.value > 0.0)
-    {
+    // Writes: a throttling GSI turns its table's writes away, so the table and all its GSIs
+    // must have been calm.
+    let related = observed.resources.iter().filter(|r| {
+        r.resource == key.resource
+            || (key.dimension == Dimension::Write && r.resource.table == key.resource.table)
+    });
+    let throttled = related
+        .flat_map(|r| {
+            r.dimension(key.dimension)
+                .throttle_events
+                .since(window_start)
+        })
+        .any(|p| p.value > 0.0);
+    if throttled {
         return None;
     }
-    let peak = points.iter().copied().fold(0.0, f64::max);
+    let peak = minutes
+        .iter()
+        .filter_map(|m| estimated_demand(observed, obs, key.dimension, *m))
+        .fold(0.0, f64::max);
     if peak / f64::from(provisioned.max(1)) >= lower.utilisation_below {
         return None;
     }

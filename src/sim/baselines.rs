@@ -250,33 +250,43 @@ impl Baseline for TargetTracking {
         let mut changes = Vec::new();
         for (spec, key, prov) in governed(world) {
             let (consumed_metric, _) = metric_names(key.dimension);
-            let Some(latest) = world
-                .series(
-                    &key.resource,
-                    consumed_metric,
-                    now.minus(Duration::from_secs(600)),
-                    now,
-                )
-                .latest()
-            else {
-                continue;
-            };
-            if self.seen.get(&key) == Some(&latest.start) {
-                continue;
+            let series = world.series(
+                &key.resource,
+                consumed_metric,
+                now.minus(Duration::from_secs(900)),
+                now,
+            );
+            let seen = self.seen.get(&key).copied();
+            // CloudWatch alarms evaluate every datapoint in order; a missing minute breaks a run.
+            let mut latest_consumed = None;
+            for point in series
+                .points
+                .iter()
+                .filter(|p| seen.is_none_or(|s| p.start > s))
+            {
+                let contiguous =
+                    seen.is_none_or(|s| point.start == s.plus(Duration::from_secs(60)));
+                let consumed = point.value / 60.0;
+                let utilisation = consumed / f64::from(prov.max(1));
+                let high = self.high.entry(key.clone()).or_default();
+                *high = if utilisation > TARGET {
+                    if contiguous { *high + 1 } else { 1 }
+                } else {
+                    0
+                };
+                let low = self.low.entry(key.clone()).or_default();
+                *low = if utilisation < SCALE_IN_BELOW {
+                    if contiguous { *low + 1 } else { 1 }
+                } else {
+                    0
+                };
+                self.seen.insert(key.clone(), point.start);
+                latest_consumed = Some(consumed);
             }
-            self.seen.insert(key.clone(), latest.start);
-            let consumed = latest.value / 60.0;
-            let utilisation = consumed / f64::from(prov.max(1));
-            let high = self.high.entry(key.clone()).or_default();
-            *high = if utilisation > TARGET { *high + 1 } else { 0 };
-            let high = *high;
-            let low = self.low.entry(key.clone()).or_default();
-            *low = if utilisation < SCALE_IN_BELOW {
-                *low + 1
-            } else {
-                0
+            let Some(consumed) = latest_consumed else {
+                continue;
             };
-            let low = *low;
+            let (high, low) = (self.high[&key], self.low[&key]);
             let to = units(consumed / TARGET).clamp(spec.autoscaler_min, spec.autoscaler_max);
             if (high >= 2 && to > prov) || (low >= 15 && to < prov) {
                 changes.push((key.clone(), to));

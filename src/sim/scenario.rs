@@ -194,6 +194,16 @@ impl Scenario {
                     BillingMode::Provisioned
                 }
             };
+            let (min, max) = (
+                t.autoscaler_min.unwrap_or(5),
+                t.autoscaler_max.unwrap_or(40_000),
+            );
+            if min > max || min == 0 {
+                problems.push(source.problem(
+                    &format!("tables.{i}.autoscaler_min"),
+                    format!("autoscaler range {min}–{max}: need 1 ≤ min ≤ max"),
+                ));
+            }
             let mut indexes = Vec::new();
             for (j, x) in t.indexes.iter().enumerate() {
                 let share = x.write_share.unwrap_or(1.0);

@@ -94,7 +94,7 @@ struct Datapoint {
     published_at: Timestamp,
 }
 
-/// Running totals that the summary reports; only governed, provisioned capacity is costed.
+/// Running totals that the summary reports; all provisioned capacity in the world is costed.
 #[derive(Debug, Clone, Default)]
 pub struct Totals {
     pub throttled_requests: f64,
@@ -127,7 +127,6 @@ pub struct World {
     scenario: Scenario,
     tables: Vec<SimTable>,
     metrics: BTreeMap<(Resource, &'static str), Vec<Datapoint>>,
-    updates: u64,
     pub totals: Totals,
     last_second: Vec<Snapshot>,
 }
@@ -200,7 +199,6 @@ impl World {
             scenario: scenario.clone(),
             tables,
             metrics: BTreeMap::new(),
-            updates: 0,
             totals: Totals::default(),
             last_second: Vec::new(),
         }
@@ -259,17 +257,23 @@ impl World {
                 let table = &mut self.tables[ti];
                 let accepted_by_table = wanted.min(table.capacity.available(d, billing));
                 let mut accepted = accepted_by_table;
+                // A write to the table also writes each GSI; a GSI short of capacity throttles
+                // the write (AWS counts it in that GSI's WriteThrottleEvents).
                 let mut index_throttles = vec![0.0; table.indexes.len()];
                 if dimension == Dimension::Write {
+                    for index in table.indexes.iter().filter(|x| x.write_share > 0.0) {
+                        accepted =
+                            accepted.min(index.capacity.available(d, billing) / index.write_share);
+                    }
+                    // Only the GSIs that are the bottleneck record the throttles.
                     for (xi, index) in table.indexes.iter().enumerate() {
-                        if index.write_share <= 0.0 {
-                            continue;
-                        }
                         let need = accepted_by_table * index.write_share;
                         let available = index.capacity.available(d, billing);
-                        if need > available {
+                        if index.write_share > 0.0
+                            && need > available
+                            && available / index.write_share <= accepted + 1e-9
+                        {
                             index_throttles[xi] = need - available;
-                            accepted = accepted.min(available / index.write_share);
                         }
                     }
                 }
@@ -571,9 +575,10 @@ impl World {
                 }
             }
         }
-        self.updates += 1;
         let (lo, hi) = self.update_seconds;
-        let seconds = lo + hash(&[self.seed, 0xDD, self.updates]) % (hi - lo + 1);
+        // Drawn from the table and the moment, so the same update takes as long under every
+        // controller.
+        let seconds = lo + hash(&[self.seed, 0xDD, text_hash(&update.table), now]) % (hi - lo + 1);
         table.status = TableStatus::Updating;
         table.updating_until = now + seconds;
         table.pending = Some(update.clone());
