@@ -48,6 +48,12 @@ struct Minute {
     throttles: f64,
 }
 
+/// 100 units/s served and 100/s throttled: demand is twice what a 100-unit table serves.
+const THROTTLED: Minute = Minute {
+    consumed: 100.0,
+    throttles: 6000.0,
+};
+
 const CALM: Minute = Minute {
     consumed: 5.0,
     throttles: 0.0,
@@ -144,6 +150,24 @@ fn raises(admission: &Admission) -> Vec<(String, u32, u32)> {
         .collect()
 }
 
+/// A change the controller made at `at`, taking effect at `settled_at`.
+fn change(
+    key: CapacityKey,
+    at: Timestamp,
+    to: u32,
+    direction: Direction,
+    settled_at: Option<Timestamp>,
+) -> ChangeRecord {
+    ChangeRecord {
+        key,
+        at,
+        from: 1,
+        to,
+        direction,
+        settled_at,
+    }
+}
+
 fn key(resource: Resource, dimension: Dimension) -> CapacityKey {
     CapacityKey {
         resource,
@@ -153,10 +177,7 @@ fn key(resource: Resource, dimension: Dimension) -> CapacityKey {
 
 #[test]
 fn throttled_table_write_is_raised_by_the_step_to_cover_demand() {
-    let hot = Minute {
-        consumed: 100.0,
-        throttles: 6000.0,
-    };
+    let hot = THROTTLED;
     let o = observed(tileindex(&[CALM, hot], &[CALM, CALM]));
     let a = run(&o, &Memory::default());
     // demand = 100 + 6000/60 = 200/s; projected growth from 5/s is capped at 2x: 400 x 1.5 = 600.
@@ -235,22 +256,17 @@ fn raise_stops_at_the_ceiling_and_escalates_there() {
 
 #[test]
 fn raise_is_held_during_cooldown() {
-    let hot = Minute {
-        consumed: 100.0,
-        throttles: 6000.0,
-    };
-    let o = observed(tileindex(&[hot, hot], &[CALM, CALM]));
+    let o = observed(tileindex(&[THROTTLED, THROTTLED], &[CALM, CALM]));
     let mut memory = Memory::default();
     // Changed 100 s ago and settled before the evidence minute began: the evidence is news,
     // but the cooldown (2 min) has not passed.
-    memory.changes.push(ChangeRecord {
-        key: key(Resource::table(TABLE), Dimension::Write),
-        at: o.at.minus(Duration::from_secs(100)),
-        from: 50,
-        to: 100,
-        direction: Direction::Raise,
-        settled_at: Some(MINUTE),
-    });
+    memory.changes.push(change(
+        key(Resource::table(TABLE), Dimension::Write),
+        o.at.minus(Duration::from_secs(100)),
+        100,
+        Direction::Raise,
+        Some(MINUTE),
+    ));
     let a = run(&o, &memory);
     assert!(raises(&a).is_empty());
     assert!(
@@ -264,20 +280,15 @@ fn raise_is_held_during_cooldown() {
 
 #[test]
 fn minutes_before_the_last_change_took_effect_are_not_acted_on() {
-    let hot = Minute {
-        consumed: 100.0,
-        throttles: 6000.0,
-    };
-    let o = observed(tileindex(&[hot, hot], &[CALM, CALM]));
+    let o = observed(tileindex(&[THROTTLED, THROTTLED], &[CALM, CALM]));
     let mut memory = Memory::default();
-    memory.changes.push(ChangeRecord {
-        key: key(Resource::table(TABLE), Dimension::Write),
-        at: o.at.minus(Duration::from_secs(600)),
-        from: 50,
-        to: 100,
-        direction: Direction::Raise,
-        settled_at: Some(MINUTE.plus(Duration::from_secs(30))),
-    });
+    memory.changes.push(change(
+        key(Resource::table(TABLE), Dimension::Write),
+        o.at.minus(Duration::from_secs(600)),
+        100,
+        Direction::Raise,
+        Some(MINUTE.plus(Duration::from_secs(30))),
+    ));
     let a = run(&o, &memory);
     assert!(raises(&a).is_empty());
     assert!(
@@ -289,10 +300,7 @@ fn minutes_before_the_last_change_took_effect_are_not_acted_on() {
 
 #[test]
 fn stale_evidence_is_held_not_acted_on() {
-    let hot = Minute {
-        consumed: 100.0,
-        throttles: 6000.0,
-    };
+    let hot = THROTTLED;
     let mut o = observed(tileindex(&[hot, hot], &[CALM, CALM]));
     o.at = MINUTE.plus(Duration::from_secs(60 + 301));
     let a = run(&o, &Memory::default());
@@ -402,10 +410,7 @@ fn escalations_are_not_repeated_within_the_interval() {
 
 #[test]
 fn table_being_updated_is_held() {
-    let hot = Minute {
-        consumed: 100.0,
-        throttles: 6000.0,
-    };
+    let hot = THROTTLED;
     let mut resources = tileindex(&[hot, hot], &[CALM, CALM]);
     resources[0].status = TableStatus::Updating;
     let a = run(&observed(resources), &Memory::default());
@@ -449,22 +454,17 @@ fn raises_are_trimmed_to_the_budget_then_held() {
 
 #[test]
 fn hourly_action_limit_holds_further_changes() {
-    let hot = Minute {
-        consumed: 100.0,
-        throttles: 6000.0,
-    };
-    let o = observed(tileindex(&[hot, hot], &[CALM, CALM]));
+    let o = observed(tileindex(&[THROTTLED, THROTTLED], &[CALM, CALM]));
     let mut memory = Memory::default();
     for i in 0..10 {
         let k = key(Resource::table("other.test.boss"), Dimension::Read);
-        memory.changes.push(ChangeRecord {
-            key: k,
-            at: o.at.minus(Duration::from_secs(3000 - i)),
-            from: 1,
-            to: 2,
-            direction: Direction::Raise,
-            settled_at: None,
-        });
+        memory.changes.push(change(
+            k,
+            o.at.minus(Duration::from_secs(3000 - i)),
+            2,
+            Direction::Raise,
+            None,
+        ));
     }
     let a = run(&o, &memory);
     assert!(raises(&a).is_empty());
@@ -505,14 +505,13 @@ fn capacity_is_lowered_after_a_quiet_window_and_the_aws_decrease_limit_is_respec
     let k = key(Resource::table(TABLE), Dimension::Write);
     for minutes_ago in [300, 240, 180, 50] {
         let at = o.at.minus(Duration::from_secs(minutes_ago * 60));
-        memory.changes.push(ChangeRecord {
-            key: k.clone(),
+        memory.changes.push(change(
+            k.clone(),
             at,
-            from: 2000,
-            to: 1000,
-            direction: Direction::Lower,
-            settled_at: Some(at.plus(Duration::from_secs(60))),
-        });
+            1000,
+            Direction::Lower,
+            Some(at.plus(Duration::from_secs(60))),
+        ));
     }
     // Four decreases today and one 50 minutes ago: AWS would refuse a fifth within the hour.
     let a = run(&o, &memory);
@@ -612,21 +611,16 @@ fn one_escalation_per_resource_and_cause_in_a_tick() {
 
 #[test]
 fn raises_still_in_progress_count_against_the_spend_cap() {
-    let hot = Minute {
-        consumed: 100.0,
-        throttles: 6000.0,
-    };
-    let o = observed(tileindex(&[hot, hot], &[CALM, CALM]));
+    let o = observed(tileindex(&[THROTTLED, THROTTLED], &[CALM, CALM]));
     let mut memory = Memory::default();
     // The table's read was just raised to 310,000 RCU (USD 40.3/h) and is still UPDATING.
-    memory.changes.push(ChangeRecord {
-        key: key(Resource::table(TABLE), Dimension::Read),
-        at: o.at.minus(Duration::from_secs(10)),
-        from: 100,
-        to: 310_000,
-        direction: Direction::Raise,
-        settled_at: None,
-    });
+    memory.changes.push(change(
+        key(Resource::table(TABLE), Dimension::Read),
+        o.at.minus(Duration::from_secs(10)),
+        310_000,
+        Direction::Raise,
+        None,
+    ));
     let a = run(&o, &memory);
     assert!(raises(&a).is_empty(), "{:?}", a.admitted);
     assert!(

@@ -1,20 +1,14 @@
 //! Policy files through the real binary: shipped policies pass `check`, and each bad policy in
 //! `tests/bad_policies/` fails with exit code 2 and exactly the problems in its `.expected` file.
 
+mod common;
+
+use std::ffi::OsStr;
 use std::path::Path;
-use std::process::Command;
 
 fn check(path: &Path) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_remediator"))
-        .arg("check")
-        .arg(path)
-        .output()
-        .unwrap_or_else(|e| panic!("running remediator: {e}"));
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
+    let run = common::remediator([OsStr::new("check"), path.as_os_str()]);
+    (run.code, run.stdout, run.stderr)
 }
 
 #[test]

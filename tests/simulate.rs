@@ -1,9 +1,10 @@
 //! The shipped scenarios, run through the simulated BOSS: outcomes, not log lines.
 
+mod common;
+
 use remediator::policy::Policy;
 use remediator::sim::{self, ControllerKind, RunResult, Scenario};
 use std::path::Path;
-use std::process::Command;
 
 fn run(scenario: &str, policy: &Policy, kind: ControllerKind) -> RunResult {
     let scenario = Scenario::load(scenario).unwrap_or_else(|e| panic!("{e}"));
@@ -152,15 +153,8 @@ fn simulations_are_deterministic_for_a_seed() {
 }
 
 fn remediator(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_remediator"))
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
+    let run = common::remediator(args);
+    (run.code, run.stdout, run.stderr)
 }
 
 #[test]

@@ -5,7 +5,7 @@ use super::cloud::SimCloud;
 use super::scenario::Scenario;
 use super::world::World;
 use crate::act::Outcome;
-use crate::action::Action;
+use crate::action::{Action, HoldReason};
 use crate::memory::Memory;
 use crate::policy::Policy;
 use crate::reconcile::{Ports, Step, TickReport, tick};
@@ -98,7 +98,7 @@ pub async fn run(scenario: &Scenario, policy: &Policy, kind: ControllerKind) -> 
     };
     let mut memory = Memory::default();
     let mut timeline = Vec::new();
-    let mut last_holds: BTreeMap<(String, String), String> = BTreeMap::new();
+    let mut last_holds: HoldsSeen = BTreeMap::new();
     let mut escalations = 0;
     let interval = policy.controller.interval.as_secs().max(1);
     let total = scenario.duration.as_secs();
@@ -161,13 +161,17 @@ pub async fn run(scenario: &Scenario, policy: &Policy, kind: ControllerKind) -> 
     }
 }
 
+/// The kind of hold last reported per (subject, action kind), so the timeline shows a hold
+/// when it starts or its reason changes, not every tick.
+type HoldsSeen = BTreeMap<(String, String), std::mem::Discriminant<HoldReason>>;
+
 /// Adds a tick's actions, and holds that are new or changed, to the timeline; returns the
 /// number of escalations reported.
 fn record(
     report: &TickReport,
     second: u64,
     timeline: &mut Vec<TimelineEntry>,
-    last_holds: &mut BTreeMap<(String, String), String>,
+    last_holds: &mut HoldsSeen,
 ) -> u32 {
     let mut escalations = 0;
     for done in &report.actions {
@@ -195,11 +199,8 @@ fn record(
     for held in &report.held {
         let key = (held.subject.clone(), held.kind.clone());
         let reason = held.reason.to_string();
-        let variant = reason.split(':').next().unwrap_or_default().to_string();
-        let previous = last_holds
-            .get(&key)
-            .map(|r| r.split(':').next().unwrap_or_default().to_string());
-        if previous.as_deref() != Some(variant.as_str()) {
+        let variant = std::mem::discriminant(&held.reason);
+        if last_holds.get(&key) != Some(&variant) {
             let what = held
                 .action
                 .as_ref()
@@ -211,7 +212,7 @@ fn record(
                 text: format!("{} held: {reason}{what}", held.kind),
             });
         }
-        current.insert(key, reason);
+        current.insert(key, variant);
     }
     *last_holds = current;
     escalations

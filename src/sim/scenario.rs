@@ -160,28 +160,19 @@ impl Scenario {
         let mut workload = Vec::new();
         for (i, w) in raw.workload.iter().enumerate() {
             let at = format!("workload.{i}");
-            let points: Vec<(u64, f64)> = w
-                .points
-                .iter()
-                .enumerate()
-                .map(|(j, p)| {
-                    (
-                        duration(&format!("{at}.points.{j}.at"), &p.at).as_secs(),
-                        p.units,
-                    )
-                })
-                .collect();
-            let hot: Vec<(u64, f64)> = w
-                .hot_key
-                .iter()
-                .enumerate()
-                .map(|(j, p)| {
-                    (
-                        duration(&format!("{at}.hot_key.{j}.at"), &p.at).as_secs(),
-                        p.units,
-                    )
-                })
-                .collect();
+            let mut timed = |field: &str, raw: &[RawPoint]| -> Vec<(u64, f64)> {
+                raw.iter()
+                    .enumerate()
+                    .map(|(j, p)| {
+                        (
+                            duration(&format!("{at}.{field}.{j}.at"), &p.at).as_secs(),
+                            p.units,
+                        )
+                    })
+                    .collect()
+            };
+            let points = timed("points", &w.points);
+            let hot = timed("hot_key", &w.hot_key);
             workload.push((i, w, points, hot));
         }
         let mut tables = Vec::new();
