@@ -1,9 +1,11 @@
 //! The act stage, the only place the controller changes the world. Capacity changes for one
 //! table are merged into one UpdateTable (DynamoDB accepts one update at a time per table).
+//! A dimension an autoscaler manages is changed through the autoscaler's MinCapacity instead,
+//! so the autoscaler and the controller never undo each other's work.
 
-use crate::action::Action;
+use crate::action::{Action, CapacityChange};
 use crate::model::{Dimension, Observed, Resource};
-use crate::ports::{PortError, TableUpdate, Tables, Throughput};
+use crate::ports::{PortError, ScalingRange, ScalingUpdate, TableUpdate, Tables, Throughput};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -11,7 +13,10 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "kebab-case")]
 pub enum Outcome {
-    Applied,
+    /// Carried out by the named call (e.g. `UpdateTable tileindex.bossdb.boss`).
+    Applied {
+        call: String,
+    },
     /// Dry-run or plan: the action was admitted and deliberately not carried out.
     WouldApply,
     /// Escalations are reported through the journal and the log at WARN (and, later, signals).
@@ -28,17 +33,32 @@ pub async fn act<T: Tables>(tables: &T, admitted: &[Action], observed: &Observed
     let mut per_table: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (i, action) in admitted.iter().enumerate() {
         match action {
-            Action::RaiseCapacity(c) | Action::LowerCapacity(c) => per_table
-                .entry(c.key.resource.table.clone())
-                .or_default()
-                .push(i),
+            Action::RaiseCapacity(c) | Action::LowerCapacity(c) => {
+                if let Some(update) = scaling_update(c, observed) {
+                    let call = format!(
+                        "RegisterScalableTarget {} {} min {} max {}",
+                        c.key.resource, c.key.dimension, update.range.min, update.range.max
+                    );
+                    outcomes[i] = Some(match tables.set_scaling_range(&update).await {
+                        Ok(()) => Outcome::Applied { call },
+                        Err(e) => failed(&e),
+                    });
+                } else {
+                    per_table
+                        .entry(c.key.resource.table.clone())
+                        .or_default()
+                        .push(i);
+                }
+            }
             Action::Escalate(_) => outcomes[i] = Some(Outcome::Reported),
         }
     }
     for (table, indices) in per_table {
         let update = table_update(&table, indices.iter().map(|&i| &admitted[i]), observed);
         let outcome = match tables.update(&update).await {
-            Ok(()) => Outcome::Applied,
+            Ok(()) => Outcome::Applied {
+                call: format!("UpdateTable {table}"),
+            },
             Err(e) => failed(&e),
         };
         for i in indices {
@@ -49,6 +69,30 @@ pub async fn act<T: Tables>(tables: &T, admitted: &[Action], observed: &Observed
         .into_iter()
         .map(|o| o.unwrap_or(Outcome::Reported))
         .collect()
+}
+
+/// The autoscaler range that carries out a change on an autoscaled dimension: the minimum moves
+/// up to a raise's target; for a lowering it only comes down (to undo an earlier raise), never
+/// up, so the autoscaler stays free to go lower on its own.
+fn scaling_update(change: &CapacityChange, observed: &Observed) -> Option<ScalingUpdate> {
+    let range = observed
+        .resources
+        .iter()
+        .find(|r| r.resource == change.key.resource)?
+        .dimension(change.key.dimension)
+        .autoscaling?;
+    let min = if change.to > change.from {
+        range.min.max(change.to)
+    } else {
+        range.min.min(change.to)
+    };
+    Some(ScalingUpdate {
+        key: change.key.clone(),
+        range: ScalingRange {
+            min,
+            max: range.max.max(min),
+        },
+    })
 }
 
 fn failed(e: &PortError) -> Outcome {

@@ -39,6 +39,40 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Output::Text)]
         output: Output,
     },
+    /// Run the reconcile loop against AWS (or an emulator via AWS_ENDPOINT_URL) every
+    /// interval until SIGINT or SIGTERM; the tick in flight is always finished.
+    Run {
+        /// The policy file (TOML).
+        #[arg(long, env = "REMEDIATOR_POLICY")]
+        policy: PathBuf,
+        /// One tick, then exit: non-zero if anything could not be observed or a call failed.
+        #[arg(long)]
+        once: bool,
+        /// Log every intended action as "would" with its reason and change nothing
+        /// (the same as `mode = "dry-run"` in the policy).
+        #[arg(long)]
+        dry_run: bool,
+        /// Also append each tick's journal record to this file (JSON lines).
+        #[arg(long)]
+        journal: Option<PathBuf>,
+        /// State file for cooldowns and action counts; overrides the policy's `state_file`.
+        #[arg(long)]
+        state: Option<PathBuf>,
+    },
+    /// Observe once and print what the controller would do, and what it would hold and why.
+    Plan {
+        /// The policy file (TOML).
+        #[arg(long, env = "REMEDIATOR_POLICY")]
+        policy: PathBuf,
+        /// State file to read (never written), so cooldowns and counts are honoured.
+        #[arg(long)]
+        state: Option<PathBuf>,
+        /// Also append the tick's journal record to this file (JSON lines).
+        #[arg(long)]
+        journal: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
     /// Run the real decision core against a simulated BOSS in virtual time.
     Simulate {
         /// A shipped scenario name (tileindex-burst, idindex-hot-partition) or a scenario file.

@@ -7,12 +7,16 @@
 
 pub mod act;
 pub mod action;
+pub mod aws;
 pub mod cli;
+pub mod controller;
 pub mod decide;
 pub mod guard;
+pub mod journal;
 pub mod memory;
 pub mod model;
 pub mod observe;
+pub mod plan;
 pub mod policy;
 pub mod ports;
 pub mod reconcile;
@@ -20,4 +24,5 @@ pub mod rules;
 mod serde_secs;
 pub mod sim;
 pub mod source;
+pub mod state;
 pub mod time;

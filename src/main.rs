@@ -3,15 +3,26 @@
 
 use anyhow::Context as _;
 use clap::Parser;
+use remediator::aws::{self, Aws};
 use remediator::cli::{Cli, Command, LogFormat, Output};
-use remediator::policy::{LOCAL_POLICY, Policy};
+use remediator::controller::{Controller, Mode, problems};
+use remediator::journal::Journal;
+use remediator::policy::{LOCAL_POLICY, Mode as PolicyMode, Policy};
+use remediator::reconcile::{Ports, TickReport};
 use remediator::sim::{self, ControllerKind, Scenario};
 use remediator::source::Problems;
-use std::path::Path;
+use remediator::state::FileState;
+use remediator::time::Timestamp;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Exit code for bad input (policy, scenario, flags), as clap uses for usage errors.
 const EXIT_BAD_INPUT: u8 = 2;
+
+/// A command line that cannot be carried out as given (exit 2, like clap's usage errors).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct BadInput(String);
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -21,6 +32,10 @@ fn main() -> ExitCode {
         Err(e) => {
             if let Some(problems) = e.downcast_ref::<Problems>() {
                 eprint!("error: {problems}");
+                return ExitCode::from(EXIT_BAD_INPUT);
+            }
+            if e.is::<BadInput>() {
+                eprintln!("error: {e}");
                 return ExitCode::from(EXIT_BAD_INPUT);
             }
             eprintln!("error: {e:#}");
@@ -41,6 +56,115 @@ fn init_logging(format: LogFormat) {
     }
 }
 
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+/// The AWS adapters, after checking that credentials resolve: without them every call would
+/// fail the same way, and one line saying so is clearer than one per table.
+async fn connect(policy: &Policy, one_shot: bool) -> anyhow::Result<Aws> {
+    let config = aws::load_config(policy.region.as_deref()).await;
+    match aws::check_credentials(&config).await {
+        Ok(()) => {}
+        Err(e) if one_shot => return Err(e.into()),
+        Err(e) => tracing::error!("{e}; every call will fail until this is fixed"),
+    }
+    Ok(Aws::new(&config))
+}
+
+async fn run(
+    policy: &Policy,
+    mode: Mode,
+    once: bool,
+    state: Option<PathBuf>,
+    journal: Journal,
+) -> anyhow::Result<ExitCode> {
+    let aws = connect(policy, once).await?;
+    let ports = Ports {
+        metrics: &aws.metrics,
+        tables: &aws.tables,
+    };
+    let store = state.map(FileState::new);
+    let mut controller = Controller::start(ports, policy, store, journal, mode).await?;
+    if once {
+        let report = controller.tick(Timestamp::now()).await?;
+        return Ok(one_shot_exit(&report));
+    }
+    tracing::info!(
+        mode = mode.label(),
+        "running every {}; stop with SIGINT or SIGTERM",
+        remediator::time::human(policy.controller.interval)
+    );
+    controller
+        .run(policy.controller.interval, shutdown_signal())
+        .await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn plan(
+    policy: &Policy,
+    state: Option<PathBuf>,
+    journal: Journal,
+    output: Output,
+) -> anyhow::Result<ExitCode> {
+    let aws = connect(policy, true).await?;
+    let ports = Ports {
+        metrics: &aws.metrics,
+        tables: &aws.tables,
+    };
+    let store = state.map(FileState::new);
+    let mut controller = Controller::start(ports, policy, store, journal, Mode::Plan).await?;
+    let report = controller.tick(Timestamp::now()).await?;
+    let plan = remediator::plan::Plan::from_report(&report);
+    match output {
+        Output::Json => println!("{}", serde_json::to_string_pretty(&plan)?),
+        Output::Text => print!("{}", plan.text()),
+    }
+    Ok(one_shot_exit(&report))
+}
+
+/// Prints what went wrong in a one-shot tick, one line each; non-zero if anything did.
+fn one_shot_exit(report: &TickReport) -> ExitCode {
+    let problems = problems(report);
+    for p in &problems {
+        eprintln!("error: {p}");
+    }
+    if problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// Completes on the first SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(e) => {
+                    tracing::error!("cannot listen for SIGTERM: {e}");
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+    tracing::info!("signal received: finishing the tick in flight, then stopping");
+}
+
 fn load_policy(path: Option<&Path>) -> Result<Policy, Problems> {
     match path {
         Some(p) => Policy::load(p),
@@ -50,6 +174,43 @@ fn load_policy(path: Option<&Path>) -> Result<Policy, Problems> {
 
 fn execute(command: Command) -> anyhow::Result<ExitCode> {
     match command {
+        Command::Run {
+            policy,
+            once,
+            dry_run,
+            journal,
+            state,
+        } => {
+            let policy = Policy::load(&policy)?;
+            let mode = if dry_run || policy.controller.mode == PolicyMode::DryRun {
+                Mode::DryRun
+            } else {
+                Mode::Enforce
+            };
+            let state = state.or_else(|| policy.controller.state_file.clone());
+            if mode == Mode::Enforce && state.is_none() {
+                return Err(BadInput(
+                    "`run` acts, so it needs somewhere to remember what it did across restarts \
+                     (cooldowns, action counts): pass --state PATH or set controller.state_file \
+                     in the policy"
+                        .into(),
+                )
+                .into());
+            }
+            let journal = Journal::open(journal.as_deref())?;
+            runtime()?.block_on(run(&policy, mode, once, state, journal))
+        }
+        Command::Plan {
+            policy,
+            state,
+            journal,
+            output,
+        } => {
+            let policy = Policy::load(&policy)?;
+            let state = state.or_else(|| policy.controller.state_file.clone());
+            let journal = Journal::open(journal.as_deref())?;
+            runtime()?.block_on(plan(&policy, state, journal, output))
+        }
         Command::Check { policy, output } => {
             let policy = Policy::load(&policy)?;
             match output {
@@ -83,9 +244,7 @@ fn execute(command: Command) -> anyhow::Result<ExitCode> {
             if let Some(seed) = seed {
                 scenario.seed = seed;
             }
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .build()
-                .context("starting the async runtime")?;
+            let runtime = runtime()?;
             if compare {
                 let rows: Vec<sim::Summary> = ControllerKind::ALL
                     .iter()

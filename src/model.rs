@@ -140,6 +140,9 @@ impl Series {
 pub struct DimensionObs {
     /// Provisioned units per second; `None` for on-demand.
     pub provisioned: Option<u32>,
+    /// Set when an Application Auto Scaling target manages this dimension.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscaling: Option<crate::ports::ScalingRange>,
     pub consumed: Series,
     pub throttle_events: Series,
 }

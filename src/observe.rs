@@ -120,6 +120,7 @@ pub async fn observe<M: Metrics, T: Tables>(
                     });
                     dims.push(DimensionObs {
                         provisioned,
+                        autoscaling: s.autoscaling.get(dimension),
                         consumed,
                         throttle_events: throttles,
                     });
@@ -166,6 +167,7 @@ pub async fn observe<M: Metrics, T: Tables>(
 fn empty_dimension() -> DimensionObs {
     DimensionObs {
         provisioned: None,
+        autoscaling: None,
         consumed: Series::default(),
         throttle_events: Series::default(),
     }
@@ -183,6 +185,7 @@ struct ResourceObsSkeleton {
     billing: crate::model::BillingMode,
     status: crate::model::TableStatus,
     throughput: Option<crate::ports::Throughput>,
+    autoscaling: crate::ports::Autoscaling,
 }
 
 fn skeletons(desc: &TableDescription, include_gsis: bool) -> Vec<ResourceObsSkeleton> {
@@ -191,6 +194,7 @@ fn skeletons(desc: &TableDescription, include_gsis: bool) -> Vec<ResourceObsSkel
         billing: desc.billing,
         status: desc.status,
         throughput: desc.throughput,
+        autoscaling: desc.autoscaling,
     }];
     if include_gsis {
         for index in &desc.indexes {
@@ -199,6 +203,7 @@ fn skeletons(desc: &TableDescription, include_gsis: bool) -> Vec<ResourceObsSkel
                 billing: desc.billing,
                 status: desc.status,
                 throughput: index.throughput,
+                autoscaling: index.autoscaling,
             });
         }
     }

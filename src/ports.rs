@@ -3,8 +3,9 @@
 //! AWS adapters and the simulated BOSS implement these; they translate to and from the domain
 //! types here and decide nothing.
 
-use crate::model::{BillingMode, Series, TableStatus};
+use crate::model::{BillingMode, CapacityKey, Dimension, Series, TableStatus};
 use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
 use std::future::Future;
 use std::time::Duration;
 
@@ -12,7 +13,7 @@ use std::time::Duration;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PortError {
     /// Throttling, 5xx, timeouts: try again next tick.
-    #[error("{service} {operation} failed (transient, will retry next tick): {message}")]
+    #[error("{service} {operation} failed (transient): {message}")]
     Transient {
         service: &'static str,
         operation: &'static str,
@@ -73,10 +74,36 @@ pub struct Throughput {
     pub write: u32,
 }
 
+/// The MinCapacity..MaxCapacity range of an Application Auto Scaling target on one dimension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScalingRange {
+    pub min: u32,
+    pub max: u32,
+}
+
+/// Which dimensions of a table or GSI an autoscaler manages. Raising such a dimension means
+/// raising the autoscaler's minimum, so the autoscaler and the controller do not fight.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Autoscaling {
+    pub read: Option<ScalingRange>,
+    pub write: Option<ScalingRange>,
+}
+
+impl Autoscaling {
+    #[must_use]
+    pub fn get(&self, dimension: Dimension) -> Option<ScalingRange> {
+        match dimension {
+            Dimension::Read => self.read,
+            Dimension::Write => self.write,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexDescription {
     pub name: String,
     pub throughput: Option<Throughput>,
+    pub autoscaling: Autoscaling,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,6 +112,7 @@ pub struct TableDescription {
     pub billing: BillingMode,
     pub status: TableStatus,
     pub throughput: Option<Throughput>,
+    pub autoscaling: Autoscaling,
     pub indexes: Vec<IndexDescription>,
 }
 
@@ -96,10 +124,58 @@ pub struct TableUpdate {
     pub indexes: Vec<(String, Throughput)>,
 }
 
+/// A new range for the autoscaler of one dimension (RegisterScalableTarget).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScalingUpdate {
+    pub key: CapacityKey,
+    pub range: ScalingRange,
+}
+
 pub trait Tables {
+    /// The table, its GSIs and which of their dimensions an autoscaler manages.
     fn describe(
         &self,
         table: &str,
     ) -> impl Future<Output = Result<TableDescription, PortError>> + Send;
     fn update(&self, update: &TableUpdate) -> impl Future<Output = Result<(), PortError>> + Send;
+    fn set_scaling_range(
+        &self,
+        update: &ScalingUpdate,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+}
+
+/// Approximate message counts of one SQS queue (GetQueueAttributes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueDepth {
+    pub name: String,
+    pub url: String,
+    /// ApproximateNumberOfMessages: waiting to be received.
+    pub visible: u64,
+    /// ApproximateNumberOfMessagesNotVisible: received, not yet deleted.
+    pub in_flight: u64,
+    /// ApproximateNumberOfMessagesDelayed.
+    pub delayed: u64,
+}
+
+pub trait Queues {
+    /// URLs of every queue whose name starts with `prefix` (ListQueues, all pages).
+    fn list(&self, prefix: &str) -> impl Future<Output = Result<Vec<String>, PortError>> + Send;
+    fn depth(&self, url: &str) -> impl Future<Output = Result<QueueDepth, PortError>> + Send;
+}
+
+/// What the rules need of a Lambda function's configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FunctionConfig {
+    pub name: String,
+    /// The function's timeout: a duration near it means invocations are being cut off.
+    #[serde(with = "crate::serde_secs")]
+    pub timeout: Duration,
+    pub memory_mb: u32,
+}
+
+pub trait Functions {
+    fn configuration(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<FunctionConfig, PortError>> + Send;
 }

@@ -79,7 +79,7 @@ pub async fn tick<M: Metrics, T: Tables>(
     };
     let mut actions = Vec::new();
     for (action, outcome) in admission.admitted.into_iter().zip(outcomes) {
-        if matches!(outcome, Outcome::Applied | Outcome::Reported) {
+        if matches!(outcome, Outcome::Applied { .. } | Outcome::Reported) {
             memory.record(&action, at);
         }
         actions.push(Done { action, outcome });

@@ -78,6 +78,7 @@ fn series(minutes: &[Minute], newest: Timestamp, pick: impl Fn(&Minute) -> Optio
 fn dim(provisioned: Option<u32>, minutes: &[Minute]) -> DimensionObs {
     DimensionObs {
         provisioned,
+        autoscaling: None,
         consumed: series(minutes, MINUTE, |m| Some(m.consumed)),
         throttle_events: series(minutes, MINUTE, |m| {
             (m.throttles > 0.0).then_some(m.throttles)

@@ -3,7 +3,8 @@
 use super::world::World;
 use crate::model::{Resource, Series};
 use crate::ports::{
-    MetricQuery, MetricWindow, Metrics, PortError, TableDescription, TableUpdate, Tables,
+    MetricQuery, MetricWindow, Metrics, PortError, ScalingUpdate, TableDescription, TableUpdate,
+    Tables,
 };
 use std::sync::{Mutex, MutexGuard};
 
@@ -70,5 +71,13 @@ impl Tables for SimCloud {
 
     async fn update(&self, update: &TableUpdate) -> Result<(), PortError> {
         self.world().update(update)
+    }
+
+    /// The simulated BOSS has no Application Auto Scaling targets, so the controller never
+    /// asks; answering as AWS would for an unknown target keeps the port total.
+    async fn set_scaling_range(&self, update: &ScalingUpdate) -> Result<(), PortError> {
+        Err(PortError::NotFound {
+            resource: format!("scalable target for {}", update.key.resource),
+        })
     }
 }

@@ -8,7 +8,9 @@
 use super::scenario::{Scenario, TableSpec, interpolate};
 use crate::model::{BillingMode, Dimension, Point, Resource, Series, TableStatus};
 use crate::policy::{Domain, Prices};
-use crate::ports::{IndexDescription, PortError, TableDescription, TableUpdate, Throughput};
+use crate::ports::{
+    Autoscaling, IndexDescription, PortError, TableDescription, TableUpdate, Throughput,
+};
 use crate::time::Timestamp;
 use std::collections::BTreeMap;
 
@@ -498,12 +500,14 @@ impl World {
             billing: table.spec.billing,
             status: table.status,
             throughput: throughput(&table.capacity),
+            autoscaling: Autoscaling::default(),
             indexes: table
                 .indexes
                 .iter()
                 .map(|x| IndexDescription {
                     name: x.name.clone(),
                     throughput: throughput(&x.capacity),
+                    autoscaling: Autoscaling::default(),
                 })
                 .collect(),
         })

@@ -1,0 +1,36 @@
+//! Lambda adapter for the [`Functions`] port: GetFunctionConfiguration.
+
+use super::classify;
+use crate::ports::{FunctionConfig, Functions, PortError};
+use aws_sdk_lambda::Client;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct LambdaFunctions {
+    client: Client,
+}
+
+impl LambdaFunctions {
+    #[must_use]
+    pub fn new(client: Client) -> Self {
+        Self { client }
+    }
+}
+
+impl Functions for LambdaFunctions {
+    async fn configuration(&self, name: &str) -> Result<FunctionConfig, PortError> {
+        let out = self
+            .client
+            .get_function_configuration()
+            .function_name(name)
+            .send()
+            .await
+            .map_err(|e| classify("Lambda", "GetFunctionConfiguration", name, &e))?;
+        let non_negative = |n: Option<i32>| u32::try_from(n.unwrap_or(0)).unwrap_or(0);
+        Ok(FunctionConfig {
+            name: out.function_name().unwrap_or(name).to_string(),
+            timeout: Duration::from_secs(u64::from(non_negative(out.timeout()))),
+            memory_mb: non_negative(out.memory_size()),
+        })
+    }
+}

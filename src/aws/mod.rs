@@ -1,0 +1,193 @@
+//! AWS adapters: the capability ports implemented with the official AWS SDK for Rust.
+//!
+//! They translate SDK types to domain types and decide nothing. Credentials and region come
+//! from the standard aws-config chain (the policy's `region`, when set, wins over the chain's);
+//! endpoints follow the SDK's `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>` variables, so
+//! the same binary talks to AWS or to an emulator.
+
+mod functions;
+mod metrics;
+mod queues;
+mod tables;
+
+pub use functions::LambdaFunctions;
+pub use metrics::CloudWatchMetrics;
+pub use queues::SqsQueues;
+pub use tables::DynamoTables;
+
+use crate::ports::PortError;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use std::time::Duration;
+
+/// Attempts per call (the first one included). Retries inside a call cover brief blips; anything
+/// longer is left to the next tick, which observes afresh before deciding again.
+pub const MAX_ATTEMPTS: u32 = 3;
+/// A connection that is not up in this time will not be up in time for this tick.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// One attempt; DynamoDB and CloudWatch answer in well under a second when healthy.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+/// One call, retries included: keeps a tick well inside the 30 s interval's neighbourhood.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(25);
+
+/// Loads the shared SDK configuration with explicit retry and timeout settings.
+pub async fn load_config(region: Option<&str>) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(MAX_ATTEMPTS)
+                .with_initial_backoff(Duration::from_millis(200))
+                .with_max_backoff(Duration::from_secs(2)),
+        )
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(CONNECT_TIMEOUT)
+                .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+                .operation_timeout(CALL_TIMEOUT)
+                .build(),
+        );
+    if let Some(region) = region {
+        loader = loader.region(Region::new(region.to_string()));
+    }
+    loader.load().await
+}
+
+/// No credentials could be found by the standard chain.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "no AWS credentials: {0} (set AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run where a role is available)"
+)]
+pub struct CredentialsError(String);
+
+/// Resolves credentials once, so a missing credential is one clear line rather than a failed
+/// call per table.
+///
+/// # Errors
+/// No provider in the chain produced credentials.
+pub async fn check_credentials(config: &SdkConfig) -> Result<(), CredentialsError> {
+    use aws_sdk_dynamodb::config::ProvideCredentials as _;
+    let Some(provider) = config.credentials_provider() else {
+        return Err(CredentialsError(
+            "no credentials provider configured".into(),
+        ));
+    };
+    provider
+        .provide_credentials()
+        .await
+        .map(|_| ())
+        .map_err(|e| CredentialsError(DisplayErrorContext(&e).to_string()))
+}
+
+/// The adapters of every port, built from one configuration.
+#[derive(Debug, Clone)]
+pub struct Aws {
+    pub metrics: CloudWatchMetrics,
+    pub tables: DynamoTables,
+    pub queues: SqsQueues,
+    pub functions: LambdaFunctions,
+}
+
+impl Aws {
+    #[must_use]
+    pub fn new(config: &SdkConfig) -> Self {
+        Self {
+            metrics: CloudWatchMetrics::new(aws_sdk_cloudwatch::Client::new(config)),
+            tables: DynamoTables::new(
+                aws_sdk_dynamodb::Client::new(config),
+                aws_sdk_applicationautoscaling::Client::new(config),
+            ),
+            queues: SqsQueues::new(aws_sdk_sqs::Client::new(config)),
+            functions: LambdaFunctions::new(aws_sdk_lambda::Client::new(config)),
+        }
+    }
+}
+
+/// Error codes AWS uses for "slow down": retried next tick.
+const THROTTLING_CODES: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "RequestThrottled",
+    "SlowDown",
+    "PriorRequestNotComplete",
+    "TransactionInProgressException",
+];
+
+/// Classifies an SDK error: throttling, 5xx, timeouts and connection failures are transient;
+/// a missing resource, a resource being changed, and everything else (access denied,
+/// validation, bad credentials) are not.
+pub(crate) fn classify<E>(
+    service: &'static str,
+    operation: &'static str,
+    resource: &str,
+    err: &SdkError<E, HttpResponse>,
+) -> PortError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let transient = |message: String| PortError::Transient {
+        service,
+        operation,
+        message,
+    };
+    match err {
+        SdkError::ServiceError(ctx) => {
+            let e = ctx.err();
+            let code = e.code().unwrap_or("Unknown");
+            let message = format!("{code}: {}", e.message().unwrap_or("no message"));
+            let status = ctx.raw().status().as_u16();
+            if code.ends_with("NotFoundException") || code == "ResourceNotFound" {
+                PortError::NotFound {
+                    resource: resource.to_string(),
+                }
+            } else if code == "ResourceInUseException" {
+                PortError::Busy {
+                    resource: resource.to_string(),
+                    message,
+                }
+            } else if THROTTLING_CODES.contains(&code) || status >= 500 {
+                transient(message)
+            } else {
+                PortError::Permanent {
+                    service,
+                    operation,
+                    message,
+                }
+            }
+        }
+        SdkError::TimeoutError(_) => transient(format!(
+            "no answer within {}",
+            crate::time::human(CALL_TIMEOUT)
+        )),
+        SdkError::DispatchFailure(d) if d.is_user() => PortError::Permanent {
+            service,
+            operation,
+            message: one_line(err),
+        },
+        SdkError::ConstructionFailure(_) => PortError::Permanent {
+            service,
+            operation,
+            message: one_line(err),
+        },
+        _ => transient(one_line(err)),
+    }
+}
+
+/// The whole cause chain on one line, e.g. "dispatch failure: io error: … Connection refused".
+fn one_line<E>(err: &SdkError<E, HttpResponse>) -> String
+where
+    E: std::error::Error + 'static,
+{
+    DisplayErrorContext(err)
+        .to_string()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}

@@ -1,0 +1,196 @@
+//! The controller around the tick: memory from the state store, one journal record and one log
+//! line per decision, and the loop that ticks every interval until asked to stop.
+
+use crate::act::Outcome;
+use crate::journal::{Journal, JournalError, Record};
+use crate::memory::Memory;
+use crate::policy::Policy;
+use crate::ports::{Metrics, Tables};
+use crate::reconcile::{Ports, Step, TickReport, tick};
+use crate::state::{StateError, StateStore};
+use crate::time::Timestamp;
+use std::future::Future;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ControllerError {
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+}
+
+/// How a tick's decisions are labelled in the journal and the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Enforce,
+    DryRun,
+    Plan,
+}
+
+impl Mode {
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            Mode::Enforce => "enforce",
+            Mode::DryRun => "dry-run",
+            Mode::Plan => "plan",
+        }
+    }
+
+    fn step(self) -> Step {
+        match self {
+            Mode::Enforce => Step::Act,
+            Mode::DryRun | Mode::Plan => Step::Plan,
+        }
+    }
+}
+
+/// Runs ticks against the ports, remembering between them (and, with a store, between runs).
+#[derive(Debug)]
+pub struct Controller<'a, M, T, S> {
+    ports: Ports<'a, M, T>,
+    policy: &'a Policy,
+    store: Option<S>,
+    journal: Journal,
+    mode: Mode,
+    memory: Memory,
+}
+
+impl<'a, M: Metrics, T: Tables, S: StateStore> Controller<'a, M, T, S> {
+    /// Loads the memory from the store, if there is one.
+    ///
+    /// # Errors
+    /// The state file exists but cannot be read or is damaged.
+    pub async fn start(
+        ports: Ports<'a, M, T>,
+        policy: &'a Policy,
+        store: Option<S>,
+        journal: Journal,
+        mode: Mode,
+    ) -> Result<Self, ControllerError> {
+        let memory = match &store {
+            Some(store) => store.load().await?,
+            None => Memory::default(),
+        };
+        Ok(Self {
+            ports,
+            policy,
+            store,
+            journal,
+            mode,
+            memory,
+        })
+    }
+
+    /// One tick at `at`: decide, act (in enforce mode), log, journal, and save the memory.
+    /// Plan and dry-run never write the state: nothing was done that a cooldown should cover.
+    ///
+    /// # Errors
+    /// The journal file or the state file could not be written. The tick itself happened; in
+    /// a loop the in-process memory still holds what was done.
+    pub async fn tick(&mut self, at: Timestamp) -> Result<TickReport, ControllerError> {
+        let report = tick(
+            &self.ports,
+            self.policy,
+            &mut self.memory,
+            at,
+            self.mode.step(),
+        )
+        .await;
+        log_report(&report, self.mode);
+        let journal = self.journal.write(&Record::new(&report, self.mode.label()));
+        if self.mode == Mode::Enforce
+            && let Some(store) = &self.store
+        {
+            store.save(&self.memory).await?;
+        }
+        journal?;
+        Ok(report)
+    }
+
+    /// Ticks every `interval` until `shutdown` completes. A tick in flight is always finished:
+    /// stopping half-way between deciding and recording would forget what was done.
+    pub async fn run(&mut self, interval: Duration, shutdown: impl Future<Output = ()>) {
+        let mut ticker = tokio::time::interval(interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            tokio::select! {
+                biased;
+                () = &mut shutdown => break,
+                _ = ticker.tick() => {}
+            }
+            if let Err(e) = self.tick(Timestamp::now()).await {
+                tracing::error!("{e}");
+            }
+        }
+        tracing::info!("stopped after finishing the tick in flight");
+    }
+}
+
+/// Problems a one-shot command reports on stderr and turns into a non-zero exit: whatever
+/// could not be observed, and every call that failed.
+#[must_use]
+pub fn problems(report: &TickReport) -> Vec<String> {
+    let mut out: Vec<String> = report
+        .observed
+        .unobserved
+        .iter()
+        .map(|u| format!("{}: not observed: {}", u.table, u.reason))
+        .collect();
+    for done in &report.actions {
+        if let Outcome::Failed { error, .. } = &done.outcome {
+            out.push(format!(
+                "{} {}: failed: {error}",
+                done.action.kind(),
+                done.action.subject()
+            ));
+        }
+    }
+    out
+}
+
+/// One log line per action and hold, so the log alone tells what happened and why.
+fn log_report(report: &TickReport, mode: Mode) {
+    for done in &report.actions {
+        let (kind, subject, reason) = (
+            done.action.kind(),
+            done.action.subject(),
+            done.action.reason(),
+        );
+        match &done.outcome {
+            Outcome::Applied { call } => {
+                tracing::info!(%kind, %subject, %call, "did {kind} {subject}: {reason}");
+            }
+            Outcome::WouldApply => {
+                tracing::info!(%kind, %subject, mode = mode.label(), "would {kind} {subject}: {reason}");
+            }
+            Outcome::Reported => {
+                tracing::warn!(%kind, %subject, "escalation for {subject}: {reason}");
+            }
+            Outcome::Failed { error, transient } => {
+                if *transient {
+                    tracing::warn!(%kind, %subject, "{kind} {subject} failed, will retry next tick: {error}");
+                } else {
+                    tracing::error!(%kind, %subject, "{kind} {subject} failed and is held until a person looks: {error}");
+                }
+            }
+        }
+    }
+    for held in &report.held {
+        tracing::info!(kind = %held.kind, subject = %held.subject, "held {} {}: {}", held.kind, held.subject, held.reason);
+    }
+    for u in &report.observed.unobserved {
+        tracing::warn!(table = %u.table, "not observed: {}", u.reason);
+    }
+    tracing::info!(
+        mode = mode.label(),
+        "tick at {}: {} resources observed, {} unobserved, {} actions, {} held",
+        report.at,
+        report.observed.resources.len(),
+        report.observed.unobserved.len(),
+        report.actions.len(),
+        report.held.len()
+    );
+}

@@ -1,0 +1,156 @@
+//! The decision journal: one JSON record per tick with what was seen (and how old it was), each
+//! rule's verdict, what was admitted, held and done. Non-actions are recorded too, so a person
+//! can tell the next morning why the controller did or did not act.
+//!
+//! The record keeps the newest datapoint of each signal rather than whole series: a tick every
+//! 30 s must not write megabytes a day.
+
+use crate::action::Held;
+use crate::decide::Verdict;
+use crate::model::{BillingMode, Dimension, Observed, Resource, Series, TableStatus, Unobserved};
+use crate::ports::ScalingRange;
+use crate::reconcile::{Done, TickReport};
+use crate::time::Timestamp;
+use serde::Serialize;
+use std::fs::{File, OpenOptions};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, UNIX_EPOCH};
+
+/// One tick, as written to the journal.
+#[derive(Debug, Serialize)]
+pub struct Record<'a> {
+    /// RFC 3339, UTC.
+    pub at: String,
+    pub mode: &'static str,
+    pub inputs: Vec<Input>,
+    pub unobserved: &'a [Unobserved],
+    pub verdicts: &'a [Verdict],
+    pub actions: &'a [Done],
+    pub held: &'a [Held],
+}
+
+/// The newest values of one capacity dimension and their ages.
+#[derive(Debug, Serialize)]
+pub struct Input {
+    pub resource: Resource,
+    pub dimension: Dimension,
+    pub billing: BillingMode,
+    pub status: TableStatus,
+    pub provisioned: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub autoscaling: Option<ScalingRange>,
+    pub consumed_per_s: Option<Latest>,
+    /// CloudWatch publishes no throttle datapoint for a quiet minute, so `None` is normal.
+    pub throttle_events: Option<Latest>,
+}
+
+/// A datapoint with the start of its minute and its age at the tick (seconds since the minute
+/// ended).
+#[derive(Debug, Serialize)]
+pub struct Latest {
+    pub value: f64,
+    pub minute: String,
+    pub age_s: u64,
+}
+
+fn rfc3339(t: Timestamp) -> String {
+    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(t.0)).to_string()
+}
+
+fn latest(series: &Series, at: Timestamp, period: Duration) -> Option<Latest> {
+    let point = series.latest()?;
+    Some(Latest {
+        value: (point.value * 100.0).round() / 100.0,
+        minute: rfc3339(point.start),
+        age_s: series.age(at, period).unwrap_or_default().as_secs(),
+    })
+}
+
+fn inputs(observed: &Observed) -> Vec<Input> {
+    let mut out = Vec::new();
+    for r in &observed.resources {
+        for dimension in Dimension::BOTH {
+            let d = r.dimension(dimension);
+            out.push(Input {
+                resource: r.resource.clone(),
+                dimension,
+                billing: r.billing,
+                status: r.status,
+                provisioned: d.provisioned,
+                autoscaling: d.autoscaling,
+                consumed_per_s: latest(&d.consumed, observed.at, observed.period),
+                throttle_events: latest(&d.throttle_events, observed.at, observed.period),
+            });
+        }
+    }
+    out
+}
+
+impl<'a> Record<'a> {
+    #[must_use]
+    pub fn new(report: &'a TickReport, mode: &'static str) -> Self {
+        Self {
+            at: rfc3339(report.at),
+            mode,
+            inputs: inputs(&report.observed),
+            unobserved: &report.observed.unobserved,
+            verdicts: &report.verdicts,
+            actions: &report.actions,
+            held: &report.held,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write journal {path}: {source}")]
+pub struct JournalError {
+    path: PathBuf,
+    source: std::io::Error,
+}
+
+/// Where records go: always the log stream (target `remediator::journal`), and optionally a
+/// JSON-lines file that is appended to, never truncated.
+#[derive(Debug)]
+pub struct Journal {
+    file: Option<(PathBuf, File)>,
+}
+
+impl Journal {
+    /// # Errors
+    /// The file cannot be opened for appending.
+    pub fn open(path: Option<&Path>) -> Result<Self, JournalError> {
+        let file = match path {
+            None => None,
+            Some(path) => {
+                let f = OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .map_err(|source| JournalError {
+                        path: path.to_path_buf(),
+                        source,
+                    })?;
+                Some((path.to_path_buf(), f))
+            }
+        };
+        Ok(Self { file })
+    }
+
+    /// # Errors
+    /// The file write failed; the record has still gone to the log stream.
+    pub fn write(&mut self, record: &Record<'_>) -> Result<(), JournalError> {
+        let line = serde_json::to_string(record)
+            .unwrap_or_else(|e| format!("{{\"error\":\"journal record not serialisable: {e}\"}}"));
+        tracing::info!(target: "remediator::journal", "{line}");
+        if let Some((path, f)) = &mut self.file {
+            writeln!(f, "{line}")
+                .and_then(|()| f.flush())
+                .map_err(|source| JournalError {
+                    path: path.clone(),
+                    source,
+                })?;
+        }
+        Ok(())
+    }
+}
