@@ -274,7 +274,7 @@ pub(super) fn validate(raw: &RawPolicy, source: &Source<'_>) -> Result<Policy, P
         ctl.and_then(|x| x.metric_period.as_ref()),
         METRIC_PERIOD,
     );
-    if metric_period.as_secs() % 60 != 0 {
+    if !metric_period.as_secs().is_multiple_of(60) {
         c.fail(
             "controller.metric_period",
             "must be a whole number of minutes (CloudWatch periods)",

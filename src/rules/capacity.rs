@@ -229,8 +229,8 @@ fn judge(
         }));
         return;
     }
-    if let Some(lower) = &rule.lower {
-        if let Some(to) = lower_target(
+    if let Some(lower) = &rule.lower
+        && let Some(to) = lower_target(
             observed,
             memory,
             obs,
@@ -238,24 +238,24 @@ fn judge(
             lower,
             provisioned,
             limits.floor,
-        ) {
-            decision.verdict(
-                RULE,
-                &subject,
-                format!(
-                    "quiet for {}: propose {provisioned} → {to}",
-                    crate::time::human(lower.quiet_for)
-                ),
-            );
-            decision.actions.push(Action::LowerCapacity(CapacityChange {
-                key,
-                from: provisioned,
-                to,
-                cause: ChangeCause::LowUtilisation,
-                evidence,
-            }));
-            return;
-        }
+        )
+    {
+        decision.verdict(
+            RULE,
+            &subject,
+            format!(
+                "quiet for {}: propose {provisioned} → {to}",
+                crate::time::human(lower.quiet_for)
+            ),
+        );
+        decision.actions.push(Action::LowerCapacity(CapacityChange {
+            key,
+            from: provisioned,
+            to,
+            cause: ChangeCause::LowUtilisation,
+            evidence,
+        }));
+        return;
     }
     decision.verdict(RULE, subject, format!("steady: {evidence}"));
 }

@@ -140,7 +140,7 @@ pub struct BossAutoscaler {
 
 impl Baseline for BossAutoscaler {
     fn step(&mut self, world: &mut World) {
-        if world.now.0 % 60 != 0 {
+        if !world.now.0.is_multiple_of(60) {
             return;
         }
         let now = world.now;
@@ -243,7 +243,7 @@ const SCALE_IN_BELOW: f64 = 0.50;
 
 impl Baseline for TargetTracking {
     fn step(&mut self, world: &mut World) {
-        if world.now.0 % 60 != 0 {
+        if !world.now.0.is_multiple_of(60) {
             return;
         }
         let now = world.now;
@@ -347,7 +347,7 @@ impl Oracle {
 
 impl Baseline for Oracle {
     fn step(&mut self, world: &mut World) {
-        if world.now.0 % 10 != 0 {
+        if !world.now.0.is_multiple_of(10) {
             return;
         }
         let second = world.elapsed();

@@ -336,7 +336,7 @@ impl World {
         self.account(throttled_now);
         self.last_second = snapshots;
         self.now = self.now.plus(std::time::Duration::from_secs(1));
-        if self.now.0 % 60 == 0 {
+        if self.now.0.is_multiple_of(60) {
             self.publish_minute();
         }
     }

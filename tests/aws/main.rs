@@ -1,0 +1,579 @@
+//! The real binary against moto server through the official AWS SDK: `run`, `plan`, dry-run,
+//! the journal and the state file, Application Auto Scaling, and server faults.
+//!
+//! moto never throttles, so throttling is injected as CloudWatch data in `AWS/DynamoDB`. moto
+//! matches a query's dimensions as a subset (a `TableName`-only query also sums the GSI's
+//! datapoints); the expected values below hold either way because the policy's `min_step`
+//! dominates the raise.
+
+mod proxy;
+mod stack;
+
+use serde_json::Value;
+use stack::{Capacity, GSI, Stack, moto_url};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// What one run of the binary left behind.
+#[derive(Debug)]
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// A scratch directory for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("aws-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+/// The shipped local policy on this test's domain.
+fn policy(dir: &Path, domain: &str) -> PathBuf {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/policies/local.toml"))
+        .expect("local policy");
+    let text = text.replace("domain = \"local.boss\"", &format!("domain = \"{domain}\""));
+    let path = dir.join("policy.toml");
+    std::fs::write(&path, text).expect("write policy");
+    path
+}
+
+/// Runs the binary against `endpoint` with test credentials and nothing from the environment
+/// that could point it elsewhere.
+fn remediator(endpoint: &str, args: &[&str]) -> Run {
+    remediator_env(args, &[("AWS_ENDPOINT_URL", endpoint)])
+}
+
+fn remediator_env(args: &[&str], extra: &[(&str, &str)]) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_remediator"));
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", env!("CARGO_TARGET_TMPDIR"))
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", stack::REGION)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+        .env("REMEDIATOR_LOG", "info");
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run remediator");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into(),
+        stderr: String::from_utf8_lossy(&out.stderr).into(),
+    }
+}
+
+/// Runs the binary on a blocking thread so the test's runtime (and the fault proxy) keeps going.
+async fn remediator_async(endpoint: String, args: Vec<String>) -> Run {
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        remediator(&endpoint, &args)
+    })
+    .await
+    .expect("join")
+}
+
+fn journal(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("journal line is JSON"))
+        .collect()
+}
+
+fn strs(dir: &Path, file: &str) -> String {
+    dir.join(file).to_string_lossy().into_owned()
+}
+
+/// `(kind, resource)` of every entry of a JSON array.
+fn kinds(entries: &Value) -> Vec<(String, String)> {
+    entries
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|e| {
+            (
+                e["kind"].as_str().unwrap_or_default().to_string(),
+                e["resource"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// tileindex and its GSI throttle on writes; idIndex (on demand) throttles too.
+async fn throttled_stack(domain: &str) -> Stack {
+    let stack = Stack::create(domain, moto_url()).await;
+    stack.throttle_writes("tileindex", None, 120.0).await;
+    stack.throttle_writes("tileindex", Some(GSI), 120.0).await;
+    stack.calm_reads("tileindex", None).await;
+    stack.calm_reads("tileindex", Some(GSI)).await;
+    stack
+        .put_metric("idIndex", None, "WriteThrottleEvents", 300.0, &[3, 2, 1])
+        .await;
+    stack
+        .put_metric(
+            "idIndex",
+            None,
+            "ConsumedWriteCapacityUnits",
+            6000.0,
+            &[3, 2, 1],
+        )
+        .await;
+    stack
+}
+
+const UNCHANGED: Capacity = Capacity {
+    read: 10,
+    write: 10,
+};
+/// The policy's step: max(10 × 1.5, 10 + min_step 50, demand × 1.5) = 60 for this data.
+const RAISED: Capacity = Capacity {
+    read: 10,
+    write: 60,
+};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_once_raises_exactly_the_throttled_dimensions_then_cools_down() {
+    let dir = scratch("raise");
+    let stack = throttled_stack("raise.test").await;
+    let policy = policy(&dir, "raise.test");
+    let (state, journal_path) = (strs(&dir, "state.json"), strs(&dir, "journal.jsonl"));
+    let args = [
+        "run",
+        "--once",
+        "--policy",
+        policy.to_str().expect("utf-8"),
+        "--state",
+        &state,
+        "--journal",
+        &journal_path,
+    ];
+    let first = remediator(moto_url(), &args);
+    assert_eq!(first.code, 0, "stderr: {}", first.stderr);
+    assert_eq!(stack.capacity("tileindex", None).await, RAISED);
+    assert_eq!(stack.capacity("tileindex", Some(GSI)).await, RAISED);
+    assert_eq!(
+        stack.billing_mode("idIndex").await,
+        Some(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
+    );
+    let records = journal(Path::new(&journal_path));
+    assert_eq!(records.len(), 1);
+    let done: Vec<(String, String, String)> = records[0]["actions"]
+        .as_array()
+        .expect("actions")
+        .iter()
+        .map(|d| {
+            (
+                d["action"]["kind"].as_str().unwrap_or_default().to_string(),
+                d["outcome"]["outcome"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                d["action"]["key"]["dimension"]
+                    .as_str()
+                    .or(d["action"]["resource"]["table"].as_str())
+                    .unwrap_or_default()
+                    .to_string(),
+            )
+        })
+        .collect();
+    let raises = done.iter().filter(|d| d.0 == "raise-capacity").count();
+    assert_eq!(raises, 2, "journal actions: {done:?}");
+    assert!(done.iter().all(|d| d.1 == "applied" || d.0 == "escalate"));
+    assert!(
+        done.iter().any(|d| d.0 == "escalate" && d.1 == "reported"),
+        "idIndex throttling is escalated: {done:?}"
+    );
+    assert!(
+        first.stderr.contains("did raise-capacity"),
+        "{}",
+        first.stderr
+    );
+
+    // Inside the cooldown: nothing changes, and the journal says why.
+    let second = remediator(moto_url(), &args);
+    assert_eq!(second.code, 0, "stderr: {}", second.stderr);
+    assert_eq!(stack.capacity("tileindex", None).await, RAISED);
+    assert_eq!(stack.capacity("tileindex", Some(GSI)).await, RAISED);
+    let records = journal(Path::new(&journal_path));
+    assert_eq!(records.len(), 2);
+    assert_eq!(records[1]["actions"].as_array().map(Vec::len), Some(0));
+    let held = records[1]["held"].to_string();
+    assert!(
+        held.contains("cooldown") || held.contains("already-escalated"),
+        "second tick holds with reasons: {held}"
+    );
+    assert!(held.contains("already-escalated"), "{held}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_and_plan_change_nothing_and_agree_with_run() {
+    let dir = scratch("dry");
+    let stack = throttled_stack("dry.test").await;
+    let policy = policy(&dir, "dry.test");
+    let policy = policy.to_str().expect("utf-8");
+    let journal_path = strs(&dir, "journal.jsonl");
+    let dry = remediator(
+        moto_url(),
+        &[
+            "run",
+            "--once",
+            "--dry-run",
+            "--policy",
+            policy,
+            "--journal",
+            &journal_path,
+        ],
+    );
+    assert_eq!(dry.code, 0, "stderr: {}", dry.stderr);
+    assert!(
+        dry.stderr.contains("would raise-capacity"),
+        "{}",
+        dry.stderr
+    );
+    let plan = remediator(
+        moto_url(),
+        &["plan", "--policy", policy, "--output", "json"],
+    );
+    assert_eq!(plan.code, 0, "stderr: {}", plan.stderr);
+    assert_eq!(stack.capacity("tileindex", None).await, UNCHANGED);
+    assert_eq!(stack.capacity("tileindex", Some(GSI)).await, UNCHANGED);
+
+    let plan: Value = serde_json::from_str(&plan.stdout).expect("plan JSON");
+    let mut planned = kinds(&plan["actions"]);
+    planned.sort();
+    let records = journal(Path::new(&journal_path));
+    let mut dry_run: Vec<(String, String)> = records[0]["actions"]
+        .as_array()
+        .expect("actions")
+        .iter()
+        .map(|d| {
+            assert_eq!(d["outcome"]["outcome"], "would-apply");
+            let a = &d["action"];
+            let kind = a["kind"].as_str().unwrap_or_default().to_string();
+            let resource = planned
+                .iter()
+                .find(|p| p.0 == kind)
+                .map(|p| p.1.clone())
+                .unwrap_or_default();
+            (kind, resource)
+        })
+        .collect();
+    dry_run.sort();
+    assert_eq!(
+        planned.len(),
+        3,
+        "two raises and one escalation: {planned:?}"
+    );
+    assert_eq!(
+        planned.iter().map(|p| &p.0).collect::<Vec<_>>(),
+        dry_run.iter().map(|p| &p.0).collect::<Vec<_>>()
+    );
+    for entry in plan["actions"].as_array().expect("actions") {
+        assert!(entry["reason"].as_str().is_some_and(|r| !r.is_empty()));
+    }
+    let resources: Vec<&str> = planned.iter().map(|p| p.1.as_str()).collect();
+    assert!(
+        resources.contains(&"tileindex.dry.test write"),
+        "{resources:?}"
+    );
+    assert!(
+        resources.contains(&"tileindex.dry.test/index/task_id_index write"),
+        "{resources:?}"
+    );
+
+    // Then `run` does what plan said: the same two raises.
+    let state = strs(&dir, "state.json");
+    let run = remediator(
+        moto_url(),
+        &["run", "--once", "--policy", policy, "--state", &state],
+    );
+    assert_eq!(run.code, 0, "stderr: {}", run.stderr);
+    assert_eq!(stack.capacity("tileindex", None).await, RAISED);
+    assert_eq!(stack.capacity("tileindex", Some(GSI)).await, RAISED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_prints_a_readable_table() {
+    let dir = scratch("plantext");
+    let _stack = throttled_stack("plantext.test").await;
+    let policy = policy(&dir, "plantext.test");
+    let plan = remediator(
+        moto_url(),
+        &["plan", "--policy", policy.to_str().expect("utf-8")],
+    );
+    assert_eq!(plan.code, 0, "stderr: {}", plan.stderr);
+    assert!(plan.stdout.contains("WOULD DO"), "{}", plan.stdout);
+    assert!(plan.stdout.contains("HELD"), "{}", plan.stdout);
+    assert!(
+        plan.stdout
+            .contains("raise-capacity  tileindex.plantext.test write"),
+        "{}",
+        plan.stdout
+    );
+    assert!(plan.stdout.contains("escalate"), "{}", plan.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stale_or_missing_metrics_hold() {
+    let dir = scratch("stale");
+    let stack = Stack::create("stale.test", moto_url()).await;
+    // Throttling ten minutes ago, nothing since: older than stale_after (5 m).
+    stack
+        .put_metric("tileindex", None, "WriteThrottleEvents", 500.0, &[10])
+        .await;
+    stack
+        .put_metric(
+            "tileindex",
+            None,
+            "ConsumedWriteCapacityUnits",
+            600.0,
+            &[10],
+        )
+        .await;
+    let policy = policy(&dir, "stale.test");
+    let plan = remediator(
+        moto_url(),
+        &[
+            "plan",
+            "--policy",
+            policy.to_str().expect("utf-8"),
+            "--output",
+            "json",
+        ],
+    );
+    assert_eq!(plan.code, 0, "stderr: {}", plan.stderr);
+    let plan: Value = serde_json::from_str(&plan.stdout).expect("plan JSON");
+    assert_eq!(plan["actions"].as_array().map(Vec::len), Some(0), "{plan}");
+    let held = plan["held"].to_string();
+    assert!(held.contains("stale data"), "{held}");
+    assert!(
+        held.contains("missing data"),
+        "GSI has no data at all: {held}"
+    );
+    assert_eq!(stack.capacity("tileindex", None).await, UNCHANGED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn autoscaled_dimension_gets_its_minimum_raised_instead_of_update_table() {
+    use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
+    let dir = scratch("scaling");
+    let stack = throttled_stack("scaling.test").await;
+    let resource_id = format!("table/{}", stack.table("tileindex"));
+    stack
+        .autoscaling
+        .register_scalable_target()
+        .service_namespace(ServiceNamespace::Dynamodb)
+        .resource_id(&resource_id)
+        .scalable_dimension(ScalableDimension::DynamoDbTableWriteCapacityUnits)
+        .min_capacity(5)
+        .max_capacity(40000)
+        .send()
+        .await
+        .expect("register scalable target");
+    let policy = policy(&dir, "scaling.test");
+    let state = strs(&dir, "state.json");
+    let run = remediator(
+        moto_url(),
+        &[
+            "run",
+            "--once",
+            "--policy",
+            policy.to_str().expect("utf-8"),
+            "--state",
+            &state,
+        ],
+    );
+    assert_eq!(run.code, 0, "stderr: {}", run.stderr);
+    let targets = stack
+        .autoscaling
+        .describe_scalable_targets()
+        .service_namespace(ServiceNamespace::Dynamodb)
+        .resource_ids(&resource_id)
+        .send()
+        .await
+        .expect("describe scalable targets");
+    let target = targets
+        .scalable_targets()
+        .iter()
+        .find(|t| t.scalable_dimension() == &ScalableDimension::DynamoDbTableWriteCapacityUnits)
+        .expect("target");
+    assert_eq!((target.min_capacity(), target.max_capacity()), (60, 40000));
+    // The table itself went through the autoscaler, not UpdateTable; the GSI has no target.
+    assert_eq!(stack.capacity("tileindex", None).await, UNCHANGED);
+    assert_eq!(stack.capacity("tileindex", Some(GSI)).await, RAISED);
+    assert!(
+        run.stderr.contains("RegisterScalableTarget"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_table_is_one_clear_line_and_the_rest_still_works() {
+    let dir = scratch("missing");
+    let stack = Stack::create("missing.test", moto_url()).await;
+    stack.throttle_writes("tileindex", None, 120.0).await;
+    stack
+        .dynamodb
+        .delete_table()
+        .table_name(stack.table("s3index"))
+        .send()
+        .await
+        .expect("delete s3index");
+    let policy = policy(&dir, "missing.test");
+    let state = strs(&dir, "state.json");
+    let run = remediator(
+        moto_url(),
+        &[
+            "run",
+            "--once",
+            "--policy",
+            policy.to_str().expect("utf-8"),
+            "--state",
+            &state,
+        ],
+    );
+    assert_eq!(
+        run.code, 1,
+        "one-shot with a missing table fails: {}",
+        run.stderr
+    );
+    let errors: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error:"))
+        .collect();
+    assert_eq!(
+        errors,
+        ["error: s3index.missing.test: not observed: s3index.missing.test does not exist"],
+        "{}",
+        run.stderr
+    );
+    assert_eq!(stack.capacity("tileindex", None).await.write, 60);
+}
+
+#[test]
+fn unreachable_endpoint_is_one_clear_line() {
+    let dir = scratch("unreachable");
+    let policy = policy(&dir, "unreachable.test");
+    // Nothing listens on port 9 (discard) on loopback.
+    let plan = remediator(
+        "http://127.0.0.1:9",
+        &["plan", "--policy", policy.to_str().expect("utf-8")],
+    );
+    assert_eq!(plan.code, 1, "{}", plan.stderr);
+    let errors: Vec<&str> = plan
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error:"))
+        .collect();
+    assert!(!errors.is_empty(), "{}", plan.stderr);
+    for line in &errors {
+        assert!(line.contains("not observed"), "{line}");
+        assert!(line.contains("onnection refused"), "{line}");
+    }
+}
+
+#[test]
+fn missing_credentials_is_one_clear_line() {
+    let dir = scratch("nocreds");
+    let policy = policy(&dir, "nocreds.test");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_remediator"));
+    let out = cmd
+        .args(["plan", "--policy", policy.to_str().expect("utf-8")])
+        .env_clear()
+        .env("HOME", env!("CARGO_TARGET_TMPDIR"))
+        .env("AWS_REGION", stack::REGION)
+        .env("AWS_ENDPOINT_URL", moto_url())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(errors[0].contains("no AWS credentials"), "{stderr}");
+}
+
+#[test]
+fn run_without_a_state_file_is_refused() {
+    let dir = scratch("nostate");
+    let policy = policy(&dir, "nostate.test");
+    let run = remediator(
+        moto_url(),
+        &["run", "--once", "--policy", policy.to_str().expect("utf-8")],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("--state"), "{}", run.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_faults_are_retried_or_held_never_double_applied() {
+    let dir = scratch("faults");
+    let stack = throttled_stack("faults.test").await;
+    let policy = policy(&dir, "faults.test");
+    let policy = policy.to_str().expect("utf-8").to_string();
+    let state = strs(&dir, "state.json");
+    let journal_path = strs(&dir, "journal.jsonl");
+    let args = |extra: &[&str]| -> Vec<String> {
+        let mut a: Vec<String> = ["run", "--once", "--policy", &policy, "--state", &state]
+            .iter()
+            .map(|s| (*s).to_string())
+            .collect();
+        a.extend(["--journal".to_string(), journal_path.clone()]);
+        a.extend(extra.iter().map(|s| (*s).to_string()));
+        a
+    };
+
+    // 1. GetMetricData answers 500 twice: the SDK's retries get through, the tick acts.
+    let proxy = proxy::Proxy::start(moto_url()).await;
+    proxy.fail("GetMetricData", proxy::Fault::ServerError, 2);
+    // 2. UpdateTable is throttled on every attempt of this tick: held as transient, not applied.
+    proxy.fail("UpdateTable", proxy::Fault::Throttling, 3);
+    let run = remediator_async(proxy.url(), args(&[])).await;
+    assert_eq!(
+        run.code, 1,
+        "a failed call makes the one-shot fail: {}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("will retry next tick"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(stack.capacity("tileindex", None).await, UNCHANGED);
+    assert_eq!(
+        proxy.seen("UpdateTable"),
+        3,
+        "three attempts, then the tick gave up"
+    );
+    assert!(proxy.seen("GetMetricData") >= 3);
+
+    // 3. The next tick succeeds and applies the raise exactly once.
+    let run = remediator_async(proxy.url(), args(&[])).await;
+    assert_eq!(run.code, 0, "stderr: {}", run.stderr);
+    assert_eq!(stack.capacity("tileindex", None).await, RAISED);
+    assert_eq!(proxy.seen("UpdateTable"), 4);
+
+    // 4. A slow DescribeTable (beyond the attempt timeout) holds that table; no crash, and the
+    //    cooldown from tick 3 is still honoured: no second UpdateTable.
+    proxy.fail("DescribeTable", proxy::Fault::Slow, 1);
+    let run = remediator_async(proxy.url(), args(&[])).await;
+    assert_ne!(run.code, 101, "no panic: {}", run.stderr);
+    assert_eq!(proxy.seen("UpdateTable"), 4, "{}", run.stderr);
+    assert_eq!(stack.capacity("tileindex", None).await, RAISED);
+    let records = journal(Path::new(&journal_path));
+    assert_eq!(records.len(), 3);
+    let failed = records[0]["actions"].to_string();
+    assert!(failed.contains("\"transient\":true"), "{failed}");
+}

@@ -1,0 +1,253 @@
+//! A BOSS-like stack in moto, built and inspected through the official AWS SDK for Rust.
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_cloudwatch::primitives::DateTime;
+use aws_sdk_cloudwatch::types::{Dimension as CwDimension, MetricDatum, StandardUnit};
+use aws_sdk_dynamodb::config::Credentials;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ProvisionedThroughput, ScalarAttributeType,
+};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+pub const REGION: &str = "us-east-1";
+pub const GSI: &str = "task_id_index";
+
+/// Starts moto once per test binary (the script is idempotent) and returns its URL.
+pub fn moto_url() -> &'static str {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/moto/server.sh");
+        let out = Command::new("bash")
+            .args([script, "start"])
+            .output()
+            .unwrap_or_else(|e| panic!("running {script}: {e}"));
+        assert!(
+            out.status.success(),
+            "{script} start failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    })
+}
+
+pub async fn sdk_config(endpoint: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new(REGION))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
+        .load()
+        .await
+}
+
+/// One test's stack: every name derives from its own domain, so tests share one moto server.
+pub struct Stack {
+    pub domain: String,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub autoscaling: aws_sdk_applicationautoscaling::Client,
+    pub sqs: aws_sdk_sqs::Client,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capacity {
+    pub read: i64,
+    pub write: i64,
+}
+
+/// The start of the current minute, in seconds since the epoch.
+pub fn minute_now() -> i64 {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs();
+    i64::try_from(now - now % 60).expect("fits")
+}
+
+fn key(name: &str, kind: KeyType) -> KeySchemaElement {
+    KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(kind)
+        .build()
+        .expect("key")
+}
+
+fn attribute(name: &str) -> AttributeDefinition {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(ScalarAttributeType::S)
+        .build()
+        .expect("attribute")
+}
+
+fn throughput(units: i64) -> ProvisionedThroughput {
+    ProvisionedThroughput::builder()
+        .read_capacity_units(units)
+        .write_capacity_units(units)
+        .build()
+        .expect("throughput")
+}
+
+impl Stack {
+    pub async fn new(domain: &str, endpoint: &str) -> Self {
+        let config = sdk_config(endpoint).await;
+        Self {
+            domain: domain.to_string(),
+            dynamodb: aws_sdk_dynamodb::Client::new(&config),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
+            autoscaling: aws_sdk_applicationautoscaling::Client::new(&config),
+            sqs: aws_sdk_sqs::Client::new(&config),
+        }
+    }
+
+    pub fn table(&self, short: &str) -> String {
+        format!("{short}.{}", self.domain)
+    }
+
+    /// tileindex (provisioned 10/10, GSI `task_id_index` 10/10), idIndex, s3index and idCount
+    /// on demand, and bossmeta, as BOSS creates them.
+    pub async fn create(domain: &str, endpoint: &str) -> Self {
+        let stack = Self::new(domain, endpoint).await;
+        stack
+            .dynamodb
+            .create_table()
+            .table_name(stack.table("tileindex"))
+            .attribute_definitions(attribute("chunk_key"))
+            .attribute_definitions(attribute("task_id"))
+            .key_schema(key("chunk_key", KeyType::Hash))
+            .provisioned_throughput(throughput(10))
+            .global_secondary_indexes(
+                GlobalSecondaryIndex::builder()
+                    .index_name(GSI)
+                    .key_schema(key("task_id", KeyType::Hash))
+                    .projection(
+                        Projection::builder()
+                            .projection_type(ProjectionType::KeysOnly)
+                            .build(),
+                    )
+                    .provisioned_throughput(throughput(10))
+                    .build()
+                    .expect("gsi"),
+            )
+            .send()
+            .await
+            .expect("create tileindex");
+        for short in ["idIndex", "s3index", "idCount", "bossmeta"] {
+            stack
+                .dynamodb
+                .create_table()
+                .table_name(stack.table(short))
+                .attribute_definitions(attribute("key"))
+                .key_schema(key("key", KeyType::Hash))
+                .billing_mode(BillingMode::PayPerRequest)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("create {short}: {e:?}"));
+        }
+        stack
+    }
+
+    /// Provisioned read/write of a table, or of one of its GSIs.
+    pub async fn capacity(&self, short: &str, index: Option<&str>) -> Capacity {
+        let out = self
+            .dynamodb
+            .describe_table()
+            .table_name(self.table(short))
+            .send()
+            .await
+            .expect("describe");
+        let table = out.table().expect("table");
+        let p = match index {
+            None => table.provisioned_throughput().expect("throughput").clone(),
+            Some(index) => table
+                .global_secondary_indexes()
+                .iter()
+                .find(|g| g.index_name() == Some(index))
+                .and_then(|g| g.provisioned_throughput())
+                .expect("gsi throughput")
+                .clone(),
+        };
+        Capacity {
+            read: p.read_capacity_units().unwrap_or(0),
+            write: p.write_capacity_units().unwrap_or(0),
+        }
+    }
+
+    pub async fn billing_mode(&self, short: &str) -> Option<BillingMode> {
+        let out = self
+            .dynamodb
+            .describe_table()
+            .table_name(self.table(short))
+            .send()
+            .await
+            .expect("describe");
+        out.table()
+            .and_then(|t| t.billing_mode_summary())
+            .and_then(|b| b.billing_mode())
+            .cloned()
+    }
+
+    /// Puts one `Sum`-able datapoint per minute into `AWS/DynamoDB` for the minutes starting
+    /// `minutes_ago` (e.g. `[3, 2, 1]`) before the current minute.
+    pub async fn put_metric(
+        &self,
+        short: &str,
+        index: Option<&str>,
+        metric: &str,
+        value: f64,
+        minutes_ago: &[i64],
+    ) {
+        let mut dims = vec![
+            CwDimension::builder()
+                .name("TableName")
+                .value(self.table(short))
+                .build(),
+        ];
+        if let Some(index) = index {
+            dims.push(
+                CwDimension::builder()
+                    .name("GlobalSecondaryIndexName")
+                    .value(index)
+                    .build(),
+            );
+        }
+        let now = minute_now();
+        let data: Vec<MetricDatum> = minutes_ago
+            .iter()
+            .map(|ago| {
+                MetricDatum::builder()
+                    .metric_name(metric)
+                    .set_dimensions(Some(dims.clone()))
+                    .timestamp(DateTime::from_secs(now - ago * 60))
+                    .value(value)
+                    .unit(StandardUnit::Count)
+                    .build()
+            })
+            .collect();
+        self.cloudwatch
+            .put_metric_data()
+            .namespace("AWS/DynamoDB")
+            .set_metric_data(Some(data))
+            .send()
+            .await
+            .expect("put metric data");
+    }
+
+    /// Write throttling on a table or GSI: consumption at the provisioned 10 WCU/s and `events`
+    /// throttle events a minute, for the last three minutes.
+    pub async fn throttle_writes(&self, short: &str, index: Option<&str>, events: f64) {
+        let minutes = [3, 2, 1];
+        self.put_metric(short, index, "ConsumedWriteCapacityUnits", 600.0, &minutes)
+            .await;
+        self.put_metric(short, index, "WriteThrottleEvents", events, &minutes)
+            .await;
+    }
+
+    /// Light, unthrottled reads (1 RCU/s) for the last three minutes.
+    pub async fn calm_reads(&self, short: &str, index: Option<&str>) {
+        self.put_metric(short, index, "ConsumedReadCapacityUnits", 60.0, &[3, 2, 1])
+            .await;
+    }
+}
