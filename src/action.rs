@@ -178,6 +178,11 @@ pub enum HoldReason {
     AlreadyEscalated {
         until: Timestamp,
     },
+    /// AWS refused this change for a reason retrying will not fix; tried again after `until`.
+    Refused {
+        error: String,
+        until: Timestamp,
+    },
 }
 
 impl fmt::Display for HoldReason {
@@ -209,6 +214,12 @@ impl fmt::Display for HoldReason {
             ),
             HoldReason::AlreadyEscalated { until } => {
                 write!(f, "already escalated; next reminder after {until}")
+            }
+            HoldReason::Refused { error, until } => {
+                write!(
+                    f,
+                    "refused by AWS ({error}); needs a person; tried again after {until}"
+                )
             }
         }
     }

@@ -5,7 +5,7 @@ use crate::act::Outcome;
 use crate::journal::{Journal, JournalError, Record};
 use crate::memory::Memory;
 use crate::policy::Policy;
-use crate::ports::{Metrics, Tables};
+use crate::ports::{Functions, Metrics, Queues, Tables};
 use crate::reconcile::{Ports, Step, TickReport, tick};
 use crate::state::{StateError, StateStore};
 use crate::time::Timestamp;
@@ -48,8 +48,8 @@ impl Mode {
 
 /// Runs ticks against the ports, remembering between them (and, with a store, between runs).
 #[derive(Debug)]
-pub struct Controller<'a, M, T, S> {
-    ports: Ports<'a, M, T>,
+pub struct Controller<'a, M, T, Q, F, S> {
+    ports: Ports<'a, M, T, Q, F>,
     policy: &'a Policy,
     store: Option<S>,
     journal: Journal,
@@ -57,13 +57,15 @@ pub struct Controller<'a, M, T, S> {
     memory: Memory,
 }
 
-impl<'a, M: Metrics, T: Tables, S: StateStore> Controller<'a, M, T, S> {
+impl<'a, M: Metrics, T: Tables, Q: Queues, F: Functions, S: StateStore>
+    Controller<'a, M, T, Q, F, S>
+{
     /// Loads the memory from the store, if there is one.
     ///
     /// # Errors
     /// The state file exists but cannot be read or is damaged.
     pub async fn start(
-        ports: Ports<'a, M, T>,
+        ports: Ports<'a, M, T, Q, F>,
         policy: &'a Policy,
         store: Option<S>,
         journal: Journal,
@@ -137,7 +139,7 @@ pub fn problems(report: &TickReport) -> Vec<String> {
         .observed
         .unobserved
         .iter()
-        .map(|u| format!("{}: not observed: {}", u.table, u.reason))
+        .map(|u| format!("{}: not observed: {}", u.subject, u.reason))
         .collect();
     for done in &report.actions {
         if let Outcome::Failed { error, .. } = &done.outcome {
@@ -182,7 +184,7 @@ fn log_report(report: &TickReport, mode: Mode) {
         tracing::info!(kind = %held.kind, subject = %held.subject, "held {} {}: {}", held.kind, held.subject, held.reason);
     }
     for u in &report.observed.unobserved {
-        tracing::warn!(table = %u.table, "not observed: {}", u.reason);
+        tracing::warn!(table = %u.subject, "not observed: {}", u.reason);
     }
     tracing::info!(
         mode = mode.label(),

@@ -152,6 +152,17 @@ fn check_change(
             });
         }
     }
+    // A refused change is not retried every tick: it is held, and re-tried (and reported
+    // again) once per escalation interval, so a fix by a person is picked up without a restart.
+    if let Some(refusal) = memory.last_refusal(key) {
+        let until = refusal.at.plus(policy.guardrails.escalation_interval);
+        if until > at {
+            return Err(HoldReason::Refused {
+                error: refusal.error.clone(),
+                until,
+            });
+        }
+    }
     let rule = policy.table_rule(&key.resource.table);
     let raising = matches!(action, Action::RaiseCapacity(_));
     if let Some(rule) = rule {

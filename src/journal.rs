@@ -8,7 +8,7 @@
 use crate::action::Held;
 use crate::decide::Verdict;
 use crate::model::{BillingMode, Dimension, Observed, Resource, Series, TableStatus, Unobserved};
-use crate::ports::ScalingRange;
+use crate::ports::{FunctionConfig, QueueDepth, ScalingRange};
 use crate::reconcile::{Done, TickReport};
 use crate::time::Timestamp;
 use serde::Serialize;
@@ -24,6 +24,10 @@ pub struct Record<'a> {
     pub at: String,
     pub mode: &'static str,
     pub inputs: Vec<Input>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub queues: &'a [QueueDepth],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub functions: &'a [FunctionConfig],
     pub unobserved: &'a [Unobserved],
     pub verdicts: &'a [Verdict],
     pub actions: &'a [Done],
@@ -94,6 +98,8 @@ impl<'a> Record<'a> {
             at: rfc3339(report.at),
             mode,
             inputs: inputs(&report.observed),
+            queues: &report.observed.queues,
+            functions: &report.observed.functions,
             unobserved: &report.observed.unobserved,
             verdicts: &report.verdicts,
             actions: &report.actions,

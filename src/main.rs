@@ -86,6 +86,8 @@ async fn run(
     let ports = Ports {
         metrics: &aws.metrics,
         tables: &aws.tables,
+        queues: &aws.queues,
+        functions: &aws.functions,
     };
     let store = state.map(FileState::new);
     let mut controller = Controller::start(ports, policy, store, journal, mode).await?;
@@ -114,6 +116,8 @@ async fn plan(
     let ports = Ports {
         metrics: &aws.metrics,
         tables: &aws.tables,
+        queues: &aws.queues,
+        functions: &aws.functions,
     };
     let store = state.map(FileState::new);
     let mut controller = Controller::start(ports, policy, store, journal, Mode::Plan).await?;

@@ -37,11 +37,21 @@ pub struct EscalationRecord {
     pub at: Timestamp,
 }
 
+/// A change AWS refused for a reason retrying will not fix (access denied, validation).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefusalRecord {
+    pub key: CapacityKey,
+    pub at: Timestamp,
+    pub error: String,
+}
+
 /// The controller's memory. Kept small: entries older than a day are pruned.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Memory {
     pub changes: Vec<ChangeRecord>,
     pub escalations: Vec<EscalationRecord>,
+    #[serde(default)]
+    pub refusals: Vec<RefusalRecord>,
 }
 
 impl Memory {
@@ -90,6 +100,23 @@ impl Memory {
             .map(|e| e.at)
     }
 
+    /// The latest refusal of a change to this dimension.
+    #[must_use]
+    pub fn last_refusal(&self, key: &CapacityKey) -> Option<&RefusalRecord> {
+        self.refusals.iter().rev().find(|r| &r.key == key)
+    }
+
+    /// Records that AWS refused a change for a permanent reason.
+    pub fn record_refusal(&mut self, action: &Action, at: Timestamp, error: &str) {
+        if let Action::RaiseCapacity(c) | Action::LowerCapacity(c) = action {
+            self.refusals.push(RefusalRecord {
+                key: c.key.clone(),
+                at,
+                error: error.to_string(),
+            });
+        }
+    }
+
     /// Records an action that was carried out at `at`.
     pub fn record(&mut self, action: &Action, at: Timestamp) {
         match action {
@@ -135,5 +162,6 @@ impl Memory {
     pub fn prune(&mut self, at: Timestamp) {
         self.changes.retain(|c| at.since(c.at) < DAY);
         self.escalations.retain(|e| at.since(e.at) < DAY);
+        self.refusals.retain(|r| at.since(r.at) < DAY);
     }
 }

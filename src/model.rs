@@ -170,7 +170,8 @@ impl ResourceObs {
 /// A table the policy names but that could not be observed, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Unobserved {
-    pub table: String,
+    /// A table, a queue prefix or a function name.
+    pub subject: String,
     pub reason: String,
 }
 
@@ -183,5 +184,11 @@ pub struct Observed {
     pub period: Duration,
     /// Sorted by resource.
     pub resources: Vec<ResourceObs>,
+    /// Ingest queues (read when re-drive is enabled).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub queues: Vec<crate::ports::QueueDepth>,
+    /// Watched Lambda functions (read when drift detection is enabled).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub functions: Vec<crate::ports::FunctionConfig>,
     pub unobserved: Vec<Unobserved>,
 }

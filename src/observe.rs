@@ -4,7 +4,9 @@ use crate::model::{
     Dimension, DimensionObs, Observed, Point, Resource, ResourceObs, Series, Unobserved,
 };
 use crate::policy::Policy;
-use crate::ports::{MetricQuery, MetricWindow, Metrics, TableDescription, Tables};
+use crate::ports::{
+    Functions, MetricQuery, MetricWindow, Metrics, Queues, TableDescription, Tables,
+};
 use crate::time::Timestamp;
 use std::time::Duration;
 
@@ -62,7 +64,7 @@ pub async fn observe<M: Metrics, T: Tables>(
                 described.extend(skeletons(&desc, rule.include_gsis));
             }
             Err(e) => unobserved.push(Unobserved {
-                table: rule.table_name.clone(),
+                subject: rule.table_name.clone(),
                 reason: e.to_string(),
             }),
         }
@@ -142,24 +144,26 @@ pub async fn observe<M: Metrics, T: Tables>(
                 series.len(),
                 queries.len()
             );
-            unobserved.extend(tables_of(&described).map(|table| Unobserved {
-                table,
+            unobserved.extend(tables_of(&described).map(|subject| Unobserved {
+                subject,
                 reason: reason.clone(),
             }));
         }
         Err(e) => {
-            unobserved.extend(tables_of(&described).map(|table| Unobserved {
-                table,
+            unobserved.extend(tables_of(&described).map(|subject| Unobserved {
+                subject,
                 reason: e.to_string(),
             }));
         }
     }
     resources.sort_by(|a, b| a.resource.cmp(&b.resource));
-    unobserved.sort_by(|a, b| a.table.cmp(&b.table));
+    unobserved.sort_by(|a, b| a.subject.cmp(&b.subject));
     Observed {
         at,
         period,
         resources,
+        queues: Vec::new(),
+        functions: Vec::new(),
         unobserved,
     }
 }
@@ -208,4 +212,49 @@ fn skeletons(desc: &TableDescription, include_gsis: bool) -> Vec<ResourceObsSkel
         }
     }
     out
+}
+
+/// Adds what the re-drive and drift rules read: the depth of every ingest queue of the domain
+/// (when re-drive is enabled) and the configuration of each watched function (when drift
+/// detection is enabled). Failures are listed as unobserved; the capacity rules go on.
+pub async fn observe_ingest<Q: Queues, F: Functions>(
+    queues: &Q,
+    functions: &F,
+    policy: &Policy,
+    observed: &mut Observed,
+) {
+    if policy.redrive.enabled {
+        let prefix = policy.domain.ingest_queue_prefix();
+        match queues.list(&prefix).await {
+            Ok(urls) => {
+                for url in urls {
+                    match queues.depth(&url).await {
+                        Ok(depth) => observed.queues.push(depth),
+                        Err(e) => observed.unobserved.push(Unobserved {
+                            subject: url,
+                            reason: e.to_string(),
+                        }),
+                    }
+                }
+            }
+            Err(e) => observed.unobserved.push(Unobserved {
+                subject: format!("{prefix}*"),
+                reason: e.to_string(),
+            }),
+        }
+    }
+    if policy.drift.enabled {
+        for name in &policy.drift.functions {
+            match functions.configuration(name).await {
+                Ok(config) => observed.functions.push(config),
+                Err(e) => observed.unobserved.push(Unobserved {
+                    subject: name.clone(),
+                    reason: e.to_string(),
+                }),
+            }
+        }
+    }
+    observed
+        .unobserved
+        .sort_by(|a, b| a.subject.cmp(&b.subject));
 }

@@ -7,9 +7,9 @@ use crate::decide::{Verdict, decide};
 use crate::guard::admit;
 use crate::memory::Memory;
 use crate::model::Observed;
-use crate::observe::observe;
+use crate::observe::{observe, observe_ingest};
 use crate::policy::{Mode, Policy};
-use crate::ports::{Metrics, Tables};
+use crate::ports::{Functions, Metrics, Queues, Tables};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -51,21 +51,24 @@ pub struct TickReport {
 
 /// The capability ports one tick needs.
 #[derive(Debug)]
-pub struct Ports<'a, M, T> {
+pub struct Ports<'a, M, T, Q, F> {
     pub metrics: &'a M,
     pub tables: &'a T,
+    pub queues: &'a Q,
+    pub functions: &'a F,
 }
 
 /// Runs one tick at `at` and updates `memory` with what was carried out.
-pub async fn tick<M: Metrics, T: Tables>(
-    ports: &Ports<'_, M, T>,
+pub async fn tick<M: Metrics, T: Tables, Q: Queues, F: Functions>(
+    ports: &Ports<'_, M, T, Q, F>,
     policy: &Policy,
     memory: &mut Memory,
     at: Timestamp,
     step: Step,
 ) -> TickReport {
     memory.prune(at);
-    let observed = observe(ports.metrics, ports.tables, policy, at).await;
+    let mut observed = observe(ports.metrics, ports.tables, policy, at).await;
+    observe_ingest(ports.queues, ports.functions, policy, &mut observed).await;
     memory.note_settled(&observed);
     let decision = decide(&observed, policy, memory);
     let admission = admit(decision.actions, &observed, policy, memory);
@@ -79,8 +82,13 @@ pub async fn tick<M: Metrics, T: Tables>(
     };
     let mut actions = Vec::new();
     for (action, outcome) in admission.admitted.into_iter().zip(outcomes) {
-        if matches!(outcome, Outcome::Applied { .. } | Outcome::Reported) {
-            memory.record(&action, at);
+        match &outcome {
+            Outcome::Applied { .. } | Outcome::Reported => memory.record(&action, at),
+            Outcome::Failed {
+                error,
+                transient: false,
+            } => memory.record_refusal(&action, at, error),
+            Outcome::Failed { .. } | Outcome::WouldApply => {}
         }
         actions.push(Done { action, outcome });
     }

@@ -108,6 +108,8 @@ fn observed(resources: Vec<ResourceObs>) -> Observed {
         at: MINUTE.plus(Duration::from_secs(150)),
         period: Duration::from_secs(60),
         resources,
+        queues: vec![],
+        functions: vec![],
         unobserved: vec![],
     }
 }

@@ -27,10 +27,10 @@ const CEILING_ADVICE: &str = "still throttling at the policy ceiling: raise the 
 /// Adds the capacity rule's verdicts and proposals for every table and GSI the policy names.
 pub fn decide(observed: &Observed, policy: &Policy, memory: &Memory, decision: &mut Decision) {
     for missing in &observed.unobserved {
-        if policy.table_rule(&missing.table).is_some() {
+        if policy.table_rule(&missing.subject).is_some() {
             decision.held.push(Held {
                 kind: "observe".into(),
-                subject: missing.table.clone(),
+                subject: missing.subject.clone(),
                 reason: HoldReason::MissingData {
                     what: missing.reason.clone(),
                 },

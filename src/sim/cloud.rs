@@ -3,8 +3,8 @@
 use super::world::World;
 use crate::model::{Resource, Series};
 use crate::ports::{
-    MetricQuery, MetricWindow, Metrics, PortError, ScalingUpdate, TableDescription, TableUpdate,
-    Tables,
+    FunctionConfig, Functions, MetricQuery, MetricWindow, Metrics, PortError, QueueDepth, Queues,
+    ScalingUpdate, TableDescription, TableUpdate, Tables,
 };
 use std::sync::{Mutex, MutexGuard};
 
@@ -78,6 +78,28 @@ impl Tables for SimCloud {
     async fn set_scaling_range(&self, update: &ScalingUpdate) -> Result<(), PortError> {
         Err(PortError::NotFound {
             resource: format!("scalable target for {}", update.key.resource),
+        })
+    }
+}
+
+/// The simulated BOSS models tables only: it has no ingest queues, and no Lambda functions
+/// (a policy that enables drift detection sees them as unobserved).
+impl Queues for SimCloud {
+    async fn list(&self, _prefix: &str) -> Result<Vec<String>, PortError> {
+        Ok(Vec::new())
+    }
+
+    async fn depth(&self, url: &str) -> Result<QueueDepth, PortError> {
+        Err(PortError::NotFound {
+            resource: url.to_string(),
+        })
+    }
+}
+
+impl Functions for SimCloud {
+    async fn configuration(&self, name: &str) -> Result<FunctionConfig, PortError> {
+        Err(PortError::NotFound {
+            resource: format!("function {name} (the simulator has no Lambda functions)"),
         })
     }
 }

@@ -108,6 +108,8 @@ pub async fn run(scenario: &Scenario, policy: &Policy, kind: ControllerKind) -> 
             let ports = Ports {
                 metrics: &cloud,
                 tables: &cloud,
+                queues: &cloud,
+                functions: &cloud,
             };
             let report = tick(&ports, policy, &mut memory, at, Step::Act).await;
             escalations += record(&report, second, &mut timeline, &mut last_holds);

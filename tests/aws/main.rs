@@ -22,6 +22,12 @@ struct Run {
     stderr: String,
 }
 
+/// This test's stack domain, unique per test process so reruns against a long-lived moto
+/// server never meet the tables of an earlier run.
+fn domain(name: &str) -> String {
+    format!("{name}{}.test", std::process::id())
+}
+
 /// A scratch directory for one test.
 fn scratch(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("aws-{name}"));
@@ -142,8 +148,8 @@ const RAISED: Capacity = Capacity {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_once_raises_exactly_the_throttled_dimensions_then_cools_down() {
     let dir = scratch("raise");
-    let stack = throttled_stack("raise.test").await;
-    let policy = policy(&dir, "raise.test");
+    let stack = throttled_stack(&domain("raise")).await;
+    let policy = policy(&dir, &domain("raise"));
     let (state, journal_path) = (strs(&dir, "state.json"), strs(&dir, "journal.jsonl"));
     let args = [
         "run",
@@ -216,8 +222,9 @@ async fn run_once_raises_exactly_the_throttled_dimensions_then_cools_down() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dry_run_and_plan_change_nothing_and_agree_with_run() {
     let dir = scratch("dry");
-    let stack = throttled_stack("dry.test").await;
-    let policy = policy(&dir, "dry.test");
+    let d = domain("dry");
+    let stack = throttled_stack(&d).await;
+    let policy = policy(&dir, &domain("dry"));
     let policy = policy.to_str().expect("utf-8");
     let journal_path = strs(&dir, "journal.jsonl");
     let dry = remediator(
@@ -281,11 +288,11 @@ async fn dry_run_and_plan_change_nothing_and_agree_with_run() {
     }
     let resources: Vec<&str> = planned.iter().map(|p| p.1.as_str()).collect();
     assert!(
-        resources.contains(&"tileindex.dry.test write"),
+        resources.contains(&format!("tileindex.{d} write").as_str()),
         "{resources:?}"
     );
     assert!(
-        resources.contains(&"tileindex.dry.test/index/task_id_index write"),
+        resources.contains(&format!("tileindex.{d}/index/task_id_index write").as_str()),
         "{resources:?}"
     );
 
@@ -303,8 +310,8 @@ async fn dry_run_and_plan_change_nothing_and_agree_with_run() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plan_prints_a_readable_table() {
     let dir = scratch("plantext");
-    let _stack = throttled_stack("plantext.test").await;
-    let policy = policy(&dir, "plantext.test");
+    let _stack = throttled_stack(&domain("plantext")).await;
+    let policy = policy(&dir, &domain("plantext"));
     let plan = remediator(
         moto_url(),
         &["plan", "--policy", policy.to_str().expect("utf-8")],
@@ -313,8 +320,10 @@ async fn plan_prints_a_readable_table() {
     assert!(plan.stdout.contains("WOULD DO"), "{}", plan.stdout);
     assert!(plan.stdout.contains("HELD"), "{}", plan.stdout);
     assert!(
-        plan.stdout
-            .contains("raise-capacity  tileindex.plantext.test write"),
+        plan.stdout.contains(&format!(
+            "raise-capacity  tileindex.{} write",
+            domain("plantext")
+        )),
         "{}",
         plan.stdout
     );
@@ -324,7 +333,7 @@ async fn plan_prints_a_readable_table() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stale_or_missing_metrics_hold() {
     let dir = scratch("stale");
-    let stack = Stack::create("stale.test", moto_url()).await;
+    let stack = Stack::create(&domain("stale"), moto_url()).await;
     // Throttling ten minutes ago, nothing since: older than stale_after (5 m).
     stack
         .put_metric("tileindex", None, "WriteThrottleEvents", 500.0, &[10])
@@ -338,7 +347,7 @@ async fn stale_or_missing_metrics_hold() {
             &[10],
         )
         .await;
-    let policy = policy(&dir, "stale.test");
+    let policy = policy(&dir, &domain("stale"));
     let plan = remediator(
         moto_url(),
         &[
@@ -365,7 +374,7 @@ async fn stale_or_missing_metrics_hold() {
 async fn autoscaled_dimension_gets_its_minimum_raised_instead_of_update_table() {
     use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
     let dir = scratch("scaling");
-    let stack = throttled_stack("scaling.test").await;
+    let stack = throttled_stack(&domain("scaling")).await;
     let resource_id = format!("table/{}", stack.table("tileindex"));
     stack
         .autoscaling
@@ -378,7 +387,7 @@ async fn autoscaled_dimension_gets_its_minimum_raised_instead_of_update_table() 
         .send()
         .await
         .expect("register scalable target");
-    let policy = policy(&dir, "scaling.test");
+    let policy = policy(&dir, &domain("scaling"));
     let state = strs(&dir, "state.json");
     let run = remediator(
         moto_url(),
@@ -419,7 +428,8 @@ async fn autoscaled_dimension_gets_its_minimum_raised_instead_of_update_table() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_table_is_one_clear_line_and_the_rest_still_works() {
     let dir = scratch("missing");
-    let stack = Stack::create("missing.test", moto_url()).await;
+    let d = domain("missing");
+    let stack = Stack::create(&d, moto_url()).await;
     stack.throttle_writes("tileindex", None, 120.0).await;
     stack
         .dynamodb
@@ -428,7 +438,7 @@ async fn a_missing_table_is_one_clear_line_and_the_rest_still_works() {
         .send()
         .await
         .expect("delete s3index");
-    let policy = policy(&dir, "missing.test");
+    let policy = policy(&dir, &domain("missing"));
     let state = strs(&dir, "state.json");
     let run = remediator(
         moto_url(),
@@ -453,7 +463,9 @@ async fn a_missing_table_is_one_clear_line_and_the_rest_still_works() {
         .collect();
     assert_eq!(
         errors,
-        ["error: s3index.missing.test: not observed: s3index.missing.test does not exist"],
+        [format!(
+            "error: s3index.{d}: not observed: s3index.{d} does not exist"
+        )],
         "{}",
         run.stderr
     );
@@ -463,7 +475,7 @@ async fn a_missing_table_is_one_clear_line_and_the_rest_still_works() {
 #[test]
 fn unreachable_endpoint_is_one_clear_line() {
     let dir = scratch("unreachable");
-    let policy = policy(&dir, "unreachable.test");
+    let policy = policy(&dir, &domain("unreachable"));
     // Nothing listens on port 9 (discard) on loopback.
     let plan = remediator(
         "http://127.0.0.1:9",
@@ -485,7 +497,7 @@ fn unreachable_endpoint_is_one_clear_line() {
 #[test]
 fn missing_credentials_is_one_clear_line() {
     let dir = scratch("nocreds");
-    let policy = policy(&dir, "nocreds.test");
+    let policy = policy(&dir, &domain("nocreds"));
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_remediator"));
     let out = cmd
         .args(["plan", "--policy", policy.to_str().expect("utf-8")])
@@ -508,7 +520,7 @@ fn missing_credentials_is_one_clear_line() {
 #[test]
 fn run_without_a_state_file_is_refused() {
     let dir = scratch("nostate");
-    let policy = policy(&dir, "nostate.test");
+    let policy = policy(&dir, &domain("nostate"));
     let run = remediator(
         moto_url(),
         &["run", "--once", "--policy", policy.to_str().expect("utf-8")],
@@ -520,8 +532,8 @@ fn run_without_a_state_file_is_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_faults_are_retried_or_held_never_double_applied() {
     let dir = scratch("faults");
-    let stack = throttled_stack("faults.test").await;
-    let policy = policy(&dir, "faults.test");
+    let stack = throttled_stack(&domain("faults")).await;
+    let policy = policy(&dir, &domain("faults"));
     let policy = policy.to_str().expect("utf-8").to_string();
     let state = strs(&dir, "state.json");
     let journal_path = strs(&dir, "journal.jsonl");
@@ -576,4 +588,167 @@ async fn server_faults_are_retried_or_held_never_double_applied() {
     assert_eq!(records.len(), 3);
     let failed = records[0]["actions"].to_string();
     assert!(failed.contains("\"transient\":true"), "{failed}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingest_queues_and_functions_are_observed_for_the_later_rules() {
+    let dir = scratch("ingest");
+    let d = domain("ingest");
+    let stack = Stack::create(&d, moto_url()).await;
+    let q1 = stack.ingest_queue(1, 3).await;
+    let q2 = stack.ingest_queue(2, 0).await;
+    stack
+        .sqs
+        .create_queue()
+        .queue_name(format!("{}-other", d.replace('.', "-")))
+        .send()
+        .await
+        .expect("unrelated queue");
+    for short in ["tileIngestLambda", "tileUploadLambda"] {
+        stack.function(short, 120).await;
+    }
+    // multiLambda is left out: it must show as unobserved, and the rest still be read.
+    let policy = policy(&dir, &domain("ingest"));
+    let text = std::fs::read_to_string(&policy)
+        .expect("policy")
+        .replace("[redrive]\nenabled = false", "[redrive]\nenabled = true")
+        .replace("[drift]\nenabled = false", "[drift]\nenabled = true");
+    std::fs::write(&policy, text).expect("policy");
+    let journal_path = strs(&dir, "journal.jsonl");
+    let plan = remediator(
+        moto_url(),
+        &[
+            "plan",
+            "--policy",
+            policy.to_str().expect("utf-8"),
+            "--journal",
+            &journal_path,
+        ],
+    );
+    assert_eq!(plan.code, 1, "{}", plan.stderr);
+    let errors: Vec<&str> = plan
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error:"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{}", plan.stderr);
+    assert!(errors[0].contains("multiLambda-"), "{}", errors[0]);
+    let record = &journal(Path::new(&journal_path))[0];
+    let queues: Vec<(String, u64)> = record["queues"]
+        .as_array()
+        .expect("queues in the journal")
+        .iter()
+        .map(|q| {
+            (
+                q["name"].as_str().unwrap_or_default().to_string(),
+                q["visible"].as_u64().unwrap_or(99),
+            )
+        })
+        .collect();
+    assert_eq!(queues, [(q1, 3), (q2, 0)]);
+    let functions: Vec<(String, u64)> = record["functions"]
+        .as_array()
+        .expect("functions in the journal")
+        .iter()
+        .map(|f| {
+            (
+                f["name"].as_str().unwrap_or_default().to_string(),
+                f["timeout"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(
+        functions,
+        [
+            (format!("tileIngestLambda-{}", d.replace('.', "-")), 120),
+            (format!("tileUploadLambda-{}", d.replace('.', "-")), 120)
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_change_is_reported_loudly_and_held_not_hammered() {
+    let dir = scratch("refused");
+    let stack = throttled_stack(&domain("refused")).await;
+    let policy = policy(&dir, &domain("refused"));
+    let policy = policy.to_str().expect("utf-8").to_string();
+    let state = strs(&dir, "state.json");
+    let args: Vec<String> = ["run", "--once", "--policy", &policy, "--state", &state]
+        .iter()
+        .map(|s| (*s).to_string())
+        .collect();
+    let proxy = proxy::Proxy::start(moto_url()).await;
+    proxy.fail("UpdateTable", proxy::Fault::AccessDenied, 100);
+    let first = remediator_async(proxy.url(), args.clone()).await;
+    assert_eq!(first.code, 1, "{}", first.stderr);
+    assert!(
+        first.stderr.contains("AccessDeniedException"),
+        "{}",
+        first.stderr
+    );
+    assert!(
+        first.stderr.contains("held until a person looks"),
+        "{}",
+        first.stderr
+    );
+    assert_eq!(proxy.seen("UpdateTable"), 1, "access denied is not retried");
+    // Past the 2-minute cooldown would not matter: a refusal holds for the escalation interval.
+    let second = remediator_async(proxy.url(), args).await;
+    assert_eq!(proxy.seen("UpdateTable"), 1, "{}", second.stderr);
+    assert!(
+        second.stderr.contains("refused by AWS"),
+        "{}",
+        second.stderr
+    );
+    assert_eq!(stack.capacity("tileindex", None).await, UNCHANGED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_loop_stops_gracefully_on_sigterm() {
+    let dir = scratch("sigterm");
+    let _stack = Stack::create(&domain("sigterm"), moto_url()).await;
+    let policy = policy(&dir, &domain("sigterm"));
+    let state = strs(&dir, "state.json");
+    let journal_path = strs(&dir, "journal.jsonl");
+    let stderr_path = dir.join("stderr.log");
+    let child = Command::new(env!("CARGO_BIN_EXE_remediator"))
+        .args([
+            "run",
+            "--policy",
+            policy.to_str().expect("utf-8"),
+            "--state",
+            &state,
+        ])
+        .args(["--journal", &journal_path])
+        .env("AWS_ENDPOINT_URL", moto_url())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", stack::REGION)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stderr(std::fs::File::create(&stderr_path).expect("stderr file"))
+        .spawn()
+        .expect("start run loop");
+    // The first tick runs at once; wait for its journal record.
+    let mut waited = 0;
+    while journal(Path::new(&journal_path)).is_empty() {
+        assert!(waited < 200, "no tick within 20 s");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        waited += 1;
+    }
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .expect("join")
+        .expect("wait");
+    let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("stopped after finishing the tick in flight"),
+        "{stderr}"
+    );
+    assert_eq!(journal(Path::new(&journal_path)).len(), 1);
 }

@@ -14,6 +14,8 @@ pub enum Fault {
     ServerError,
     /// HTTP 400 ThrottlingException (the JSON protocols' shape).
     Throttling,
+    /// HTTP 400 AccessDeniedException: retrying will not help.
+    AccessDenied,
     /// Forwarded after 12 s, beyond the controller's 10 s attempt timeout.
     Slow,
 }
@@ -158,6 +160,13 @@ async fn serve(mut client: TcpStream, upstream: &str, rules: &Mutex<Rules>) -> s
             let r = response(
                 "400 Bad Request",
                 r#"{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"Rate of requests exceeds the allowed throughput (injected)"}"#,
+            );
+            return client.write_all(r.as_bytes()).await;
+        }
+        Some(Fault::AccessDenied) => {
+            let r = response(
+                "400 Bad Request",
+                r#"{"__type":"com.amazon.coral.service#AccessDeniedException","message":"User is not authorized to perform: dynamodb:UpdateTable (injected)"}"#,
             );
             return client.write_all(r.as_bytes()).await;
         }

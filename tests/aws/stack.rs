@@ -49,6 +49,8 @@ pub struct Stack {
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub autoscaling: aws_sdk_applicationautoscaling::Client,
     pub sqs: aws_sdk_sqs::Client,
+    pub lambda: aws_sdk_lambda::Client,
+    endpoint: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,6 +101,8 @@ impl Stack {
             cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
             autoscaling: aws_sdk_applicationautoscaling::Client::new(&config),
             sqs: aws_sdk_sqs::Client::new(&config),
+            lambda: aws_sdk_lambda::Client::new(&config),
+            endpoint: endpoint.to_string(),
         }
     }
 
@@ -243,6 +247,72 @@ impl Stack {
             .await;
         self.put_metric(short, index, "WriteThrottleEvents", events, &minutes)
             .await;
+    }
+
+    /// An ingest queue of this domain (`<dom>-ingest-<job>`) holding `messages` messages.
+    pub async fn ingest_queue(&self, job: u32, messages: u32) -> String {
+        let name = format!("{}-ingest-{job}", self.domain.replace('.', "-"));
+        let url = self
+            .sqs
+            .create_queue()
+            .queue_name(&name)
+            .send()
+            .await
+            .expect("create queue")
+            .queue_url()
+            .expect("url")
+            .to_string();
+        for i in 0..messages {
+            self.sqs
+                .send_message()
+                .queue_url(&url)
+                .message_body(format!("{{\"tile\": {i}}}"))
+                .send()
+                .await
+                .expect("send message");
+        }
+        name
+    }
+
+    /// A Lambda function `<short>-<domain with dashes>` with the given timeout. moto needs an
+    /// IAM role first; the test fixture creates it with one plain IAM query call (moto does not
+    /// check signatures) rather than building the IAM SDK for a fixture.
+    pub async fn function(&self, short: &str, timeout_s: i32) -> String {
+        let role = format!("{}-lambda-role", self.domain.replace('.', "-"));
+        let body = format!(
+            "Action=CreateRole&Version=2010-05-08&RoleName={role}&AssumeRolePolicyDocument=%7B%7D"
+        );
+        let out = std::process::Command::new("curl")
+            .args(["-sS", "-X", "POST", &self.endpoint, "-d", &body])
+            .args([
+                "-H",
+                "Authorization: AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0",
+            ])
+            .output()
+            .expect("curl");
+        let answer = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            answer.contains("CreateRoleResponse") || answer.contains("EntityAlreadyExists"),
+            "create IAM role in moto: {answer}"
+        );
+        let name = format!("{short}-{}", self.domain.replace('.', "-"));
+        self.lambda
+            .create_function()
+            .function_name(&name)
+            .runtime(aws_sdk_lambda::types::Runtime::Python311)
+            .role(format!("arn:aws:iam::123456789012:role/{role}"))
+            .handler("index.handler")
+            .code(
+                aws_sdk_lambda::types::FunctionCode::builder()
+                    .zip_file(aws_sdk_lambda::primitives::Blob::new(b"fixture".to_vec()))
+                    .build(),
+            )
+            .timeout(timeout_s)
+            .memory_size(1024)
+            .send()
+            .await
+            .expect("create function");
+        name
     }
 
     /// Light, unthrottled reads (1 RCU/s) for the last three minutes.
