@@ -1,0 +1,90 @@
+"""Creates a BOSS-like stack in a running moto server and injects throttling, for trying
+`remediator plan` / `run` by hand (the integration tests build the same stack in Rust).
+
+    tests/moto/server.sh start
+    .moto/venv/bin/python tests/moto/demo_stack.py            # domain local.boss
+    .moto/venv/bin/python tests/moto/demo_stack.py --domain x.boss --endpoint http://127.0.0.1:5010
+
+moto never throttles, so throttling is written as CloudWatch data into `AWS/DynamoDB` with the
+metric names and dimensions DynamoDB uses: the last three minutes show TileIndex and its GSI
+writing at their provisioned 10 WCU/s with 120 throttle events a minute, and idIndex (on
+demand) with 300. Run it again to refresh the data; tables that exist are kept.
+"""
+
+import argparse
+import datetime
+
+import boto3
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--domain", default="local.boss")
+    parser.add_argument("--endpoint", default="http://127.0.0.1:5010")
+    args = parser.parse_args()
+    kw = dict(
+        endpoint_url=args.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    ddb = boto3.client("dynamodb", **kw)
+    cw = boto3.client("cloudwatch", **kw)
+    existing = set(ddb.list_tables()["TableNames"])
+
+    def table(short: str) -> str:
+        return f"{short}.{args.domain}"
+
+    if table("tileindex") not in existing:
+        ddb.create_table(
+            TableName=table("tileindex"),
+            AttributeDefinitions=[
+                {"AttributeName": "chunk_key", "AttributeType": "S"},
+                {"AttributeName": "task_id", "AttributeType": "S"},
+            ],
+            KeySchema=[{"AttributeName": "chunk_key", "KeyType": "HASH"}],
+            ProvisionedThroughput={"ReadCapacityUnits": 10, "WriteCapacityUnits": 10},
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": "task_id_index",
+                    "KeySchema": [{"AttributeName": "task_id", "KeyType": "HASH"}],
+                    "Projection": {"ProjectionType": "KEYS_ONLY"},
+                    "ProvisionedThroughput": {"ReadCapacityUnits": 10, "WriteCapacityUnits": 10},
+                }
+            ],
+        )
+    for short in ["idIndex", "s3index", "idCount", "bossmeta"]:
+        if table(short) not in existing:
+            ddb.create_table(
+                TableName=table(short),
+                AttributeDefinitions=[{"AttributeName": "key", "AttributeType": "S"}],
+                KeySchema=[{"AttributeName": "key", "KeyType": "HASH"}],
+                BillingMode="PAY_PER_REQUEST",
+            )
+
+    now = datetime.datetime.now(datetime.timezone.utc).replace(second=0, microsecond=0)
+    minutes = [now - datetime.timedelta(minutes=m) for m in (3, 2, 1)]
+
+    def put(short: str, index, metric: str, value: float) -> None:
+        dims = [{"Name": "TableName", "Value": table(short)}]
+        if index:
+            dims.append({"Name": "GlobalSecondaryIndexName", "Value": index})
+        cw.put_metric_data(
+            Namespace="AWS/DynamoDB",
+            MetricData=[
+                {"MetricName": metric, "Dimensions": dims, "Timestamp": t, "Value": value}
+                for t in minutes
+            ],
+        )
+
+    for index in (None, "task_id_index"):
+        put("tileindex", index, "ConsumedWriteCapacityUnits", 600.0)
+        put("tileindex", index, "WriteThrottleEvents", 120.0)
+        put("tileindex", index, "ConsumedReadCapacityUnits", 60.0)
+    put("idIndex", None, "ConsumedWriteCapacityUnits", 6000.0)
+    put("idIndex", None, "WriteThrottleEvents", 300.0)
+    print(f"stack {args.domain} ready at {args.endpoint}; throttling injected for {minutes[0]:%H:%M}-{now:%H:%M} UTC")
+
+
+if __name__ == "__main__":
+    main()
