@@ -135,11 +135,17 @@ impl<'a, M: Metrics, T: Tables, Q: Queues, F: Functions, S: StateStore>
 /// could not be observed, and every call that failed.
 #[must_use]
 pub fn problems(report: &TickReport) -> Vec<String> {
-    let mut out: Vec<String> = report
-        .observed
-        .unobserved
-        .iter()
-        .map(|u| format!("{}: not observed: {}", u.subject, u.reason))
+    // One line per distinct reason: an unreachable endpoint fails every table the same way.
+    let mut by_reason: Vec<(&str, Vec<&str>)> = Vec::new();
+    for u in &report.observed.unobserved {
+        match by_reason.iter_mut().find(|(r, _)| *r == u.reason) {
+            Some((_, subjects)) => subjects.push(&u.subject),
+            None => by_reason.push((&u.reason, vec![&u.subject])),
+        }
+    }
+    let mut out: Vec<String> = by_reason
+        .into_iter()
+        .map(|(reason, subjects)| format!("{}: not observed: {reason}", subjects.join(", ")))
         .collect();
     for done in &report.actions {
         if let Outcome::Failed { error, .. } = &done.outcome {
@@ -184,7 +190,7 @@ fn log_report(report: &TickReport, mode: Mode) {
         tracing::info!(kind = %held.kind, subject = %held.subject, "held {} {}: {}", held.kind, held.subject, held.reason);
     }
     for u in &report.observed.unobserved {
-        tracing::warn!(table = %u.subject, "not observed: {}", u.reason);
+        tracing::warn!(subject = %u.subject, "not observed: {}", u.reason);
     }
     tracing::info!(
         mode = mode.label(),

@@ -20,7 +20,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::http::HttpResponse;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use std::time::Duration;
 
 /// Attempts per call (the first one included). Retries inside a call cover brief blips; anything
@@ -78,7 +78,7 @@ pub async fn check_credentials(config: &SdkConfig) -> Result<(), CredentialsErro
         .provide_credentials()
         .await
         .map(|_| ())
-        .map_err(|e| CredentialsError(DisplayErrorContext(&e).to_string()))
+        .map_err(|e| CredentialsError(one_line(&e)))
 }
 
 /// The adapters of every port, built from one configuration.
@@ -180,13 +180,20 @@ where
     }
 }
 
-/// The whole cause chain on one line, e.g. "dispatch failure: io error: … Connection refused".
-fn one_line<E>(err: &SdkError<E, HttpResponse>) -> String
-where
-    E: std::error::Error + 'static,
-{
-    DisplayErrorContext(err)
-        .to_string()
+/// The cause chain on one line, each cause once, e.g. "dispatch failure: io error: client
+/// error (Connect): tcp connect error: Connection refused (os error 111)".
+fn one_line(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(err);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    parts
+        .join(": ")
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
