@@ -760,3 +760,44 @@ async fn run_loop_stops_gracefully_on_sigterm() {
     );
     assert_eq!(journal(Path::new(&journal_path)).len(), 1);
 }
+
+#[test]
+fn a_damaged_state_file_is_named_and_never_overwritten() {
+    let dir = scratch("badstate");
+    let policy = policy(&dir, &domain("badstate"));
+    let state = dir.join("state.json");
+    std::fs::write(
+        &state,
+        "{\"version\": 1, \"memory\": {\"changes\": [oops]}}",
+    )
+    .expect("state");
+    let run = remediator(
+        moto_url(),
+        &[
+            "run",
+            "--once",
+            "--policy",
+            policy.to_str().expect("utf-8"),
+            "--state",
+            state.to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let errors: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error:"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{}", run.stderr);
+    assert!(
+        errors[0].contains("state.json is not a remediator state file"),
+        "{}",
+        errors[0]
+    );
+    assert!(errors[0].contains("line 1, column"), "{}", errors[0]);
+    assert_eq!(
+        std::fs::read_to_string(&state).expect("state"),
+        "{\"version\": 1, \"memory\": {\"changes\": [oops]}}",
+        "left as it was for a person to look at"
+    );
+}
