@@ -8,7 +8,7 @@ use remediator::cli::{Cli, Command, LogFormat, Output};
 use remediator::controller::{Controller, Mode, problems};
 use remediator::journal::Journal;
 use remediator::policy::{LOCAL_POLICY, Mode as PolicyMode, Policy};
-use remediator::reconcile::{Ports, TickReport};
+use remediator::reconcile::TickReport;
 use remediator::sim::{self, ControllerKind, Scenario};
 use remediator::source::Problems;
 use remediator::state::FileState;
@@ -83,14 +83,8 @@ async fn run(
     journal: Journal,
 ) -> anyhow::Result<ExitCode> {
     let aws = connect(policy, once).await?;
-    let ports = Ports {
-        metrics: &aws.metrics,
-        tables: &aws.tables,
-        queues: &aws.queues,
-        functions: &aws.functions,
-    };
     let store = state.map(FileState::new);
-    let mut controller = Controller::start(ports, policy, store, journal, mode).await?;
+    let mut controller = Controller::start(aws.ports(), policy, store, journal, mode).await?;
     if once {
         let report = controller.tick(Timestamp::now()).await?;
         return Ok(one_shot_exit(&report));
@@ -113,14 +107,8 @@ async fn plan(
     output: Output,
 ) -> anyhow::Result<ExitCode> {
     let aws = connect(policy, true).await?;
-    let ports = Ports {
-        metrics: &aws.metrics,
-        tables: &aws.tables,
-        queues: &aws.queues,
-        functions: &aws.functions,
-    };
     let store = state.map(FileState::new);
-    let mut controller = Controller::start(ports, policy, store, journal, Mode::Plan).await?;
+    let mut controller = Controller::start(aws.ports(), policy, store, journal, Mode::Plan).await?;
     let report = controller.tick(Timestamp::now()).await?;
     let plan = remediator::plan::Plan::from_report(&report);
     match output {

@@ -16,6 +16,7 @@ pub use queues::SqsQueues;
 pub use tables::DynamoTables;
 
 use crate::ports::PortError;
+use crate::reconcile::Ports;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -91,6 +92,17 @@ pub struct Aws {
 }
 
 impl Aws {
+    /// The ports one tick needs, all backed by AWS.
+    #[must_use]
+    pub fn ports(&self) -> Ports<'_, CloudWatchMetrics, DynamoTables, SqsQueues, LambdaFunctions> {
+        Ports {
+            metrics: &self.metrics,
+            tables: &self.tables,
+            queues: &self.queues,
+            functions: &self.functions,
+        }
+    }
+
     #[must_use]
     pub fn new(config: &SdkConfig) -> Self {
         Self {

@@ -76,6 +76,15 @@ fn remediator_env(args: &[&str], extra: &[(&str, &str)]) -> Run {
     }
 }
 
+/// `run --once` with this policy and state file, against moto.
+fn run_once(policy: &Path, state: &str) -> Run {
+    let policy = policy.to_str().expect("utf-8");
+    remediator(
+        moto_url(),
+        &["run", "--once", "--policy", policy, "--state", state],
+    )
+}
+
 /// Runs the binary on a blocking thread so the test's runtime (and the fault proxy) keeps going.
 async fn remediator_async(endpoint: String, args: Vec<String>) -> Run {
     tokio::task::spawn_blocking(move || {
@@ -96,6 +105,24 @@ fn journal(path: &Path) -> Vec<Value> {
 
 fn strs(dir: &Path, file: &str) -> String {
     dir.join(file).to_string_lossy().into_owned()
+}
+
+/// The `error:` lines a one-shot command printed.
+fn error_lines(stderr: &str) -> Vec<&str> {
+    stderr.lines().filter(|l| l.starts_with("error:")).collect()
+}
+
+/// `(name, number field)` of every entry of a JSON array in the journal (queues, functions).
+fn name_and_number(entries: &Value, field: &str) -> Vec<(String, u64)> {
+    entries
+        .as_array()
+        .unwrap_or_else(|| panic!("no such array in the journal: {entries}"))
+        .iter()
+        .map(|e| {
+            let name = e["name"].as_str().unwrap_or_default().to_string();
+            (name, e[field].as_u64().unwrap_or(u64::MAX))
+        })
+        .collect()
 }
 
 /// `(kind, resource)` of every entry of a JSON array.
@@ -389,17 +416,7 @@ async fn autoscaled_dimension_gets_its_minimum_raised_instead_of_update_table() 
         .expect("register scalable target");
     let policy = policy(&dir, &domain("scaling"));
     let state = strs(&dir, "state.json");
-    let run = remediator(
-        moto_url(),
-        &[
-            "run",
-            "--once",
-            "--policy",
-            policy.to_str().expect("utf-8"),
-            "--state",
-            &state,
-        ],
-    );
+    let run = run_once(&policy, &state);
     assert_eq!(run.code, 0, "stderr: {}", run.stderr);
     let targets = stack
         .autoscaling
@@ -440,27 +457,13 @@ async fn a_missing_table_is_one_clear_line_and_the_rest_still_works() {
         .expect("delete s3index");
     let policy = policy(&dir, &domain("missing"));
     let state = strs(&dir, "state.json");
-    let run = remediator(
-        moto_url(),
-        &[
-            "run",
-            "--once",
-            "--policy",
-            policy.to_str().expect("utf-8"),
-            "--state",
-            &state,
-        ],
-    );
+    let run = run_once(&policy, &state);
     assert_eq!(
         run.code, 1,
         "one-shot with a missing table fails: {}",
         run.stderr
     );
-    let errors: Vec<&str> = run
-        .stderr
-        .lines()
-        .filter(|l| l.starts_with("error:"))
-        .collect();
+    let errors = error_lines(&run.stderr);
     assert_eq!(
         errors,
         [format!(
@@ -482,11 +485,7 @@ fn unreachable_endpoint_is_one_clear_line() {
         &["plan", "--policy", policy.to_str().expect("utf-8")],
     );
     assert_eq!(plan.code, 1, "{}", plan.stderr);
-    let errors: Vec<&str> = plan
-        .stderr
-        .lines()
-        .filter(|l| l.starts_with("error:"))
-        .collect();
+    let errors = error_lines(&plan.stderr);
     assert_eq!(
         errors.len(),
         1,
@@ -520,7 +519,7 @@ fn missing_credentials_is_one_clear_line() {
         .expect("run");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    let errors = error_lines(&stderr);
     assert_eq!(errors.len(), 1, "{stderr}");
     assert!(errors[0].contains("no AWS credentials"), "{stderr}");
 }
@@ -634,37 +633,13 @@ async fn ingest_queues_and_functions_are_observed_for_the_later_rules() {
         ],
     );
     assert_eq!(plan.code, 1, "{}", plan.stderr);
-    let errors: Vec<&str> = plan
-        .stderr
-        .lines()
-        .filter(|l| l.starts_with("error:"))
-        .collect();
+    let errors = error_lines(&plan.stderr);
     assert_eq!(errors.len(), 1, "{}", plan.stderr);
     assert!(errors[0].contains("multiLambda-"), "{}", errors[0]);
     let record = &journal(Path::new(&journal_path))[0];
-    let queues: Vec<(String, u64)> = record["queues"]
-        .as_array()
-        .expect("queues in the journal")
-        .iter()
-        .map(|q| {
-            (
-                q["name"].as_str().unwrap_or_default().to_string(),
-                q["visible"].as_u64().unwrap_or(99),
-            )
-        })
-        .collect();
+    let queues = name_and_number(&record["queues"], "visible");
     assert_eq!(queues, [(q1, 3), (q2, 0)]);
-    let functions: Vec<(String, u64)> = record["functions"]
-        .as_array()
-        .expect("functions in the journal")
-        .iter()
-        .map(|f| {
-            (
-                f["name"].as_str().unwrap_or_default().to_string(),
-                f["timeout"].as_u64().unwrap_or(0),
-            )
-        })
-        .collect();
+    let functions = name_and_number(&record["functions"], "timeout");
     assert_eq!(
         functions,
         [
@@ -771,23 +746,9 @@ fn a_damaged_state_file_is_named_and_never_overwritten() {
         "{\"version\": 1, \"memory\": {\"changes\": [oops]}}",
     )
     .expect("state");
-    let run = remediator(
-        moto_url(),
-        &[
-            "run",
-            "--once",
-            "--policy",
-            policy.to_str().expect("utf-8"),
-            "--state",
-            state.to_str().expect("utf-8"),
-        ],
-    );
+    let run = run_once(&policy, state.to_str().expect("utf-8"));
     assert_eq!(run.code, 1, "{}", run.stderr);
-    let errors: Vec<&str> = run
-        .stderr
-        .lines()
-        .filter(|l| l.starts_with("error:"))
-        .collect();
+    let errors = error_lines(&run.stderr);
     assert_eq!(errors.len(), 1, "{}", run.stderr);
     assert!(
         errors[0].contains("state.json is not a remediator state file"),

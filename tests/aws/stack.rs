@@ -153,16 +153,21 @@ impl Stack {
         stack
     }
 
-    /// Provisioned read/write of a table, or of one of its GSIs.
-    pub async fn capacity(&self, short: &str, index: Option<&str>) -> Capacity {
-        let out = self
-            .dynamodb
+    async fn describe(&self, short: &str) -> aws_sdk_dynamodb::types::TableDescription {
+        self.dynamodb
             .describe_table()
             .table_name(self.table(short))
             .send()
             .await
-            .expect("describe");
-        let table = out.table().expect("table");
+            .expect("describe")
+            .table()
+            .expect("table")
+            .clone()
+    }
+
+    /// Provisioned read/write of a table, or of one of its GSIs.
+    pub async fn capacity(&self, short: &str, index: Option<&str>) -> Capacity {
+        let table = self.describe(short).await;
         let p = match index {
             None => table.provisioned_throughput().expect("throughput").clone(),
             Some(index) => table
@@ -180,15 +185,9 @@ impl Stack {
     }
 
     pub async fn billing_mode(&self, short: &str) -> Option<BillingMode> {
-        let out = self
-            .dynamodb
-            .describe_table()
-            .table_name(self.table(short))
-            .send()
+        self.describe(short)
             .await
-            .expect("describe");
-        out.table()
-            .and_then(|t| t.billing_mode_summary())
+            .billing_mode_summary()
             .and_then(|b| b.billing_mode())
             .cloned()
     }
