@@ -100,13 +100,14 @@ impl<'a, M: Metrics, T: Tables, Q: Queues, F: Functions, S: StateStore>
             self.mode.step(),
         )
         .await;
+        // Remember what was done before anything else can fail.
+        let saved = match (&self.store, self.mode) {
+            (Some(store), Mode::Enforce) => store.save(&self.memory).await,
+            _ => Ok(()),
+        };
         log_report(&report, self.mode);
         let journal = self.journal.write(&Record::new(&report, self.mode.label()));
-        if self.mode == Mode::Enforce
-            && let Some(store) = &self.store
-        {
-            store.save(&self.memory).await?;
-        }
+        saved?;
         journal?;
         Ok(report)
     }

@@ -7,7 +7,9 @@ use crate::ports::{MetricQuery, MetricWindow, Metrics, PortError};
 use crate::time::Timestamp;
 use aws_sdk_cloudwatch::Client;
 use aws_sdk_cloudwatch::primitives::DateTime;
-use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, ScanBy};
+use aws_sdk_cloudwatch::types::{
+    Dimension, Metric, MetricDataQuery, MetricStat, ScanBy, StatusCode,
+};
 use std::collections::BTreeMap;
 
 /// GetMetricData accepts at most this many queries per call.
@@ -89,6 +91,22 @@ impl Metrics for CloudWatchMetrics {
                     .await
                     .map_err(|e| classify("CloudWatch", "GetMetricData", "metrics", &e))?;
                 for result in out.metric_data_results() {
+                    // A query can fail on its own (Forbidden, InternalError) while the call
+                    // succeeds; an empty series would read as "no throttling".
+                    if matches!(
+                        result.status_code(),
+                        Some(StatusCode::Forbidden | StatusCode::InternalError)
+                    ) {
+                        return Err(PortError::Transient {
+                            service: "CloudWatch",
+                            operation: "GetMetricData",
+                            message: format!(
+                                "query {} failed: {:?}",
+                                result.id().unwrap_or("?"),
+                                result.status_code()
+                            ),
+                        });
+                    }
                     let Some(index) = result
                         .id()
                         .and_then(|id| id.strip_prefix('q'))

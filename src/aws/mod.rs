@@ -117,24 +117,31 @@ impl Aws {
     }
 }
 
-/// Error codes AWS uses for "slow down": retried next tick.
-const THROTTLING_CODES: &[&str] = &[
-    "Throttling",
-    "ThrottlingException",
-    "ThrottledException",
-    "RequestThrottledException",
-    "TooManyRequestsException",
-    "ProvisionedThroughputExceededException",
-    "RequestLimitExceeded",
-    "RequestThrottled",
-    "SlowDown",
-    "PriorRequestNotComplete",
-    "TransactionInProgressException",
+/// Error codes that retrying will not fix: permissions, credentials, malformed requests. Every
+/// other service error (throttling, concurrent updates, limits, internal errors) is transient:
+/// holding a raise for long in the middle of an incident on a code we did not foresee would be
+/// the worse mistake.
+const PERMANENT_CODES: &[&str] = &[
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnauthorizedOperation",
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "InvalidSignatureException",
+    "SignatureDoesNotMatch",
+    "ExpiredTokenException",
+    "ValidationException",
+    "ValidationError",
+    "InvalidParameterValue",
+    "InvalidParameterValueException",
+    "InvalidParameterCombination",
+    "MissingParameter",
+    "ObjectNotFoundException",
 ];
 
-/// Classifies an SDK error: throttling, 5xx, timeouts and connection failures are transient;
-/// a missing resource, a resource being changed, and everything else (access denied,
-/// validation, bad credentials) are not.
+/// Classifies an SDK error: a missing resource and a resource being changed have their own
+/// kinds; permissions, credentials and validation errors are permanent; everything else
+/// (throttling, 5xx, timeouts, connection failures, unforeseen codes) is transient.
 pub(crate) fn classify<E>(
     service: &'static str,
     operation: &'static str,
@@ -154,8 +161,7 @@ where
             let e = ctx.err();
             let code = e.code().unwrap_or("Unknown");
             let message = format!("{code}: {}", e.message().unwrap_or("no message"));
-            let status = ctx.raw().status().as_u16();
-            if code.ends_with("NotFoundException") || code == "ResourceNotFound" {
+            if code == "ResourceNotFoundException" || code == "ResourceNotFound" {
                 PortError::NotFound {
                     resource: resource.to_string(),
                 }
@@ -164,14 +170,14 @@ where
                     resource: resource.to_string(),
                     message,
                 }
-            } else if THROTTLING_CODES.contains(&code) || status >= 500 {
-                transient(message)
-            } else {
+            } else if PERMANENT_CODES.contains(&code) {
                 PortError::Permanent {
                     service,
                     operation,
                     message,
                 }
+            } else {
+                transient(message)
             }
         }
         SdkError::TimeoutError(_) => transient(format!(

@@ -51,6 +51,9 @@ pub struct Stack {
     pub sqs: aws_sdk_sqs::Client,
     pub lambda: aws_sdk_lambda::Client,
     endpoint: String,
+    /// The minute all injected datapoints count back from, fixed when the stack is made so a
+    /// minute boundary between two puts cannot split one scenario across two clocks.
+    base_minute: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,6 +106,7 @@ impl Stack {
             sqs: aws_sdk_sqs::Client::new(&config),
             lambda: aws_sdk_lambda::Client::new(&config),
             endpoint: endpoint.to_string(),
+            base_minute: minute_now(),
         }
     }
 
@@ -216,7 +220,7 @@ impl Stack {
                     .build(),
             );
         }
-        let now = minute_now();
+        let now = self.base_minute;
         let data: Vec<MetricDatum> = minutes_ago
             .iter()
             .map(|ago| {

@@ -7,7 +7,8 @@
 #   tests/moto/server.sh stop    stop the server this script started
 #   tests/moto/server.sh url     print the URL
 #
-# Needs only python3 (with venv) and curl. MOTO_PORT defaults to 5010.
+# Needs only python3 (3.11 or later, with venv) and curl. MOTO_PORT defaults to 5010.
+# Concurrent starts are serialised with flock, so two test runs never install over each other.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -32,6 +33,7 @@ install() {
     if ! python3 -m venv "$venv" 2>/dev/null; then
         # Debian's python3 splits venv into its own package.
         if command -v apt-get >/dev/null; then
+            apt-get update -qq >&2
             apt-get install -y -qq python3-venv >&2
             python3 -m venv "$venv"
         else
@@ -43,8 +45,15 @@ install() {
     cp "$requirements" "$dir/installed-requirements.txt"
 }
 
+configure() {
+    # Lambda must not try to start Docker (there is none in CI).
+    curl -fsS -o /dev/null -X POST "$url/moto-api/config" \
+        -H 'Content-Type: application/json' -d '{"lambda":{"use_docker":false}}'
+}
+
 start() {
     if answers; then
+        configure
         echo "$url"
         return
     fi
@@ -54,9 +63,7 @@ start() {
     echo $! >"$dir/server-$port.pid"
     for _ in $(seq 1 100); do
         if answers; then
-            # Lambda must not try to start Docker (there is none in CI).
-            curl -fsS -o /dev/null -X POST "$url/moto-api/config" \
-                -H 'Content-Type: application/json' -d '{"lambda":{"use_docker":false}}'
+            configure
             echo "$url"
             return
         fi
@@ -76,7 +83,12 @@ stop() {
 }
 
 case "${1:-}" in
-start) start ;;
+start)
+    mkdir -p "$dir"
+    exec 9>"$dir/lock"
+    flock 9
+    start
+    ;;
 stop) stop ;;
 url) echo "$url" ;;
 *)
