@@ -59,7 +59,8 @@ start() {
     fi
     install
     mkdir -p "$dir"
-    nohup "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$dir/server-$port.log" 2>&1 &
+    # 9>&- : the server must not inherit (and so hold forever) the lock taken below.
+    nohup "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$dir/server-$port.log" 2>&1 9>&- &
     echo $! >"$dir/server-$port.pid"
     for _ in $(seq 1 100); do
         if answers; then
