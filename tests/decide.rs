@@ -178,6 +178,22 @@ fn key(resource: Resource, dimension: Dimension) -> CapacityKey {
     }
 }
 
+/// idIndex on demand, its writes (and, if asked, its reads) throttling for two minutes.
+fn hot_on_demand_id_index(reads_too: bool) -> ResourceObs {
+    let hot = Minute {
+        consumed: 800.0,
+        throttles: 900.0,
+    };
+    let reads: &[Minute] = if reads_too { &[hot, hot] } else { &[CALM] };
+    resource(
+        Resource::table("idIndex.test.boss"),
+        BillingMode::PayPerRequest,
+        (0, 0),
+        reads,
+        &[hot, hot],
+    )
+}
+
 #[test]
 fn throttled_table_write_is_raised_by_the_step_to_cover_demand() {
     let hot = THROTTLED;
@@ -340,17 +356,7 @@ fn missing_metrics_are_held() {
 
 #[test]
 fn on_demand_throttling_escalates_and_changes_no_capacity() {
-    let hot = Minute {
-        consumed: 800.0,
-        throttles: 900.0,
-    };
-    let id = resource(
-        Resource::table("idIndex.test.boss"),
-        BillingMode::PayPerRequest,
-        (0, 0),
-        &[CALM],
-        &[hot, hot],
-    );
+    let id = hot_on_demand_id_index(false);
     let a = run(&observed(vec![id]), &Memory::default());
     assert!(raises(&a).is_empty());
     assert!(
@@ -384,17 +390,7 @@ fn hot_partition_is_escalated_after_two_minutes_and_never_raised() {
 
 #[test]
 fn escalations_are_not_repeated_within_the_interval() {
-    let hot = Minute {
-        consumed: 800.0,
-        throttles: 900.0,
-    };
-    let id = resource(
-        Resource::table("idIndex.test.boss"),
-        BillingMode::PayPerRequest,
-        (0, 0),
-        &[CALM],
-        &[hot, hot],
-    );
+    let id = hot_on_demand_id_index(false);
     let o = observed(vec![id]);
     let mut memory = Memory::default();
     let first = run(&o, &memory);
@@ -592,17 +588,7 @@ fn a_decrease_waits_while_the_same_table_raises_another_dimension() {
 
 #[test]
 fn one_escalation_per_resource_and_cause_in_a_tick() {
-    let hot = Minute {
-        consumed: 800.0,
-        throttles: 900.0,
-    };
-    let id = resource(
-        Resource::table("idIndex.test.boss"),
-        BillingMode::PayPerRequest,
-        (0, 0),
-        &[hot, hot],
-        &[hot, hot],
-    );
+    let id = hot_on_demand_id_index(true);
     let a = run(&observed(vec![id]), &Memory::default());
     assert_eq!(a.admitted.len(), 1, "{:?}", a.admitted);
     assert!(

@@ -17,8 +17,12 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
-    let out = Command::new(env!("CARGO_BIN_EXE_remediator"))
-        .args(args)
+    output(Command::new(env!("CARGO_BIN_EXE_remediator")).args(args))
+}
+
+/// Runs a prepared command of the binary to completion.
+pub fn output(cmd: &mut Command) -> Run {
+    let out = cmd
         .output()
         .unwrap_or_else(|e| panic!("running remediator: {e}"));
     Run {
