@@ -31,6 +31,7 @@ pub enum Outcome {
 pub async fn act<T: Tables>(tables: &T, admitted: &[Action], observed: &Observed) -> Vec<Outcome> {
     let mut outcomes: Vec<Option<Outcome>> = vec![None; admitted.len()];
     let mut per_table: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    let mut new_minimums: Vec<ScalingUpdate> = Vec::new();
     for (i, action) in admitted.iter().enumerate() {
         match action {
             Action::RaiseCapacity(c) | Action::LowerCapacity(c) => {
@@ -40,7 +41,10 @@ pub async fn act<T: Tables>(tables: &T, admitted: &[Action], observed: &Observed
                         c.key.resource, c.key.dimension, update.range.min, update.range.max
                     );
                     outcomes[i] = Some(match tables.set_scaling_range(&update).await {
-                        Ok(()) => Outcome::Applied { call },
+                        Ok(()) => {
+                            new_minimums.push(update);
+                            Outcome::Applied { call }
+                        }
                         Err(e) => failed(&e),
                     });
                 } else {
@@ -54,7 +58,12 @@ pub async fn act<T: Tables>(tables: &T, admitted: &[Action], observed: &Observed
         }
     }
     for (table, indices) in per_table {
-        let update = table_update(&table, indices.iter().map(|&i| &admitted[i]), observed);
+        let update = table_update(
+            &table,
+            indices.iter().map(|&i| &admitted[i]),
+            observed,
+            &new_minimums,
+        );
         let outcome = match tables.update(&update).await {
             Ok(()) => Outcome::Applied {
                 call: format!("UpdateTable {table}"),
@@ -102,21 +111,33 @@ fn failed(e: &PortError) -> Outcome {
     }
 }
 
-/// Builds one UpdateTable from the changes to a table and its GSIs, keeping the dimension that
-/// does not change at its observed value (UpdateTable needs both).
+/// Builds one UpdateTable from the changes to a table and its GSIs. UpdateTable needs both
+/// dimensions; the one not changed keeps its observed value, or the autoscaler minimum raised
+/// this tick if that is higher, so the UpdateTable never undoes the autoscaler's scale-out.
 fn table_update<'a>(
     table: &str,
     actions: impl Iterator<Item = &'a Action>,
     observed: &Observed,
+    new_minimums: &[ScalingUpdate],
 ) -> TableUpdate {
     let mut targets: BTreeMap<Resource, Throughput> = BTreeMap::new();
     for action in actions {
         let (Action::RaiseCapacity(c) | Action::LowerCapacity(c)) = action else {
             continue;
         };
-        let entry = targets
-            .entry(c.key.resource.clone())
-            .or_insert_with(|| current(&c.key.resource, observed));
+        let entry = targets.entry(c.key.resource.clone()).or_insert_with(|| {
+            let mut now = current(&c.key.resource, observed);
+            for m in new_minimums
+                .iter()
+                .filter(|m| m.key.resource == c.key.resource)
+            {
+                match m.key.dimension {
+                    Dimension::Read => now.read = now.read.max(m.range.min),
+                    Dimension::Write => now.write = now.write.max(m.range.min),
+                }
+            }
+            now
+        });
         match c.key.dimension {
             Dimension::Read => entry.read = c.to,
             Dimension::Write => entry.write = c.to,

@@ -182,12 +182,13 @@ fn log_report(report: &TickReport, mode: Mode) {
                 if *transient {
                     tracing::warn!(%kind, %subject, "{kind} {subject} failed, will retry next tick: {error}");
                 } else {
-                    tracing::error!(%kind, %subject, "{kind} {subject} failed and is held until a person looks: {error}");
+                    tracing::error!(%kind, %subject, "{kind} {subject} refused; needs a person, not tried again within the escalation interval: {error}");
                 }
             }
         }
     }
-    for held in &report.held {
+    // An unobserved table is also held as `observe`; the warning below says it once.
+    for held in report.held.iter().filter(|h| h.kind != "observe") {
         tracing::info!(kind = %held.kind, subject = %held.subject, "held {} {}: {}", held.kind, held.subject, held.reason);
     }
     for u in &report.observed.unobserved {
