@@ -15,7 +15,7 @@ use serde::Serialize;
 use std::fs::{File, OpenOptions};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 
 /// One tick, as written to the journal.
 #[derive(Debug, Serialize)]
@@ -58,15 +58,11 @@ pub struct Latest {
     pub age_s: u64,
 }
 
-fn rfc3339(t: Timestamp) -> String {
-    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(t.0)).to_string()
-}
-
 fn latest(series: &Series, at: Timestamp, period: Duration) -> Option<Latest> {
     let point = series.latest()?;
     Some(Latest {
         value: (point.value * 100.0).round() / 100.0,
-        minute: rfc3339(point.start),
+        minute: point.start.to_string(),
         age_s: series.age(at, period).unwrap_or_default().as_secs(),
     })
 }
@@ -95,7 +91,7 @@ impl<'a> Record<'a> {
     #[must_use]
     pub fn new(report: &'a TickReport, mode: &'static str) -> Self {
         Self {
-            at: rfc3339(report.at),
+            at: report.at.to_string(),
             mode,
             inputs: inputs(&report.observed),
             queues: &report.observed.queues,

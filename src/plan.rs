@@ -81,18 +81,14 @@ fn section(out: &mut String, title: &str, entries: &[Entry]) {
         let _ = writeln!(out, "  (nothing)");
         return;
     }
-    let kind_w = entries
-        .iter()
-        .map(|e| e.kind.len())
-        .max()
-        .unwrap_or(4)
-        .max(4);
-    let res_w = entries
-        .iter()
-        .map(|e| e.resource.len())
-        .max()
-        .unwrap_or(8)
-        .max(8);
+    let width = |field: fn(&Entry) -> &str, header: &str| {
+        entries
+            .iter()
+            .map(|e| field(e).len())
+            .fold(header.len(), usize::max)
+    };
+    let kind_w = width(|e| &e.kind, "KIND");
+    let res_w = width(|e| &e.resource, "RESOURCE");
     let _ = writeln!(out, "  {:kind_w$}  {:res_w$}  REASON", "KIND", "RESOURCE");
     for e in entries {
         let _ = writeln!(

@@ -8,7 +8,7 @@ use crate::guard::admit;
 use crate::memory::Memory;
 use crate::model::Observed;
 use crate::observe::{observe, observe_ingest};
-use crate::policy::{Mode, Policy};
+use crate::policy::Policy;
 use crate::ports::{Functions, Metrics, Queues, Tables};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -20,16 +20,6 @@ pub enum Step {
     Act,
     /// Plan or dry-run: admitted actions are reported as `would-apply`.
     Plan,
-}
-
-impl Step {
-    #[must_use]
-    pub fn for_mode(mode: Mode) -> Self {
-        match mode {
-            Mode::Enforce => Step::Act,
-            Mode::DryRun => Step::Plan,
-        }
-    }
 }
 
 /// An admitted action and what became of it.
