@@ -19,7 +19,8 @@ pub enum PortError {
         operation: &'static str,
         message: String,
     },
-    /// Access denied, validation and the like: the rule is held until a person looks.
+    /// Access denied, validation and the like: the change is held for the escalation interval
+    /// and reported loudly, since retrying at once will not help.
     #[error("{service} {operation} failed: {message}")]
     Permanent {
         service: &'static str,
