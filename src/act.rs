@@ -6,6 +6,7 @@
 use crate::action::{Action, CapacityChange};
 use crate::model::{Dimension, Observed, Resource};
 use crate::ports::{PortError, ScalingRange, ScalingUpdate, TableUpdate, Tables, Throughput};
+use crate::redrive::fleet::Launcher;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -28,7 +29,12 @@ pub enum Outcome {
 }
 
 /// Carries out admitted actions; returns one outcome per action, in order.
-pub async fn act<T: Tables>(tables: &T, admitted: &[Action], observed: &Observed) -> Vec<Outcome> {
+pub async fn act<T: Tables, L: Launcher>(
+    tables: &T,
+    launcher: &mut L,
+    admitted: &[Action],
+    observed: &Observed,
+) -> Vec<Outcome> {
     let mut outcomes: Vec<Option<Outcome>> = vec![None; admitted.len()];
     let mut per_table: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     let mut new_minimums: Vec<ScalingUpdate> = Vec::new();
@@ -55,6 +61,17 @@ pub async fn act<T: Tables>(tables: &T, admitted: &[Action], observed: &Observed
                 }
             }
             Action::Escalate(_) => outcomes[i] = Some(Outcome::Reported),
+            Action::Redrive(order) => {
+                outcomes[i] = Some(
+                    match launcher.launch(&order.target, &order.settings, observed.at) {
+                        Ok(call) => Outcome::Applied { call },
+                        Err(error) => Outcome::Failed {
+                            error,
+                            transient: false,
+                        },
+                    },
+                );
+            }
         }
     }
     for (table, indices) in per_table {

@@ -1,6 +1,7 @@
 //! What the controller may do, and why it did not: the values `decide` and `admit` exchange.
 
 use crate::model::{CapacityKey, Resource};
+use crate::redrive::{Settings, Target};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -85,6 +86,28 @@ pub struct Escalation {
     pub advice: String,
 }
 
+/// Who asked for a re-drive, and on what evidence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "origin", rename_all = "kebab-case")]
+pub enum RedriveOrigin {
+    /// `remediator redrive`: an operator's command, audited like the controller's own actions.
+    Manual,
+    /// The stranded-queue rule: visible messages, uploads finished, and the visible count has
+    /// not fallen since `not_fallen_since`.
+    Stranded { not_fallen_since: Timestamp },
+}
+
+/// Invoke the ingest lambda for the visible messages of one ingest queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RedriveOrder {
+    pub target: Target,
+    pub settings: Settings,
+    pub origin: RedriveOrigin,
+    /// Messages visible when the order was made.
+    pub visible: u64,
+    pub in_flight: u64,
+}
+
 /// Something the controller proposes to do. Later rules add their variants here.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
@@ -92,6 +115,7 @@ pub enum Action {
     RaiseCapacity(CapacityChange),
     LowerCapacity(CapacityChange),
     Escalate(Escalation),
+    Redrive(RedriveOrder),
 }
 
 impl Action {
@@ -101,6 +125,7 @@ impl Action {
             Action::RaiseCapacity(_) => "raise-capacity",
             Action::LowerCapacity(_) => "lower-capacity",
             Action::Escalate(_) => "escalate",
+            Action::Redrive(_) => "redrive",
         }
     }
 
@@ -110,14 +135,18 @@ impl Action {
         match self {
             Action::RaiseCapacity(c) | Action::LowerCapacity(c) => c.key.to_string(),
             Action::Escalate(e) => e.resource.to_string(),
+            Action::Redrive(r) => r.target.queue.clone(),
         }
     }
 
+    /// The CloudWatch evidence of a capacity action; `None` for a re-drive, whose queue counts
+    /// are read live.
     #[must_use]
-    pub fn evidence(&self) -> &Evidence {
+    pub fn evidence(&self) -> Option<&Evidence> {
         match self {
-            Action::RaiseCapacity(c) | Action::LowerCapacity(c) => &c.evidence,
-            Action::Escalate(e) => &e.evidence,
+            Action::RaiseCapacity(c) | Action::LowerCapacity(c) => Some(&c.evidence),
+            Action::Escalate(e) => Some(&e.evidence),
+            Action::Redrive(_) => None,
         }
     }
 
@@ -141,6 +170,23 @@ impl Action {
                 format!("{} → {}: {why}; {}", c.from, c.to, c.evidence)
             }
             Action::Escalate(e) => format!("{:?}: {}; {}", e.cause, e.evidence, e.advice),
+            Action::Redrive(r) => {
+                let why = match &r.origin {
+                    RedriveOrigin::Manual => "asked for by an operator".to_string(),
+                    RedriveOrigin::Stranded { not_fallen_since } => format!(
+                        "stranded: uploads finished and the visible count has not fallen since {not_fallen_since}"
+                    ),
+                };
+                let max = r
+                    .settings
+                    .max
+                    .map(|m| format!(", at most {m}"))
+                    .unwrap_or_default();
+                format!(
+                    "invoke {} at {}/s for {} visible message(s) of job {} ({} in flight){max}: {why}",
+                    r.target.function, r.settings.rate_per_s, r.visible, r.target.job, r.in_flight
+                )
+            }
         }
     }
 }
@@ -183,6 +229,20 @@ pub enum HoldReason {
         error: String,
         until: Timestamp,
     },
+    /// A re-drive faster than the policy's `redrive.max_rate`.
+    RateAboveMaximum {
+        rate_per_s: f64,
+        max_rate_per_s: f64,
+    },
+    /// One re-drive per queue at a time.
+    RedriveRunning {
+        since: Timestamp,
+    },
+    /// The last re-drive of this queue gave up; the queue needs a person before another.
+    RedriveGaveUp {
+        end: String,
+        until: Timestamp,
+    },
 }
 
 impl fmt::Display for HoldReason {
@@ -215,6 +275,20 @@ impl fmt::Display for HoldReason {
             HoldReason::AlreadyEscalated { until } => {
                 write!(f, "already escalated; next reminder after {until}")
             }
+            HoldReason::RateAboveMaximum {
+                rate_per_s,
+                max_rate_per_s,
+            } => write!(
+                f,
+                "{rate_per_s}/s is above the policy's redrive.max_rate of {max_rate_per_s}/s"
+            ),
+            HoldReason::RedriveRunning { since } => {
+                write!(f, "a re-drive of this queue is running since {since}")
+            }
+            HoldReason::RedriveGaveUp { end, until } => write!(
+                f,
+                "the last re-drive of this queue {end}; not started again before {until} unless a person does"
+            ),
             HoldReason::Refused { error, until } => {
                 write!(
                     f,

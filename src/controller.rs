@@ -7,6 +7,8 @@ use crate::memory::Memory;
 use crate::policy::Policy;
 use crate::ports::{Functions, Metrics, Queues, Tables};
 use crate::reconcile::{Ports, Step, TickReport, tick};
+use crate::redrive::Summary;
+use crate::redrive::fleet::{Fleet, NoLauncher};
 use crate::state::{StateError, StateStore};
 use crate::time::Timestamp;
 use std::future::Future;
@@ -55,6 +57,8 @@ pub struct Controller<'a, M, T, Q, F, S> {
     journal: Journal,
     mode: Mode,
     memory: Memory,
+    /// Re-drives started by this controller; `None` where none may be started.
+    fleet: Option<Fleet>,
 }
 
 impl<'a, M: Metrics, T: Tables, Q: Queues, F: Functions, S: StateStore>
@@ -71,10 +75,11 @@ impl<'a, M: Metrics, T: Tables, Q: Queues, F: Functions, S: StateStore>
         journal: Journal,
         mode: Mode,
     ) -> Result<Self, ControllerError> {
-        let memory = match &store {
+        let mut memory = match &store {
             Some(store) => store.load().await?,
             None => Memory::default(),
         };
+        memory.interrupt_orphaned_redrives(Timestamp::now());
         Ok(Self {
             ports,
             policy,
@@ -82,7 +87,15 @@ impl<'a, M: Metrics, T: Tables, Q: Queues, F: Functions, S: StateStore>
             journal,
             mode,
             memory,
+            fleet: None,
         })
+    }
+
+    /// Lets this controller start re-drives (the stranded-queue rule), run by `fleet`.
+    #[must_use]
+    pub fn with_fleet(mut self, fleet: Fleet) -> Self {
+        self.fleet = Some(fleet);
+        self
     }
 
     /// One tick at `at`: decide, act (in enforce mode), log, journal, and save the memory.
@@ -92,24 +105,116 @@ impl<'a, M: Metrics, T: Tables, Q: Queues, F: Functions, S: StateStore>
     /// The journal file or the state file could not be written. The tick itself happened; in
     /// a loop the in-process memory still holds what was done.
     pub async fn tick(&mut self, at: Timestamp) -> Result<TickReport, ControllerError> {
-        let report = tick(
-            &self.ports,
-            self.policy,
-            &mut self.memory,
-            at,
-            self.mode.step(),
-        )
-        .await;
-        // Remember what was done before anything else can fail.
-        let saved = match (&self.store, self.mode) {
-            (Some(store), Mode::Enforce) => store.save(&self.memory).await,
-            _ => Ok(()),
+        let ended = match &mut self.fleet {
+            Some(fleet) => fleet.ended().await,
+            None => Vec::new(),
         };
+        self.note_ended(&ended, at);
+        let report = match &mut self.fleet {
+            Some(fleet) => {
+                tick(
+                    &self.ports,
+                    fleet,
+                    self.policy,
+                    &mut self.memory,
+                    at,
+                    self.mode.step(),
+                )
+                .await
+            }
+            None => {
+                tick(
+                    &self.ports,
+                    &mut NoLauncher,
+                    self.policy,
+                    &mut self.memory,
+                    at,
+                    self.mode.step(),
+                )
+                .await
+            }
+        };
+        // Remember what was done before anything else can fail.
+        let saved = self.save().await;
         log_report(&report, self.mode);
-        let journal = self.journal.write(&Record::new(&report, self.mode.label()));
+        let running = self
+            .fleet
+            .as_ref()
+            .map(Fleet::snapshots)
+            .unwrap_or_default();
+        let record = Record::new(&report, self.mode.label()).with_redrives(&running, &ended);
+        let journal = self.journal.write(&record);
         saved?;
         journal?;
         Ok(report)
+    }
+
+    /// Ends the re-drives this controller started: waits for them when `wait` (a one-shot run
+    /// lets what it started finish), else asks them to stop. Either way their ends are logged,
+    /// journalled and remembered.
+    ///
+    /// # Errors
+    /// The journal or state file could not be written.
+    pub async fn finish_redrives(
+        &mut self,
+        wait: bool,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<(), ControllerError> {
+        let Some(fleet) = &mut self.fleet else {
+            return Ok(());
+        };
+        if fleet.snapshots().is_empty() {
+            return Ok(());
+        }
+        let ended = if wait {
+            tracing::info!(
+                "waiting for {} re-drive(s) to end; SIGINT or SIGTERM stops them",
+                fleet.snapshots().len()
+            );
+            let mut shutdown = std::pin::pin!(shutdown);
+            let waited = tokio::select! {
+                ended = fleet.wait_all() => Some(ended),
+                () = &mut shutdown => None,
+            };
+            match waited {
+                Some(ended) => ended,
+                None => fleet.stop_all().await,
+            }
+        } else {
+            fleet.stop_all().await
+        };
+        let at = Timestamp::now();
+        self.note_ended(&ended, at);
+        let saved = self.save().await;
+        let journal = self.journal.write(&EndedRecord {
+            at: at.to_string(),
+            mode: self.mode.label(),
+            redrives_ended: &ended,
+        });
+        saved?;
+        journal?;
+        Ok(())
+    }
+
+    async fn save(&self) -> Result<(), StateError> {
+        match (&self.store, self.mode) {
+            (Some(store), Mode::Enforce) => store.save(&self.memory).await,
+            _ => Ok(()),
+        }
+    }
+
+    /// Remembers and logs how re-drives ended; a re-drive that gave up is an escalation.
+    fn note_ended(&mut self, ended: &[Summary], at: Timestamp) {
+        for summary in ended {
+            let queue = &summary.target.queue;
+            self.memory.record_redrive_end(queue, at, &summary.end);
+            let p = &summary.progress;
+            if summary.end.needs_person() {
+                tracing::error!(%queue, end = summary.end.label(), "escalation: re-drive of {queue} {}; {} invoked, {} drained, {} remaining", summary.end, p.invoked, p.drained, p.remaining);
+            } else {
+                tracing::info!(%queue, end = summary.end.label(), "re-drive of {queue} ended: {}; {} invoked, {} drained, {} remaining", summary.end, p.invoked, p.drained, p.remaining);
+            }
+        }
     }
 
     /// Ticks every `interval` until `shutdown` completes. A tick in flight is always finished:
@@ -128,8 +233,19 @@ impl<'a, M: Metrics, T: Tables, Q: Queues, F: Functions, S: StateStore>
                 tracing::error!("{e}");
             }
         }
+        if let Err(e) = self.finish_redrives(false, std::future::pending()).await {
+            tracing::error!("{e}");
+        }
         tracing::info!("stopped after finishing the tick in flight");
     }
+}
+
+/// The journal line for re-drives ended outside a tick (at shutdown or the end of `--once`).
+#[derive(Debug, serde::Serialize)]
+struct EndedRecord<'a> {
+    at: String,
+    mode: &'static str,
+    redrives_ended: &'a [Summary],
 }
 
 /// Problems a one-shot command reports on stderr and turns into a non-zero exit: whatever

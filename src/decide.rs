@@ -42,5 +42,6 @@ impl Decision {
 pub fn decide(observed: &Observed, policy: &Policy, memory: &Memory) -> Decision {
     let mut decision = Decision::default();
     rules::capacity::decide(observed, policy, memory, &mut decision);
+    rules::stranded::decide(observed, policy, memory, &mut decision);
     decision
 }

@@ -1,10 +1,11 @@
 //! Guardrails: the pure step between deciding and acting. Every proposed action is admitted or
 //! held with a reason; nothing here reads a clock or the network.
 
-use crate::action::{Action, CapacityChange, Held, HoldReason};
+use crate::action::{Action, CapacityChange, Held, HoldReason, RedriveOrder, RedriveOrigin};
 use crate::memory::Memory;
 use crate::model::{BillingMode, CapacityKey, Observed, TableStatus};
 use crate::policy::Policy;
+use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -47,8 +48,9 @@ pub fn admit(
     let stale_after = policy.controller.stale_after;
 
     for action in actions {
-        let evidence = action.evidence();
-        if evidence.age > stale_after {
+        if let Some(evidence) = action.evidence()
+            && evidence.age > stale_after
+        {
             let reason = HoldReason::StaleData {
                 age_s: evidence.age.as_secs(),
                 limit_s: stale_after.as_secs(),
@@ -82,6 +84,7 @@ pub fn admit(
             Action::RaiseCapacity(c) | Action::LowerCapacity(c) => {
                 check_change(&action, c, observed, policy, memory, actions_this_hour)
             }
+            Action::Redrive(order) => check_redrive(order, policy, memory, at),
         };
         match verdict {
             Err(reason) => admission.held.push(Held::action(action, reason)),
@@ -122,6 +125,41 @@ pub fn admit(
         }
     }
     admission
+}
+
+/// A re-drive runs within the policy's rate, alone on its queue, and not again right after one
+/// gave up (that queue needs a person; the escalation said so).
+fn check_redrive(
+    order: &RedriveOrder,
+    policy: &Policy,
+    memory: &Memory,
+    at: Timestamp,
+) -> Result<(), HoldReason> {
+    let max = policy.redrive.max_rate_per_s;
+    if order.settings.rate_per_s > max {
+        return Err(HoldReason::RateAboveMaximum {
+            rate_per_s: order.settings.rate_per_s,
+            max_rate_per_s: max,
+        });
+    }
+    let Some(last) = memory.last_redrive(&order.target.queue) else {
+        return Ok(());
+    };
+    match &last.end {
+        None => Err(HoldReason::RedriveRunning { since: last.at }),
+        Some(end) if end.gave_up && order.origin != RedriveOrigin::Manual => {
+            let until = end.at.plus(policy.guardrails.escalation_interval);
+            if until > at {
+                Err(HoldReason::RedriveGaveUp {
+                    end: end.describe.clone(),
+                    until,
+                })
+            } else {
+                Ok(())
+            }
+        }
+        Some(_) => Ok(()),
+    }
 }
 
 fn check_change(

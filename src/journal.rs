@@ -5,11 +5,15 @@
 //! The record keeps the newest datapoint of each signal rather than whole series: a tick every
 //! 30 s must not write megabytes a day.
 
-use crate::action::Held;
+use crate::action::{Action, Held, HoldReason};
 use crate::decide::Verdict;
-use crate::model::{BillingMode, Dimension, Observed, Resource, Series, TableStatus, Unobserved};
-use crate::ports::{FunctionConfig, QueueDepth, ScalingRange};
+use crate::model::{
+    BillingMode, Dimension, IngestJob, Observed, Resource, Series, TableStatus, Unobserved,
+};
+use crate::ports::{FunctionConfig, ScalingRange};
 use crate::reconcile::{Done, TickReport};
+use crate::redrive::Summary;
+use crate::redrive::fleet::Snapshot;
 use crate::time::Timestamp;
 use serde::Serialize;
 use std::fs::{File, OpenOptions};
@@ -25,13 +29,35 @@ pub struct Record<'a> {
     pub mode: &'static str,
     pub inputs: Vec<Input>,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    pub queues: &'a [QueueDepth],
+    pub jobs: &'a [IngestJob],
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     pub functions: &'a [FunctionConfig],
     pub unobserved: &'a [Unobserved],
     pub verdicts: &'a [Verdict],
     pub actions: &'a [Done],
     pub held: &'a [Held],
+    /// Re-drives running after this tick, with their latest progress.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub redrives: &'a [Snapshot],
+    /// Re-drives that ended since the last tick.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub redrives_ended: &'a [Summary],
+}
+
+/// One event of a manual re-drive (`remediator redrive`), journalled like a tick's actions.
+#[derive(Debug, Serialize)]
+pub struct RedriveEntry<'a> {
+    pub at: String,
+    pub mode: &'static str,
+    /// `redrive-ordered` (with the guard's verdict) or `redrive-ended`.
+    pub event: &'static str,
+    pub queue: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<&'a Action>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held: Option<&'a HoldReason>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<&'a Summary>,
 }
 
 /// The newest values of one capacity dimension and their ages.
@@ -94,13 +120,23 @@ impl<'a> Record<'a> {
             at: report.at.to_string(),
             mode,
             inputs: inputs(&report.observed),
-            queues: &report.observed.queues,
+            jobs: &report.observed.jobs,
             functions: &report.observed.functions,
             unobserved: &report.observed.unobserved,
             verdicts: &report.verdicts,
             actions: &report.actions,
             held: &report.held,
+            redrives: &[],
+            redrives_ended: &[],
         }
+    }
+
+    /// Adds the re-drives the controller runs beyond its ticks.
+    #[must_use]
+    pub fn with_redrives(mut self, running: &'a [Snapshot], ended: &'a [Summary]) -> Self {
+        self.redrives = running;
+        self.redrives_ended = ended;
+        self
     }
 }
 
@@ -141,7 +177,7 @@ impl Journal {
 
     /// # Errors
     /// The file write failed; the record has still gone to the log stream.
-    pub fn write(&mut self, record: &Record<'_>) -> Result<(), JournalError> {
+    pub fn write(&mut self, record: &impl Serialize) -> Result<(), JournalError> {
         let line = serde_json::to_string(record)
             .unwrap_or_else(|e| format!("{{\"error\":\"journal record not serialisable: {e}\"}}"));
         tracing::info!(target: "remediator::journal", "{line}");

@@ -20,6 +20,7 @@ pub mod plan;
 pub mod policy;
 pub mod ports;
 pub mod reconcile;
+pub mod redrive;
 pub mod rules;
 mod serde_secs;
 pub mod sim;

@@ -9,6 +9,7 @@ use remediator::controller::{Controller, Mode, problems};
 use remediator::journal::Journal;
 use remediator::policy::{LOCAL_POLICY, Mode as PolicyMode, Policy};
 use remediator::reconcile::TickReport;
+use remediator::redrive::fleet::Fleet;
 use remediator::sim::{self, ControllerKind, Scenario};
 use remediator::source::Problems;
 use remediator::state::FileState;
@@ -85,8 +86,17 @@ async fn run(
     let aws = connect(policy, once).await?;
     let store = state.map(FileState::new);
     let mut controller = Controller::start(aws.ports(), policy, store, journal, mode).await?;
+    if mode == Mode::Enforce && policy.redrive.enabled {
+        controller = controller.with_fleet(Fleet::new(
+            aws.queues.clone(),
+            aws.functions.clone(),
+            aws.metrics.clone(),
+        ));
+    }
     if once {
         let report = controller.tick(Timestamp::now()).await?;
+        // Re-drives started by this tick run to their end (or until a signal).
+        controller.finish_redrives(true, shutdown_signal()).await?;
         return Ok(one_shot_exit(&report));
     }
     tracing::info!(

@@ -45,6 +45,36 @@ pub struct RefusalRecord {
     pub error: String,
 }
 
+/// A re-drive started by this controller or an operator, and how it ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RedriveRecord {
+    pub queue: String,
+    pub at: Timestamp,
+    pub manual: bool,
+    /// `None` while it runs.
+    #[serde(default)]
+    pub end: Option<RedriveEnd>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RedriveEnd {
+    pub at: Timestamp,
+    /// `drained`, `no-progress`, ... (see `redrive::End::label`).
+    pub label: String,
+    /// The end in words, for hold reasons.
+    pub describe: String,
+    /// It stopped for want of progress or on an error: a person must look.
+    pub gave_up: bool,
+}
+
+/// Since when an ingest queue's visible count has not fallen below `lowest`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueWatch {
+    pub queue: String,
+    pub lowest: u64,
+    pub since: Timestamp,
+}
+
 /// The controller's memory. Kept small: entries older than a day are pruned.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Memory {
@@ -52,6 +82,10 @@ pub struct Memory {
     pub escalations: Vec<EscalationRecord>,
     #[serde(default)]
     pub refusals: Vec<RefusalRecord>,
+    #[serde(default)]
+    pub redrives: Vec<RedriveRecord>,
+    #[serde(default)]
+    pub queue_watch: Vec<QueueWatch>,
 }
 
 impl Memory {
@@ -117,6 +151,67 @@ impl Memory {
         }
     }
 
+    /// The latest re-drive of a queue.
+    #[must_use]
+    pub fn last_redrive(&self, queue: &str) -> Option<&RedriveRecord> {
+        self.redrives.iter().rev().find(|r| r.queue == queue)
+    }
+
+    /// Records how a re-drive ended.
+    pub fn record_redrive_end(&mut self, queue: &str, at: Timestamp, end: &crate::redrive::End) {
+        if let Some(record) = self
+            .redrives
+            .iter_mut()
+            .rev()
+            .find(|r| r.queue == queue && r.end.is_none())
+        {
+            record.end = Some(RedriveEnd {
+                at,
+                label: end.label().to_string(),
+                describe: end.to_string(),
+                gave_up: end.needs_person(),
+            });
+        }
+    }
+
+    /// Re-drives remembered as running belonged to a process that has stopped: they are marked
+    /// interrupted when a new controller starts.
+    pub fn interrupt_orphaned_redrives(&mut self, at: Timestamp) {
+        let running: Vec<String> = self
+            .redrives
+            .iter()
+            .filter(|r| r.end.is_none())
+            .map(|r| r.queue.clone())
+            .collect();
+        for queue in running {
+            self.record_redrive_end(&queue, at, &crate::redrive::End::Interrupted);
+        }
+    }
+
+    /// The watch of one ingest queue: since when its visible count has not fallen.
+    #[must_use]
+    pub fn queue_watch(&self, queue: &str) -> Option<&QueueWatch> {
+        self.queue_watch.iter().find(|w| w.queue == queue)
+    }
+
+    /// Updates the watches from this tick's ingest queues; queues no longer listed are dropped.
+    pub fn watch_queues(&mut self, observed: &Observed) {
+        let mut watches = Vec::new();
+        for job in &observed.jobs {
+            let visible = job.ingest.visible;
+            let watch = match self.queue_watch(&job.ingest.name) {
+                Some(w) if visible >= w.lowest && visible > 0 => w.clone(),
+                _ => QueueWatch {
+                    queue: job.ingest.name.clone(),
+                    lowest: visible,
+                    since: observed.at,
+                },
+            };
+            watches.push(watch);
+        }
+        self.queue_watch = watches;
+    }
+
     /// Records an action that was carried out at `at`.
     pub fn record(&mut self, action: &Action, at: Timestamp) {
         match action {
@@ -138,6 +233,12 @@ impl Memory {
                 resource: e.resource.clone(),
                 cause: e.cause,
                 at,
+            }),
+            Action::Redrive(r) => self.redrives.push(RedriveRecord {
+                queue: r.target.queue.clone(),
+                at,
+                manual: r.origin == crate::action::RedriveOrigin::Manual,
+                end: None,
             }),
         }
     }
@@ -163,5 +264,7 @@ impl Memory {
         self.changes.retain(|c| at.since(c.at) < DAY);
         self.escalations.retain(|e| at.since(e.at) < DAY);
         self.refusals.retain(|r| at.since(r.at) < DAY);
+        self.redrives
+            .retain(|r| r.end.as_ref().is_none_or(|e| at.since(e.at) < DAY));
     }
 }

@@ -175,6 +175,16 @@ pub struct Unobserved {
     pub reason: String,
 }
 
+/// The queues of one ingest job (`shared/boss.md`, "Names"). `None`: the queue does not exist
+/// (BOSS deletes a job's queues as the job moves on), which counts as drained.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IngestJob {
+    pub job: String,
+    pub ingest: crate::ports::QueueDepth,
+    pub upload: Option<crate::ports::QueueDepth>,
+    pub index: Option<crate::ports::QueueDepth>,
+}
+
 /// Everything one tick knows. `at` is the only clock the decision core sees.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Observed {
@@ -184,9 +194,9 @@ pub struct Observed {
     pub period: Duration,
     /// Sorted by resource.
     pub resources: Vec<ResourceObs>,
-    /// Ingest queues (read when re-drive is enabled).
+    /// Ingest jobs and their queues (read when re-drive is enabled), sorted by ingest queue.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub queues: Vec<crate::ports::QueueDepth>,
+    pub jobs: Vec<IngestJob>,
     /// Watched Lambda functions (read when drift detection is enabled).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub functions: Vec<crate::ports::FunctionConfig>,

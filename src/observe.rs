@@ -1,7 +1,7 @@
 //! The observe stage: table descriptions and one batched metrics fetch become an [`Observed`].
 
 use crate::model::{
-    Dimension, DimensionObs, Observed, Point, Resource, ResourceObs, Series, Unobserved,
+    Dimension, DimensionObs, IngestJob, Observed, Point, Resource, ResourceObs, Series, Unobserved,
 };
 use crate::policy::Policy;
 use crate::ports::{
@@ -162,7 +162,7 @@ pub async fn observe<M: Metrics, T: Tables>(
         at,
         period,
         resources,
-        queues: Vec::new(),
+        jobs: Vec::new(),
         functions: Vec::new(),
         unobserved,
     }
@@ -214,6 +214,40 @@ fn skeletons(desc: &TableDescription, include_gsis: bool) -> Vec<ResourceObsSkel
     out
 }
 
+/// One job's ingest queue and, beside it (same account and region, so the same URL prefix),
+/// its upload and tile-index queues. `None` for a queue listed but deleted since.
+async fn observe_job<Q: Queues>(
+    queues: &Q,
+    policy: &Policy,
+    ingest_url: &str,
+) -> Result<Option<IngestJob>, crate::ports::PortError> {
+    let Some(job) = policy.domain.job_of_ingest_queue(ingest_url) else {
+        return Ok(None);
+    };
+    let base = ingest_url
+        .rsplit_once('/')
+        .map_or(String::new(), |(base, _)| format!("{base}/"));
+    let optional = |name: String| {
+        let url = format!("{base}{name}");
+        async move {
+            match queues.depth(&url).await {
+                Ok(depth) => Ok(Some(depth)),
+                Err(crate::ports::PortError::NotFound { .. }) => Ok(None),
+                Err(e) => Err(e),
+            }
+        }
+    };
+    let Some(ingest) = optional(policy.domain.ingest_queue(job)).await? else {
+        return Ok(None);
+    };
+    Ok(Some(IngestJob {
+        job: job.to_string(),
+        ingest,
+        upload: optional(policy.domain.upload_queue(job)).await?,
+        index: optional(policy.domain.index_queue(job)).await?,
+    }))
+}
+
 /// Adds what the re-drive and drift rules read: the depth of every ingest queue of the domain
 /// (when re-drive is enabled) and the configuration of each watched function (when drift
 /// detection is enabled). Failures are listed as unobserved; the capacity rules go on.
@@ -228,8 +262,9 @@ pub async fn observe_ingest<Q: Queues, F: Functions>(
         match queues.list(&prefix).await {
             Ok(urls) => {
                 for url in urls {
-                    match queues.depth(&url).await {
-                        Ok(depth) => observed.queues.push(depth),
+                    match observe_job(queues, policy, &url).await {
+                        Ok(Some(job)) => observed.jobs.push(job),
+                        Ok(None) => {}
                         Err(e) => observed.unobserved.push(Unobserved {
                             subject: url,
                             reason: e.to_string(),

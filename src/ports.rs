@@ -27,6 +27,14 @@ pub enum PortError {
         operation: &'static str,
         message: String,
     },
+    /// The service asked us to slow down (HTTP 429, TooManyRequests, Throttling): transient, and
+    /// a paced caller such as a re-drive lowers its rate.
+    #[error("{service} {operation} throttled: {message}")]
+    Throttled {
+        service: &'static str,
+        operation: &'static str,
+        message: String,
+    },
     #[error("{resource} does not exist")]
     NotFound { resource: String },
     /// The resource is being changed and accepts no further change now.
@@ -37,7 +45,10 @@ pub enum PortError {
 impl PortError {
     #[must_use]
     pub fn is_transient(&self) -> bool {
-        matches!(self, PortError::Transient { .. } | PortError::Busy { .. })
+        matches!(
+            self,
+            PortError::Transient { .. } | PortError::Throttled { .. } | PortError::Busy { .. }
+        )
     }
 }
 
@@ -158,10 +169,24 @@ pub struct QueueDepth {
     pub delayed: u64,
 }
 
+impl QueueDepth {
+    /// Messages still in the queue: visible, in flight (they come back after their visibility
+    /// timeout unless deleted) and delayed.
+    #[must_use]
+    pub fn total(&self) -> u64 {
+        self.visible + self.in_flight + self.delayed
+    }
+}
+
 pub trait Queues {
     /// URLs of every queue whose name starts with `prefix` (ListQueues, all pages).
     fn list(&self, prefix: &str) -> impl Future<Output = Result<Vec<String>, PortError>> + Send;
+    /// The URL of a queue by name (GetQueueUrl); `NotFound` when there is no such queue.
+    fn url(&self, name: &str) -> impl Future<Output = Result<String, PortError>> + Send;
     fn depth(&self, url: &str) -> impl Future<Output = Result<QueueDepth, PortError>> + Send;
+    /// The body of one visible message, left in the queue (ReceiveMessage with visibility
+    /// timeout 0); `None` when no message was visible.
+    fn peek(&self, url: &str) -> impl Future<Output = Result<Option<String>, PortError>> + Send;
 }
 
 /// What the rules need of a Lambda function's configuration.
@@ -179,4 +204,11 @@ pub trait Functions {
         &self,
         name: &str,
     ) -> impl Future<Output = Result<FunctionConfig, PortError>> + Send;
+    /// Queues one asynchronous invocation (InvocationType `Event`), not retried: a paced caller
+    /// decides what a throttled or failed invocation means.
+    fn invoke_async(
+        &self,
+        name: &str,
+        payload: &[u8],
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
 }

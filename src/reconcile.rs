@@ -10,6 +10,7 @@ use crate::model::Observed;
 use crate::observe::{observe, observe_ingest};
 use crate::policy::Policy;
 use crate::ports::{Functions, Metrics, Queues, Tables};
+use crate::redrive::fleet::Launcher;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -49,8 +50,9 @@ pub struct Ports<'a, M, T, Q, F> {
 }
 
 /// Runs one tick at `at` and updates `memory` with what was carried out.
-pub async fn tick<M: Metrics, T: Tables, Q: Queues, F: Functions>(
+pub async fn tick<M: Metrics, T: Tables, Q: Queues, F: Functions, L: Launcher>(
     ports: &Ports<'_, M, T, Q, F>,
+    launcher: &mut L,
     policy: &Policy,
     memory: &mut Memory,
     at: Timestamp,
@@ -61,9 +63,11 @@ pub async fn tick<M: Metrics, T: Tables, Q: Queues, F: Functions>(
     observe_ingest(ports.queues, ports.functions, policy, &mut observed).await;
     memory.note_settled(&observed);
     let decision = decide(&observed, policy, memory);
+    // After deciding: the rule compares this tick's counts with the watch kept so far.
+    memory.watch_queues(&observed);
     let admission = admit(decision.actions, &observed, policy, memory);
     let outcomes = match step {
-        Step::Act => act(ports.tables, &admission.admitted, &observed).await,
+        Step::Act => act(ports.tables, launcher, &admission.admitted, &observed).await,
         Step::Plan => admission
             .admitted
             .iter()

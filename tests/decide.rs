@@ -108,7 +108,7 @@ fn observed(resources: Vec<ResourceObs>) -> Observed {
         at: MINUTE.plus(Duration::from_secs(150)),
         period: Duration::from_secs(60),
         resources,
-        queues: vec![],
+        jobs: vec![],
         functions: vec![],
         unobserved: vec![],
     }

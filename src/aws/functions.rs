@@ -1,8 +1,11 @@
-//! Lambda adapter for the [`Functions`] port: GetFunctionConfiguration.
+//! Lambda adapter for the [`Functions`] port: GetFunctionConfiguration and asynchronous Invoke.
 
 use super::classify;
 use crate::ports::{FunctionConfig, Functions, PortError};
 use aws_sdk_lambda::Client;
+use aws_sdk_lambda::config::retry::RetryConfig;
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::InvocationType;
 use std::time::Duration;
 
 #[derive(Debug, Clone)]
@@ -32,5 +35,23 @@ impl Functions for LambdaFunctions {
             timeout: Duration::from_secs(u64::from(non_negative(out.timeout()))),
             memory_mb: non_negative(out.memory_size()),
         })
+    }
+
+    async fn invoke_async(&self, name: &str, payload: &[u8]) -> Result<(), PortError> {
+        // No SDK retries: a throttled invocation must reach the re-drive's pacer at once, which
+        // slows down; the SDK's own back-off would hide the signal and send the call again.
+        self.client
+            .invoke()
+            .function_name(name)
+            .invocation_type(InvocationType::Event)
+            .payload(Blob::new(payload))
+            .customize()
+            .config_override(
+                aws_sdk_lambda::config::Builder::default().retry_config(RetryConfig::disabled()),
+            )
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify("Lambda", "Invoke", &format!("function {name}"), &e))
     }
 }

@@ -117,6 +117,16 @@ impl Aws {
     }
 }
 
+/// Error codes that ask the caller to slow down.
+const THROTTLING_CODES: &[&str] = &[
+    "TooManyRequestsException",
+    "ThrottlingException",
+    "Throttling",
+    "ThrottledException",
+    "RequestLimitExceeded",
+    "RequestThrottled",
+];
+
 /// Error codes that retrying will not fix: permissions, credentials, malformed requests. Every
 /// other service error (throttling, concurrent updates, limits, internal errors) is transient:
 /// holding a raise for long in the middle of an incident on a code we did not foresee would be
@@ -161,13 +171,23 @@ where
             let e = ctx.err();
             let code = e.code().unwrap_or("Unknown");
             let message = format!("{code}: {}", e.message().unwrap_or("no message"));
-            if code == "ResourceNotFoundException" || code == "ResourceNotFound" {
+            if code == "ResourceNotFoundException"
+                || code == "ResourceNotFound"
+                || code == "QueueDoesNotExist"
+                || code == "AWS.SimpleQueueService.NonExistentQueue"
+            {
                 PortError::NotFound {
                     resource: resource.to_string(),
                 }
             } else if code == "ResourceInUseException" {
                 PortError::Busy {
                     resource: resource.to_string(),
+                    message,
+                }
+            } else if THROTTLING_CODES.contains(&code) || ctx.raw().status().as_u16() == 429 {
+                PortError::Throttled {
+                    service,
+                    operation,
                     message,
                 }
             } else if PERMANENT_CODES.contains(&code) {

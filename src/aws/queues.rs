@@ -1,4 +1,5 @@
-//! SQS adapter for the [`Queues`] port: ListQueues by prefix and GetQueueAttributes.
+//! SQS adapter for the [`Queues`] port: ListQueues by prefix, GetQueueUrl, GetQueueAttributes,
+//! and a ReceiveMessage that leaves the message visible.
 
 use super::classify;
 use crate::ports::{PortError, QueueDepth, Queues};
@@ -38,6 +39,40 @@ impl Queues for SqsQueues {
                 return Ok(urls);
             }
         }
+    }
+
+    async fn url(&self, name: &str) -> Result<String, PortError> {
+        let out = self
+            .client
+            .get_queue_url()
+            .queue_name(name)
+            .send()
+            .await
+            .map_err(|e| classify("SQS", "GetQueueUrl", &format!("queue {name}"), &e))?;
+        out.queue_url()
+            .map(str::to_string)
+            .ok_or_else(|| PortError::NotFound {
+                resource: format!("queue {name}"),
+            })
+    }
+
+    async fn peek(&self, url: &str) -> Result<Option<String>, PortError> {
+        // Visibility timeout 0 leaves the message visible: the re-drive only borrows a chunk key
+        // and must not delay the message the lambda it invokes is meant to take.
+        let out = self
+            .client
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(1)
+            .visibility_timeout(0)
+            .wait_time_seconds(0)
+            .send()
+            .await
+            .map_err(|e| classify("SQS", "ReceiveMessage", url, &e))?;
+        Ok(out
+            .messages()
+            .first()
+            .and_then(|m| m.body().map(str::to_string)))
     }
 
     async fn depth(&self, url: &str) -> Result<QueueDepth, PortError> {

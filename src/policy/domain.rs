@@ -76,6 +76,43 @@ impl Domain {
         format!("{}-ingest-", self.dashed())
     }
 
+    /// `production-boss-ingest-42`: the chunks waiting for tileIngestLambda (no dead-letter queue).
+    #[must_use]
+    pub fn ingest_queue(&self, job: &str) -> String {
+        format!("{}{job}", self.ingest_queue_prefix())
+    }
+
+    /// `production-boss-upload-42`: tiles the ingest client has still to upload.
+    #[must_use]
+    pub fn upload_queue(&self, job: &str) -> String {
+        format!("{}-upload-{job}", self.dashed())
+    }
+
+    /// `production-boss-42-index`: uploaded tiles waiting for tileUploadLambda.
+    #[must_use]
+    pub fn index_queue(&self, job: &str) -> String {
+        format!("{}-{job}-index", self.dashed())
+    }
+
+    /// The job of an ingest queue of this domain, from its name or URL.
+    #[must_use]
+    pub fn job_of_ingest_queue<'q>(&self, queue: &'q str) -> Option<&'q str> {
+        let name = queue.rsplit('/').next().unwrap_or(queue);
+        name.strip_prefix(&self.ingest_queue_prefix())
+            .filter(|job| !job.is_empty())
+    }
+
+    /// The domain whose ingest queue this is (`production-boss-ingest-42` → `production.boss`),
+    /// for a manual re-drive named by queue without a policy. The dashed form is all the names
+    /// derive from, so the dotted guess is only used for display.
+    #[must_use]
+    pub fn of_ingest_queue(queue: &str) -> Option<(Self, String)> {
+        let name = queue.rsplit('/').next().unwrap_or(queue);
+        let (dashed, job) = name.split_once("-ingest-")?;
+        let domain = Self::new(&dashed.replace('-', ".")).ok()?;
+        (!job.is_empty()).then(|| (domain, job.to_string()))
+    }
+
     /// `DeadletterProductionBoss`: page-out failures, the sign of imminent write locks.
     #[must_use]
     pub fn deadletter_queue(&self) -> String {
@@ -103,6 +140,22 @@ mod tests {
         );
         assert_eq!(d.ingest_queue_prefix(), "production-boss-ingest-");
         assert_eq!(d.deadletter_queue(), "DeadletterProductionBoss");
+        assert_eq!(d.ingest_queue("42"), "production-boss-ingest-42");
+        assert_eq!(d.upload_queue("42"), "production-boss-upload-42");
+        assert_eq!(d.index_queue("42"), "production-boss-42-index");
+        assert_eq!(
+            d.job_of_ingest_queue(
+                "https://sqs.us-east-1.amazonaws.com/1/production-boss-ingest-42"
+            ),
+            Some("42")
+        );
+        assert_eq!(d.job_of_ingest_queue("bossdb-boss-ingest-42"), None);
+        let (guessed, job) = Domain::of_ingest_queue("production-boss-ingest-7")
+            .unwrap_or_else(|| panic!("not an ingest queue"));
+        assert_eq!(
+            (guessed.dashed().as_str(), job.as_str()),
+            ("production-boss", "7")
+        );
     }
 
     #[test]

@@ -137,6 +137,8 @@ pub struct Lower {
 #[derive(Debug, Clone, Serialize)]
 pub struct Redrive {
     pub enabled: bool,
+    /// Full name of the function re-drives invoke (`tileIngestLambda-<domain with dashes>`).
+    pub function: String,
     pub rate_per_s: f64,
     pub max_rate_per_s: f64,
     pub max_in_flight: u32,

@@ -88,6 +88,7 @@ pub struct RawRedrive {
     pub max_in_flight: Option<i64>,
     pub stranded_after: Option<String>,
     pub no_progress_after: Option<String>,
+    pub function: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -358,8 +358,15 @@ pub(super) fn validate(raw: &RawPolicy, source: &Source<'_>) -> Result<Policy, P
             format!("{rate_per_s}/s is above redrive.max_rate ({max_rate_per_s}/s)"),
         );
     }
+    let function_short = rd
+        .and_then(|r| r.function.clone())
+        .unwrap_or_else(|| "tileIngestLambda".to_string());
     let redrive = Redrive {
         enabled: rd.and_then(|r| r.enabled).unwrap_or(false),
+        function: domain
+            .as_ref()
+            .map(|d| d.function(&function_short))
+            .unwrap_or(function_short),
         rate_per_s,
         max_rate_per_s,
         max_in_flight: c.units(

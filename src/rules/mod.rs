@@ -1,3 +1,4 @@
 //! One module per rule. Each reads the observation and adds actions and verdicts to a decision.
 
 pub mod capacity;
+pub mod stranded;

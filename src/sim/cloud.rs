@@ -89,7 +89,19 @@ impl Queues for SimCloud {
         Ok(Vec::new())
     }
 
+    async fn url(&self, name: &str) -> Result<String, PortError> {
+        Err(PortError::NotFound {
+            resource: format!("queue {name} (the simulator has no queues)"),
+        })
+    }
+
     async fn depth(&self, url: &str) -> Result<QueueDepth, PortError> {
+        Err(PortError::NotFound {
+            resource: url.to_string(),
+        })
+    }
+
+    async fn peek(&self, url: &str) -> Result<Option<String>, PortError> {
         Err(PortError::NotFound {
             resource: url.to_string(),
         })
@@ -101,5 +113,9 @@ impl Functions for SimCloud {
         Err(PortError::NotFound {
             resource: format!("function {name} (the simulator has no Lambda functions)"),
         })
+    }
+
+    async fn invoke_async(&self, name: &str, _payload: &[u8]) -> Result<(), PortError> {
+        self.configuration(name).await.map(|_| ())
     }
 }

@@ -9,6 +9,7 @@ use crate::action::{Action, HoldReason};
 use crate::memory::Memory;
 use crate::policy::Policy;
 use crate::reconcile::{Ports, Step, TickReport, tick};
+use crate::redrive::fleet::NoLauncher;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -111,7 +112,7 @@ pub async fn run(scenario: &Scenario, policy: &Policy, kind: ControllerKind) -> 
                 queues: &cloud,
                 functions: &cloud,
             };
-            let report = tick(&ports, policy, &mut memory, at, Step::Act).await;
+            let report = tick(&ports, &mut NoLauncher, policy, &mut memory, at, Step::Act).await;
             escalations += record(&report, second, &mut timeline, &mut last_holds);
         }
         let mut world = cloud.world();

@@ -1,0 +1,297 @@
+//! The re-drive loop: read the queue, invoke at the pace, collect Lambda's answers, stop when
+//! the course says so. The only clock reads of a re-drive happen here.
+
+use super::course::{Course, Next};
+use super::pace::Pacer;
+use super::{End, Progress, Settings, Summary, Target, payload};
+use crate::model::Series;
+use crate::ports::{Functions, MetricQuery, MetricWindow, Metrics, PortError, Queues};
+use crate::time::Timestamp;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinSet;
+use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until};
+
+const REPORT_EVERY: Duration = Duration::from_secs(1);
+/// Lambda publishes `Throttles` once a minute.
+const THROTTLE_CHECK_EVERY: Duration = Duration::from_secs(60);
+const ERRORS_LOOKBACK: Duration = Duration::from_secs(15 * 60);
+
+/// Counts that the course does not keep.
+#[derive(Debug, Default)]
+struct Tally {
+    throttled: u64,
+    failed: u64,
+    last_error: Option<String>,
+}
+
+/// Re-drives `target` until it is drained, `settings.max` is reached, no progress is made for
+/// `settings.no_progress_after`, an error needs a person, or `stop` completes. `report` gets a
+/// snapshot every second and at the end.
+pub async fn drive<Q, F, M>(
+    target: &Target,
+    settings: &Settings,
+    queues: &Q,
+    functions: &F,
+    metrics: &M,
+    mut report: impl FnMut(&Progress),
+    stop: impl Future<Output = ()>,
+) -> Summary
+where
+    Q: Queues,
+    F: Functions + Clone + Send + Sync + 'static,
+    M: Metrics,
+{
+    let started = Instant::now();
+    let mut course = Course::new(
+        settings.max,
+        settings.no_progress_after,
+        settings.settle,
+        started,
+    );
+    let mut pacer = Pacer::new(settings.rate_per_s, started);
+    let mut tally = Tally::default();
+    let finish = |course: &Course, pacer: &Pacer, tally: &Tally, end: End| Summary {
+        target: target.clone(),
+        progress: progress(course, pacer, tally, started),
+        end,
+    };
+
+    let payload = match first_payload(target, queues, &mut course).await {
+        Ok(payload) => payload,
+        Err(end) => {
+            let summary = finish(&course, &pacer, &tally, end);
+            report(&summary.progress);
+            return summary;
+        }
+    };
+    let function: Arc<str> = target.function.as_str().into();
+    let mut in_flight: JoinSet<Result<(), PortError>> = JoinSet::new();
+    let mut reads = interval(settings.poll_every);
+    reads.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    reads.reset();
+    let mut reports = interval(REPORT_EVERY);
+    reports.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut throttle_checks = interval(THROTTLE_CHECK_EVERY);
+    throttle_checks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut newest_throttle_minute: Option<Timestamp> = None;
+    let max_in_flight = usize::try_from(settings.max_in_flight).unwrap_or(usize::MAX);
+    let mut stop = std::pin::pin!(stop);
+
+    let end = loop {
+        let can_send = course.may_send() && in_flight.len() < max_in_flight;
+        let due = pacer.due();
+        tokio::select! {
+            biased;
+            () = &mut stop => break End::Interrupted,
+            Some(joined) = in_flight.join_next(), if !in_flight.is_empty() => {
+                if let Some(end) = answer(joined, &mut course, &mut pacer, &mut tally) {
+                    break end;
+                }
+            }
+            _ = reads.tick() => {
+                match queues.depth(&target.queue_url).await {
+                    Ok(depth) => {
+                        if let Next::Stop(end) = course.read(depth, Instant::now()) {
+                            break end;
+                        }
+                    }
+                    Err(e @ PortError::NotFound { .. }) => break End::Failed {
+                        error: format!("the queue is gone ({e}): was the job completed or deleted?"),
+                    },
+                    Err(e) if e.is_transient() => {
+                        tracing::warn!(queue = %target.queue, "queue reading failed, carrying on: {e}");
+                    }
+                    Err(e) => break End::Failed { error: e.to_string() },
+                }
+                if pacer.recover(Instant::now()) {
+                    tracing::debug!(queue = %target.queue, "pace back up to {:.1}/s", pacer.rate());
+                }
+                if course.max_reached() && in_flight.is_empty() {
+                    break End::MaxReached;
+                }
+            }
+            _ = reports.tick() => report(&progress(&course, &pacer, &tally, started)),
+            _ = throttle_checks.tick() => {
+                if let Some(minute) = throttled_minute(metrics, &target.function).await
+                    && newest_throttle_minute.is_none_or(|seen| minute > seen)
+                {
+                    newest_throttle_minute = Some(minute);
+                    tracing::warn!(function = %target.function, "Lambda reports Throttles in the minute from {minute}: slowing down");
+                    pacer.throttled(Instant::now());
+                }
+            }
+            () = sleep_until(due), if can_send => {
+                let now = Instant::now();
+                pacer.sent(now);
+                course.sent(now);
+                let functions = functions.clone();
+                let function = Arc::clone(&function);
+                let payload = Arc::clone(&payload);
+                in_flight.spawn(async move { functions.invoke_async(&function, &payload).await });
+            }
+        }
+    };
+    // Invocations already sent were made; their answers still count.
+    while let Some(joined) = in_flight.join_next().await {
+        answer(joined, &mut course, &mut pacer, &mut tally);
+    }
+    let end = match end {
+        End::NoProgress { stalled_s, .. } => End::NoProgress {
+            stalled_s,
+            function_errors: recent_errors(metrics, &target.function).await,
+        },
+        other => other,
+    };
+    let summary = finish(&course, &pacer, &tally, end);
+    report(&summary.progress);
+    summary
+}
+
+/// Reads the queue once and one chunk key from it, or says why there is nothing to do.
+async fn first_payload<Q: Queues>(
+    target: &Target,
+    queues: &Q,
+    course: &mut Course,
+) -> Result<Arc<[u8]>, End> {
+    let failed = |e: PortError| End::Failed {
+        error: e.to_string(),
+    };
+    let depth = queues.depth(&target.queue_url).await.map_err(failed)?;
+    if depth.visible == 0 {
+        return Err(End::NothingVisible {
+            in_flight: depth.in_flight + depth.delayed,
+        });
+    }
+    course.read(depth, Instant::now());
+    let body = queues
+        .peek(&target.queue_url)
+        .await
+        .map_err(failed)?
+        .ok_or(End::NothingVisible { in_flight: 0 })?;
+    let key = payload::chunk_key(&body).map_err(|e| End::Failed {
+        error: format!("a message of {}: {e}", target.queue),
+    })?;
+    Ok(payload::payload(&target.job, &key).into())
+}
+
+/// Takes Lambda's answer to one invocation; `Some` when the re-drive must stop.
+fn answer(
+    joined: Result<Result<(), PortError>, tokio::task::JoinError>,
+    course: &mut Course,
+    pacer: &mut Pacer,
+    tally: &mut Tally,
+) -> Option<End> {
+    let error = match joined {
+        Ok(Ok(())) => return None,
+        Ok(Err(e)) => e,
+        Err(join) => {
+            course.not_accepted();
+            tally.failed += 1;
+            tally.last_error = Some(join.to_string());
+            return None;
+        }
+    };
+    course.not_accepted();
+    match error {
+        PortError::Throttled { .. } => {
+            tally.throttled += 1;
+            pacer.throttled(Instant::now());
+            None
+        }
+        e if e.is_transient() => {
+            tally.failed += 1;
+            if tally.last_error.as_deref() != Some(&e.to_string()) {
+                tracing::warn!("invocation failed, its message waits for the next: {e}");
+            }
+            tally.last_error = Some(e.to_string());
+            None
+        }
+        e => {
+            tally.failed += 1;
+            Some(End::Failed {
+                error: e.to_string(),
+            })
+        }
+    }
+}
+
+fn progress(course: &Course, pacer: &Pacer, tally: &Tally, started: Instant) -> Progress {
+    let elapsed = started.elapsed().as_secs_f64();
+    let last = course.last();
+    let remaining = last.map_or(0, crate::ports::QueueDepth::total);
+    let drained = course.drained();
+    #[allow(clippy::cast_precision_loss)]
+    let per_s = |n: u64| {
+        if elapsed > 0.0 {
+            n as f64 / elapsed
+        } else {
+            0.0
+        }
+    };
+    #[allow(clippy::cast_precision_loss)]
+    let eta_s = (drained > 0).then(|| remaining as f64 / per_s(drained));
+    Progress {
+        elapsed_s: (elapsed * 10.0).round() / 10.0,
+        invoked: course.invoked(),
+        throttled: tally.throttled,
+        failed: tally.failed,
+        visible: last.map_or(0, |d| d.visible),
+        in_flight: last.map_or(0, |d| d.in_flight),
+        remaining,
+        drained,
+        rate_per_s: (per_s(course.invoked()) * 100.0).round() / 100.0,
+        pace_per_s: pacer.rate(),
+        eta_s: eta_s.map(f64::round),
+    }
+}
+
+fn function_query(function: &str, metric: &'static str) -> MetricQuery {
+    MetricQuery {
+        namespace: "AWS/Lambda",
+        metric,
+        dimensions: vec![("FunctionName".to_string(), function.to_string())],
+    }
+}
+
+async fn function_series<M: Metrics>(
+    metrics: &M,
+    function: &str,
+    metric: &'static str,
+    lookback: Duration,
+) -> Option<Series> {
+    let end = Timestamp::now().minute_floor();
+    let window = MetricWindow {
+        start: end.minus(lookback),
+        end,
+        period: Duration::from_secs(60),
+    };
+    match metrics
+        .fetch(&[function_query(function, metric)], window)
+        .await
+    {
+        Ok(mut series) => series.pop(),
+        Err(e) => {
+            tracing::warn!(%function, "cannot read {metric}: {e}");
+            None
+        }
+    }
+}
+
+/// The newest minute with Lambda `Throttles` above zero in the last five minutes.
+async fn throttled_minute<M: Metrics>(metrics: &M, function: &str) -> Option<Timestamp> {
+    let series = function_series(metrics, function, "Throttles", Duration::from_secs(300)).await?;
+    series
+        .points
+        .iter()
+        .rev()
+        .find(|p| p.value > 0.0)
+        .map(|p| p.start)
+}
+
+/// The function's `Errors` over the last 15 minutes; `None` without data.
+async fn recent_errors<M: Metrics>(metrics: &M, function: &str) -> Option<f64> {
+    let series = function_series(metrics, function, "Errors", ERRORS_LOOKBACK).await?;
+    (!series.points.is_empty()).then(|| series.points.iter().map(|p| p.value).sum())
+}

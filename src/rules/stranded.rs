@@ -1,0 +1,105 @@
+//! Stranded ingest queues (the runbook's "Ingest stuck"): a job whose uploads are finished but
+//! whose ingest queue keeps visible messages that no lambda will come for. Proposes a re-drive.
+
+use crate::action::{Action, RedriveOrder, RedriveOrigin};
+use crate::decide::Decision;
+use crate::memory::Memory;
+use crate::model::{IngestJob, Observed};
+use crate::policy::Policy;
+use crate::redrive::{Settings, Target};
+
+const RULE: &str = "stranded";
+
+/// Judges every ingest job of the observation.
+pub fn decide(observed: &Observed, policy: &Policy, memory: &Memory, decision: &mut Decision) {
+    if !policy.redrive.enabled {
+        return;
+    }
+    for job in &observed.jobs {
+        judge(observed, policy, memory, job, decision);
+    }
+}
+
+fn judge(
+    observed: &Observed,
+    policy: &Policy,
+    memory: &Memory,
+    job: &IngestJob,
+    decision: &mut Decision,
+) {
+    let ingest = &job.ingest;
+    let subject = ingest.name.clone();
+    if ingest.visible == 0 {
+        decision.verdict(
+            RULE,
+            subject,
+            format!("nothing visible ({} in flight)", ingest.in_flight),
+        );
+        return;
+    }
+    let busy = |name: &str, depth: &Option<crate::ports::QueueDepth>| {
+        depth
+            .as_ref()
+            .filter(|d| d.total() > 0)
+            .map(|d| format!("{name} queue still holds {} message(s)", d.total()))
+    };
+    if let Some(why) = busy("upload", &job.upload).or_else(|| busy("tile-index", &job.index)) {
+        decision.verdict(
+            RULE,
+            subject,
+            format!("{} visible, not stranded: {why}", ingest.visible),
+        );
+        return;
+    }
+    let Some(watch) = memory
+        .queue_watch(&ingest.name)
+        .filter(|w| ingest.visible >= w.lowest)
+    else {
+        decision.verdict(
+            RULE,
+            subject,
+            format!(
+                "{} visible and falling (or first seen): watching",
+                ingest.visible
+            ),
+        );
+        return;
+    };
+    let still = observed.at.since(watch.since);
+    if still < policy.redrive.stranded_after {
+        decision.verdict(
+            RULE,
+            subject,
+            format!(
+                "{} visible, not fallen for {} of {}",
+                ingest.visible,
+                crate::time::human(still),
+                crate::time::human(policy.redrive.stranded_after)
+            ),
+        );
+        return;
+    }
+    decision.verdict(
+        RULE,
+        subject,
+        format!(
+            "stranded: {} visible, not fallen for {}, uploads finished",
+            ingest.visible,
+            crate::time::human(still)
+        ),
+    );
+    decision.actions.push(Action::Redrive(RedriveOrder {
+        target: Target {
+            job: job.job.clone(),
+            queue: ingest.name.clone(),
+            queue_url: ingest.url.clone(),
+            function: policy.redrive.function.clone(),
+        },
+        settings: Settings::from_policy(policy, policy.redrive.rate_per_s, None),
+        origin: RedriveOrigin::Stranded {
+            not_fallen_since: watch.since,
+        },
+        visible: ingest.visible,
+        in_flight: ingest.in_flight,
+    }));
+}
