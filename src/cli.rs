@@ -30,6 +30,33 @@ pub enum Output {
     Json,
 }
 
+/// How `redrive` shows its progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProgressStyle {
+    /// A bar when stderr is a terminal, JSON lines on stdout otherwise.
+    Auto,
+    Bar,
+    Json,
+    None,
+}
+
+/// Parses a re-drive rate: `40`, `40/s` or `0.5`; finite and above zero.
+///
+/// # Errors
+/// What is wrong, with the accepted forms.
+pub fn parse_rate(text: &str) -> Result<f64, String> {
+    let number = text.trim().trim_end_matches("/s").trim();
+    match number.parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
+        Ok(_) => Err(format!(
+            "the rate must be a number of invocations per second above 0 (got `{text}`)"
+        )),
+        Err(_) => Err(format!(
+            "`{text}` is not a rate: write invocations per second, e.g. 40, 40/s or 0.5"
+        )),
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Validate a policy file and report every problem in it.
@@ -72,6 +99,39 @@ pub enum Command {
         journal: Option<PathBuf>,
         #[arg(long, value_enum, default_value_t = Output::Text)]
         output: Output,
+    },
+    /// Re-drive an ingest queue: invoke the ingest lambda at a steady rate, one invocation per
+    /// visible message, until the queue is drained, --max is reached, or nothing moves for the
+    /// policy's `redrive.no_progress_after`. Goes through the same guardrails and journal as
+    /// the controller's own re-drives.
+    #[command(group(clap::ArgGroup::new("which").required(true).args(["job", "queue"])))]
+    Redrive {
+        /// The ingest job id: the queue is `<domain with dashes>-ingest-<job>` (needs --policy).
+        #[arg(long)]
+        job: Option<String>,
+        /// The ingest queue, by name or URL, instead of --job.
+        #[arg(long)]
+        queue: Option<String>,
+        /// Invocations per second: `40`, `40/s`, or a fraction such as `0.5`; at most the
+        /// policy's `redrive.max_rate`.
+        #[arg(long, value_parser = parse_rate, allow_hyphen_values = true)]
+        rate: f64,
+        /// The policy file (TOML); without it, the shipped defaults and the queue's own domain.
+        #[arg(long, env = "REMEDIATOR_POLICY")]
+        policy: Option<PathBuf>,
+        /// Stop after this many accepted invocations.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        max: Option<u64>,
+        /// The function to invoke; default: the policy's `redrive.function`
+        /// (`tileIngestLambda-<domain with dashes>`).
+        #[arg(long)]
+        function: Option<String>,
+        /// Also append the re-drive's journal records to this file (JSON lines).
+        #[arg(long)]
+        journal: Option<PathBuf>,
+        /// Progress display: a live bar on a terminal, JSON lines on stdout otherwise.
+        #[arg(long, value_enum, default_value_t = ProgressStyle::Auto)]
+        progress: ProgressStyle,
     },
     /// Run the real decision core against a simulated BOSS in virtual time.
     Simulate {

@@ -3,22 +3,33 @@
 
 use anyhow::Context as _;
 use clap::Parser;
+use remediator::action::{Action, HoldReason};
 use remediator::aws::{self, Aws};
-use remediator::cli::{Cli, Command, LogFormat, Output};
+use remediator::cli::{Cli, Command, LogFormat, Output, ProgressStyle};
 use remediator::controller::{Controller, Mode, problems};
+use remediator::guard::admit;
 use remediator::journal::Journal;
+use remediator::journal::RedriveEntry;
+use remediator::memory::Memory;
+use remediator::model::Observed;
 use remediator::policy::{LOCAL_POLICY, Mode as PolicyMode, Policy};
 use remediator::reconcile::TickReport;
 use remediator::redrive::fleet::Fleet;
+use remediator::redrive::manual::{self, ManualError, Request};
+use remediator::redrive::show::Show;
+use remediator::redrive::{End, drive};
 use remediator::sim::{self, ControllerKind, Scenario};
 use remediator::source::Problems;
 use remediator::state::FileState;
 use remediator::time::Timestamp;
+use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Exit code for bad input (policy, scenario, flags), as clap uses for usage errors.
 const EXIT_BAD_INPUT: u8 = 2;
+/// Exit code of a re-drive stopped by SIGINT or SIGTERM (128 + SIGINT, as shells report it).
+const EXIT_INTERRUPTED: u8 = 130;
 
 /// A command line that cannot be carried out as given (exit 2, like clap's usage errors).
 #[derive(Debug, thiserror::Error)]
@@ -128,6 +139,99 @@ async fn plan(
     Ok(one_shot_exit(&report))
 }
 
+/// `remediator redrive`: the order is checked by the guard and journalled like the controller's
+/// own actions, then driven with a live progress display.
+async fn redrive(
+    policy: &Policy,
+    request: &Request,
+    mut journal: Journal,
+    style: ProgressStyle,
+) -> anyhow::Result<ExitCode> {
+    let aws = connect(policy, true).await?;
+    let order = manual::order(request, policy, &aws.queues, &aws.functions)
+        .await
+        .map_err(|e| match e {
+            ManualError::BadInput(m) => anyhow::Error::new(BadInput(m)),
+            other => other.into(),
+        })?;
+    let at = Timestamp::now();
+    let observed = Observed {
+        at,
+        period: policy.controller.metric_period,
+        resources: Vec::new(),
+        jobs: Vec::new(),
+        functions: Vec::new(),
+        unobserved: Vec::new(),
+    };
+    let queue = order.target.queue.clone();
+    let admission = admit(
+        vec![Action::Redrive(order.clone())],
+        &observed,
+        policy,
+        &Memory::default(),
+    );
+    let entry = |event, action, held, summary| RedriveEntry {
+        at: Timestamp::now().to_string(),
+        mode: "enforce",
+        event,
+        queue: &queue,
+        action,
+        held,
+        summary,
+    };
+    if let Some(held) = admission.held.first() {
+        journal.write(&entry(
+            "redrive-ordered",
+            held.action.as_ref(),
+            Some(&held.reason),
+            None,
+        ))?;
+        return Err(match held.reason {
+            HoldReason::RateAboveMaximum { .. } => {
+                BadInput(format!("--rate: {}", held.reason)).into()
+            }
+            _ => anyhow::anyhow!("re-drive of {queue} held: {}", held.reason),
+        });
+    }
+    let action = Action::Redrive(order.clone());
+    tracing::info!(kind = "redrive", subject = %queue, "re-drive ordered: {}", action.reason());
+    journal.write(&entry("redrive-ordered", Some(&action), None, None))?;
+    let show = match style {
+        ProgressStyle::Auto if std::io::stderr().is_terminal() => {
+            Show::bar(order.visible + order.in_flight)
+        }
+        ProgressStyle::Bar => Show::bar(order.visible + order.in_flight),
+        ProgressStyle::Auto | ProgressStyle::Json => Show::JsonLines,
+        ProgressStyle::None => Show::Quiet,
+    };
+    let summary = drive(
+        &order.target,
+        &order.settings,
+        &aws.queues,
+        &aws.functions,
+        &aws.metrics,
+        |p| show.update(p),
+        shutdown_signal(),
+    )
+    .await;
+    show.finish(&summary);
+    journal.write(&entry("redrive-ended", None, None, Some(&summary)))?;
+    Ok(match &summary.end {
+        End::Drained | End::MaxReached | End::NothingVisible { .. } => {
+            tracing::info!(subject = %queue, end = summary.end.label(), "re-drive of {queue} ended: {}", summary.end);
+            ExitCode::SUCCESS
+        }
+        End::Interrupted => {
+            tracing::warn!(subject = %queue, "re-drive of {queue} interrupted");
+            ExitCode::from(EXIT_INTERRUPTED)
+        }
+        End::NoProgress { .. } | End::Failed { .. } => {
+            tracing::error!(subject = %queue, end = summary.end.label(), "escalation: re-drive of {queue} {}", summary.end);
+            ExitCode::FAILURE
+        }
+    })
+}
+
 /// Prints what went wrong in a one-shot tick, one line each; non-zero if anything did.
 fn one_shot_exit(report: &TickReport) -> ExitCode {
     let problems = problems(report);
@@ -164,7 +268,7 @@ async fn shutdown_signal() {
     {
         let _ = interrupt.await;
     }
-    tracing::info!("signal received: finishing the tick in flight, then stopping");
+    tracing::info!("signal received: finishing what is in flight, then stopping");
 }
 
 fn load_policy(path: Option<&Path>) -> Result<Policy, Problems> {
@@ -212,6 +316,29 @@ fn execute(command: Command) -> anyhow::Result<ExitCode> {
             let state = state.or_else(|| policy.controller.state_file.clone());
             let journal = Journal::open(journal.as_deref())?;
             runtime()?.block_on(plan(&policy, state, journal, output))
+        }
+        Command::Redrive {
+            job,
+            queue,
+            rate,
+            policy,
+            max,
+            function,
+            journal,
+            progress,
+        } => {
+            let given = policy.as_deref().map(Policy::load).transpose()?;
+            let request = Request {
+                job,
+                queue,
+                rate_per_s: rate,
+                max,
+                function,
+            };
+            let policy =
+                manual::policy_for(&request, given).map_err(|e| BadInput(e.to_string()))?;
+            let journal = Journal::open(journal.as_deref())?;
+            runtime()?.block_on(redrive(&policy, &request, journal, progress))
         }
         Command::Check { policy, output } => {
             let policy = Policy::load(&policy)?;

@@ -8,8 +8,10 @@
 pub mod course;
 mod drive;
 pub mod fleet;
+pub mod manual;
 pub mod pace;
 pub mod payload;
+pub mod show;
 
 pub use drive::drive;
 
