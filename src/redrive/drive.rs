@@ -5,7 +5,7 @@ use super::course::{Course, Next};
 use super::pace::Pacer;
 use super::{End, Progress, Settings, Summary, Target, payload};
 use crate::model::Series;
-use crate::ports::{Functions, MetricQuery, MetricWindow, Metrics, PortError, Queues};
+use crate::ports::{Functions, MetricQuery, MetricWindow, Metrics, PortError, QueueDepth, Queues};
 use crate::time::Timestamp;
 use std::future::Future;
 use std::sync::Arc;
@@ -17,6 +17,11 @@ const REPORT_EVERY: Duration = Duration::from_secs(1);
 /// Lambda publishes `Throttles` once a minute.
 const THROTTLE_CHECK_EVERY: Duration = Duration::from_secs(60);
 const ERRORS_LOOKBACK: Duration = Duration::from_secs(15 * 60);
+
+/// A queue reading under way, with the time it was asked for: invocations sent after that may
+/// not show in it.
+type Reading<'a> =
+    std::pin::Pin<Box<dyn Future<Output = (Result<QueueDepth, PortError>, Instant)> + Send + 'a>>;
 
 /// Counts that the course does not keep.
 #[derive(Debug, Default)]
@@ -39,7 +44,7 @@ pub async fn drive<Q, F, M>(
     stop: impl Future<Output = ()>,
 ) -> Summary
 where
-    Q: Queues,
+    Q: Queues + Sync,
     F: Functions + Clone + Send + Sync + 'static,
     M: Metrics,
 {
@@ -78,6 +83,7 @@ where
     let mut newest_throttle_minute: Option<Timestamp> = None;
     let max_in_flight = usize::try_from(settings.max_in_flight).unwrap_or(usize::MAX);
     let mut stop = std::pin::pin!(stop);
+    let mut reading: Option<Reading<'_>> = None;
 
     let end = loop {
         let can_send = course.may_send() && in_flight.len() < max_in_flight;
@@ -90,10 +96,16 @@ where
                     break end;
                 }
             }
-            _ = reads.tick() => {
-                match queues.depth(&target.queue_url).await {
+            Some((depth, asked_at)) = async {
+                match reading.as_mut() {
+                    Some(read) => Some(read.await),
+                    None => None,
+                }
+            }, if reading.is_some() => {
+                reading = None;
+                match depth {
                     Ok(depth) => {
-                        if let Next::Stop(end) = course.read(depth, Instant::now()) {
+                        if let Next::Stop(end) = course.read(depth, asked_at) {
                             break end;
                         }
                     }
@@ -111,6 +123,12 @@ where
                 if course.max_reached() && in_flight.is_empty() {
                     break End::MaxReached;
                 }
+            }
+            // Reads run beside the invocations: a slow GetQueueAttributes must not pause the pace.
+            _ = reads.tick(), if reading.is_none() => {
+                let asked_at = Instant::now();
+                let url = target.queue_url.as_str();
+                reading = Some(Box::pin(async move { (queues.depth(url).await, asked_at) }));
             }
             _ = reports.tick() => report(&progress(&course, &pacer, &tally, started)),
             _ = throttle_checks.tick() => {

@@ -60,7 +60,10 @@ impl Settings {
             max,
             no_progress_after: policy.redrive.no_progress_after,
             poll_every: Duration::from_secs(1),
-            settle: Duration::from_secs(3),
+            // A warm lambda takes its message within milliseconds of being invoked; a second
+            // covers a cold start's first receive in most cases. Longer would stall the tail of
+            // every re-drive (the budget counts recent sends as not yet taken).
+            settle: Duration::from_secs(1),
         }
     }
 }

@@ -51,10 +51,24 @@ impl Show {
                 bar.finish_and_clear();
                 println!("{}", text(summary));
             }
-            Show::JsonLines => print_line("summary", summary),
+            Show::JsonLines => print_line(
+                "summary",
+                &Described {
+                    summary,
+                    message: text(summary),
+                },
+            ),
             Show::Quiet => println!("{}", text(summary)),
         }
     }
+}
+
+/// The summary line carries the sentence a person would read, too.
+#[derive(Serialize)]
+struct Described<'a> {
+    #[serde(flatten)]
+    summary: &'a Summary,
+    message: String,
 }
 
 fn print_line<T: Serialize>(event: &'static str, body: &T) {

@@ -10,7 +10,10 @@
 #[allow(dead_code)]
 #[path = "../common/mod.rs"]
 mod common;
+#[path = "../loopback/lambda.rs"]
+mod lambda;
 mod proxy;
+mod redrive;
 mod stack;
 
 use common::{Run, output};
@@ -740,7 +743,13 @@ async fn ingest_queues_and_functions_are_observed_for_the_later_rules() {
     assert_eq!(errors.len(), 1, "{}", plan.stderr);
     assert!(errors[0].contains("multiLambda-"), "{}", errors[0]);
     let record = &journal(Path::new(&journal_path))[0];
-    let queues = name_and_number(&record["queues"], "visible");
+    let ingest: Vec<Value> = record["jobs"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no jobs in the journal: {record}"))
+        .iter()
+        .map(|j| j["ingest"].clone())
+        .collect();
+    let queues = name_and_number(&Value::from(ingest), "visible");
     assert_eq!(queues, [(q1, 3), (q2, 0)]);
     let functions = name_and_number(&record["functions"], "timeout");
     assert_eq!(

@@ -41,6 +41,11 @@ const OPERATIONS: &[&str] = &[
     "UpdateTable",
     "DescribeScalableTargets",
     "RegisterScalableTarget",
+    "GetQueueUrl",
+    "ReceiveMessage",
+    "DeleteMessage",
+    "DeleteMessageBatch",
+    "PurgeQueue",
 ];
 
 impl Proxy {

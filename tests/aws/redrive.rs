@@ -1,0 +1,622 @@
+//! `remediator redrive` and the stranded-queue rule, through the binary, against moto's SQS and
+//! the loopback ingest lambda (`tests/loopback/lambda.rs`), which takes one message from the
+//! job's ingest queue per invocation and deletes it on success, like tileIngestLambda.
+
+use super::lambda::{Backend, Behaviour, LoopbackLambda};
+use super::stack::{Stack, moto_url};
+use super::{domain, error_lines, isolated, journal, policy, scratch, strs};
+use crate::common::{Run, output};
+use aws_sdk_sqs::types::{QueueAttributeName, SendMessageBatchRequestEntry};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+/// The loopback lambda behind `tileIngestLambda-<dom>`, draining `queue_url` in moto.
+async fn ingest_lambda(
+    stack: &Stack,
+    queue_url: &str,
+    configure: impl FnOnce(&mut Behaviour),
+) -> LoopbackLambda {
+    let function = format!("tileIngestLambda-{}", stack.domain.replace('.', "-"));
+    let mut behaviour = Behaviour::new(
+        &function,
+        Backend::Sqs {
+            client: stack.sqs.clone(),
+            queue_url: queue_url.to_string(),
+        },
+    );
+    behaviour.duration = Duration::from_millis(20);
+    configure(&mut behaviour);
+    LoopbackLambda::start(behaviour).await
+}
+
+/// A queue of this stack named `<dom>-<suffix>` holding `messages` chunk messages of `job`,
+/// with a short visibility timeout so failed invocations' messages come back quickly.
+async fn queue_with(
+    stack: &Stack,
+    name: &str,
+    job: u32,
+    messages: u32,
+    visibility_s: u32,
+) -> String {
+    let url = stack
+        .sqs
+        .create_queue()
+        .queue_name(name)
+        .attributes(
+            QueueAttributeName::VisibilityTimeout,
+            visibility_s.to_string(),
+        )
+        .send()
+        .await
+        .expect("create queue")
+        .queue_url()
+        .expect("url")
+        .to_string();
+    let bodies: Vec<String> = (0..messages)
+        .map(|i| {
+            format!(r#"{{"chunk_key": "{i:032x}&16&1&2&3&0&{i}&0&0&0", "ingest_job": {job}}}"#)
+        })
+        .collect();
+    for batch in bodies.chunks(10) {
+        let entries = batch
+            .iter()
+            .enumerate()
+            .map(|(i, body)| {
+                SendMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .message_body(body)
+                    .build()
+                    .expect("entry")
+            })
+            .collect();
+        stack
+            .sqs
+            .send_message_batch()
+            .queue_url(&url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .expect("send batch");
+    }
+    url
+}
+
+fn dashed(stack: &Stack) -> String {
+    stack.domain.replace('.', "-")
+}
+
+/// Visible + in flight + delayed, as moto reports them.
+async fn remaining(stack: &Stack, url: &str) -> u64 {
+    let out = stack
+        .sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::All)
+        .send()
+        .await
+        .expect("attributes");
+    let attrs = out.attributes().cloned().unwrap_or_default();
+    [
+        QueueAttributeName::ApproximateNumberOfMessages,
+        QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
+        QueueAttributeName::ApproximateNumberOfMessagesDelayed,
+    ]
+    .iter()
+    .map(|n| {
+        attrs
+            .get(n)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    })
+    .sum()
+}
+
+/// The shipped policy on this domain with re-drive settings changed: `(old line, new line)`.
+fn redrive_policy(dir: &Path, domain: &str, changes: &[(&str, &str)]) -> PathBuf {
+    let path = policy(dir, domain);
+    let mut text = std::fs::read_to_string(&path).expect("policy");
+    for (old, new) in changes {
+        assert!(text.contains(old), "policy has no `{old}`");
+        text = text.replace(old, new);
+    }
+    std::fs::write(&path, text).expect("policy");
+    path
+}
+
+/// Runs the binary on a blocking thread with Lambda pointed at the loopback server.
+async fn redrive(lambda_endpoint: String, sqs_endpoint: String, args: Vec<String>) -> Run {
+    tokio::task::spawn_blocking(move || {
+        output(
+            isolated(&sqs_endpoint, true)
+                .env("AWS_ENDPOINT_URL_LAMBDA", lambda_endpoint)
+                .args(&args),
+        )
+    })
+    .await
+    .expect("join")
+}
+
+fn args(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| (*s).to_string()).collect()
+}
+
+/// The JSON lines `redrive` printed on stdout (it is not a terminal here).
+fn lines(run: &Run) -> Vec<Value> {
+    run.stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+fn summary(run: &Run) -> Value {
+    let all = lines(run);
+    let last = all.last().cloned().unwrap_or_default();
+    assert_eq!(last["event"], "summary", "{}\n{}", run.stdout, run.stderr);
+    last
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_hundred_stranded_messages_are_drained_at_fifty_per_second() {
+    let dir = scratch("redrive-500");
+    let d = domain("rd500");
+    let stack = Stack::new(&d, moto_url()).await;
+    let name = format!("{}-ingest-7", dashed(&stack));
+    let url = queue_with(&stack, &name, 7, 500, 30).await;
+    let lambda = ingest_lambda(&stack, &url, |_| {}).await;
+    let policy = policy(&dir, &d);
+    let journal_path = strs(&dir, "journal.jsonl");
+    // The binary's SQS calls go through the proxy, which counts them.
+    let proxy = super::proxy::Proxy::start(moto_url()).await;
+    let run = redrive(
+        lambda.endpoint(),
+        proxy.url(),
+        args(&[
+            "redrive",
+            "--job",
+            "7",
+            "--rate",
+            "50/s",
+            "--policy",
+            policy.to_str().expect("utf-8"),
+            "--journal",
+            &journal_path,
+        ]),
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let summary = summary(&run);
+    assert_eq!(summary["end"], "drained", "{summary}");
+    assert_eq!(remaining(&stack, &url).await, 0);
+    // Every message was taken and deleted by the lambda; the controller deleted none and read
+    // one message only, without taking it. (moto can hand one message to two concurrent
+    // receivers, so the lambda may count a success or two more than there were messages.)
+    assert!(lambda.wait_idle(Duration::from_secs(10)).await);
+    assert!(lambda.succeeded() >= 500, "{}", lambda.succeeded());
+    for op in ["DeleteMessage", "DeleteMessageBatch", "PurgeQueue"] {
+        assert_eq!(proxy.seen(op), 0, "the controller called {op}");
+    }
+    assert_eq!(proxy.seen("ReceiveMessage"), 1);
+    let accepted = lambda.accepted();
+    assert!(
+        (500..=500 + 64).contains(&accepted),
+        "{accepted} invocations for 500 messages"
+    );
+    // Every invocation carries the job and a chunk key read from the queue.
+    for invocation in lambda.invocations() {
+        assert_eq!(invocation.payload["ingest_job"], 7);
+        let key = invocation.payload["chunk_key"].as_str().unwrap_or_default();
+        assert_eq!(key.split('&').count(), 10, "{key}");
+    }
+    // Paced, not bursty: at 50/s no 100 ms window holds more than ⌈5⌉ + 1, give or take the
+    // loopback's own scheduling.
+    let times = lambda.accepted_times();
+    let busiest = super::lambda::max_in_window(&times, Duration::from_millis(100));
+    assert!(busiest <= 7, "{busiest} invocations in one 100 ms window");
+    // While messages were visible the pace held 50/s (moto is slower to hand them out than
+    // that, so the tail of the run waits for the lambda and the overall figure is lower).
+    let first_400 = times[399].duration_since(times[0]).as_secs_f64();
+    let rate = 399.0 / first_400;
+    assert!(
+        (47.5..=50.5).contains(&rate),
+        "paced at {rate:.2}/s\n{}",
+        run.stdout
+    );
+    // Audited like the controller's own actions: the order with its reason, then the end.
+    let records = journal(Path::new(&journal_path));
+    let events: Vec<&str> = records
+        .iter()
+        .map(|r| r["event"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(events, ["redrive-ordered", "redrive-ended"]);
+    assert_eq!(records[0]["action"]["kind"], "redrive");
+    assert_eq!(records[0]["action"]["origin"]["origin"], "manual");
+    assert_eq!(records[1]["summary"]["end"], "drained");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thirty_percent_failing_still_drains() {
+    let dir = scratch("redrive-30");
+    let d = domain("rd30");
+    let stack = Stack::new(&d, moto_url()).await;
+    let name = format!("{}-ingest-8", dashed(&stack));
+    let url = queue_with(&stack, &name, 8, 60, 2).await;
+    let lambda = ingest_lambda(&stack, &url, |b| b.failure_share = 0.3).await;
+    let policy = policy(&dir, &d);
+    let run = redrive(
+        lambda.endpoint(),
+        moto_url().to_string(),
+        args(&[
+            "redrive",
+            "--queue",
+            &name,
+            "--rate",
+            "40",
+            "--policy",
+            policy.to_str().expect("utf-8"),
+        ]),
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(summary(&run)["end"], "drained");
+    assert_eq!(remaining(&stack, &url).await, 0);
+    assert!(lambda.wait_idle(Duration::from_secs(10)).await);
+    assert_eq!(lambda.succeeded(), 60);
+    assert!(lambda.failed() >= 18, "{} failed", lambda.failed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lambda_that_always_fails_stops_with_no_progress_and_escalates() {
+    let dir = scratch("redrive-fail");
+    let d = domain("rdfail");
+    let stack = Stack::new(&d, moto_url()).await;
+    let name = format!("{}-ingest-9", dashed(&stack));
+    let url = queue_with(&stack, &name, 9, 20, 2).await;
+    let lambda = ingest_lambda(&stack, &url, |b| b.failure_share = 1.0).await;
+    let policy = redrive_policy(
+        &dir,
+        &d,
+        &[("no_progress_after = \"10m\"", "no_progress_after = \"6s\"")],
+    );
+    let journal_path = strs(&dir, "journal.jsonl");
+    let started = Instant::now();
+    let run = redrive(
+        lambda.endpoint(),
+        moto_url().to_string(),
+        args(&[
+            "redrive",
+            "--job",
+            "9",
+            "--rate",
+            "20",
+            "--policy",
+            policy.to_str().expect("utf-8"),
+            "--journal",
+            &journal_path,
+        ]),
+    )
+    .await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "gave up in {:?}",
+        started.elapsed()
+    );
+    let summary = summary(&run);
+    assert_eq!(summary["end"], "no-progress", "{summary}");
+    assert!(run.stderr.contains("escalation"), "{}", run.stderr);
+    assert!(run.stderr.contains("need a person"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("Errors data"),
+        "the function's errors are reported: {}",
+        run.stderr
+    );
+    assert_eq!(remaining(&stack, &url).await, 20, "nothing lost");
+    assert_eq!(lambda.succeeded(), 0);
+    let records = journal(Path::new(&journal_path));
+    assert_eq!(
+        records.last().map(|r| r["summary"]["end"].clone()),
+        Some(Value::from("no-progress"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lambda_throttling_slows_the_rate_which_recovers_and_nothing_is_lost() {
+    let d = domain("rd429");
+    let stack = Stack::new(&d, moto_url()).await;
+    let name = format!("{}-ingest-10", dashed(&stack));
+    let url = queue_with(&stack, &name, 10, 300, 30).await;
+    let lambda = ingest_lambda(&stack, &url, |b| {
+        b.duration = Duration::from_millis(250);
+        b.max_concurrency = Some(4);
+    })
+    .await;
+    let endpoint = lambda.endpoint();
+    let run = tokio::spawn(redrive(
+        endpoint,
+        moto_url().to_string(),
+        args(&[
+            "redrive",
+            "--queue",
+            &name,
+            "--rate",
+            "80",
+            "--progress",
+            "json",
+        ]),
+    ));
+    // Throttled for the first 4 s, then Lambda has room again.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert!(
+        lambda.throttled() > 0,
+        "the cap of 4 concurrent invocations was never hit"
+    );
+    lambda.set_max_concurrency(None);
+    let run = run.await.expect("join");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let all = lines(&run);
+    let summary = summary(&run);
+    assert_eq!(summary["end"], "drained", "{summary}");
+    assert!(
+        summary["progress"]["throttled"]
+            .as_u64()
+            .unwrap_or_default()
+            > 0,
+        "{summary}"
+    );
+    assert_eq!(remaining(&stack, &url).await, 0);
+    assert!(lambda.wait_idle(Duration::from_secs(10)).await);
+    assert_eq!(lambda.succeeded(), 300, "nothing lost");
+    assert!(lambda.accepted() <= 300 + 64);
+    let paces: Vec<f64> = all
+        .iter()
+        .filter(|l| l["event"] == "progress")
+        .map(|l| l["pace_per_s"].as_f64().unwrap_or_default())
+        .collect();
+    let lowest = paces.iter().copied().fold(f64::MAX, f64::min);
+    let lowest_at = paces.iter().position(|p| *p == lowest).unwrap_or_default();
+    let later_highest = paces[lowest_at..].iter().copied().fold(0.0, f64::max);
+    assert!(lowest <= 40.0, "the pace never halved: {paces:?}");
+    assert!(
+        later_highest > lowest,
+        "the pace never recovered: {paces:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_get_one_clear_line() {
+    let dir = scratch("redrive-bad");
+    let d = domain("rdbad");
+    let stack = Stack::new(&d, moto_url()).await;
+    let empty = format!("{}-ingest-11", dashed(&stack));
+    let url = queue_with(&stack, &empty, 11, 0, 30).await;
+    let lambda = ingest_lambda(&stack, &url, |_| {}).await;
+    let policy = policy(&dir, &d);
+    let policy = policy.to_str().expect("utf-8");
+    let journal_path = strs(&dir, "journal.jsonl");
+    let run = |extra: &[&str]| {
+        let mut list = vec!["redrive", "--policy", policy, "--journal", &journal_path];
+        list.extend_from_slice(extra);
+        redrive(lambda.endpoint(), moto_url().to_string(), args(&list))
+    };
+
+    let empty_queue = run(&["--job", "11", "--rate", "10"]).await;
+    assert_eq!(empty_queue.code, 0, "{}", empty_queue.stderr);
+    assert!(
+        empty_queue.stdout.contains("nothing to re-drive"),
+        "{}",
+        empty_queue.stdout
+    );
+
+    let unknown = run(&["--job", "404", "--rate", "10"]).await;
+    assert_eq!(unknown.code, 2, "{}", unknown.stderr);
+    assert_eq!(error_lines(&unknown.stderr).len(), 1, "{}", unknown.stderr);
+    assert!(unknown.stderr.contains("no queue"), "{}", unknown.stderr);
+
+    let no_function = run(&["--job", "11", "--rate", "10", "--function", "nope"]).await;
+    assert_eq!(no_function.code, 2, "{}", no_function.stderr);
+    assert!(
+        no_function
+            .stderr
+            .contains("function `nope` does not exist"),
+        "{}",
+        no_function.stderr
+    );
+
+    let too_fast = run(&["--job", "11", "--rate", "500"]).await;
+    assert_eq!(too_fast.code, 2, "{}", too_fast.stderr);
+    assert!(
+        too_fast
+            .stderr
+            .contains("above the policy's redrive.max_rate of 100/s"),
+        "{}",
+        too_fast.stderr
+    );
+    let refused = journal(Path::new(&journal_path));
+    let held = refused
+        .iter()
+        .find(|r| r["held"]["hold"] == "rate-above-maximum");
+    assert!(held.is_some(), "the refusal is journalled: {refused:?}");
+
+    for bad in ["0", "-3", "NaN", "fast"] {
+        let r = run(&["--job", "11", "--rate", bad]).await;
+        assert_eq!(r.code, 2, "--rate {bad}: {}", r.stderr);
+        assert!(r.stderr.contains("--rate"), "{}", r.stderr);
+    }
+
+    // No permission to read the queue: one line, exit 1 (not a usage error).
+    let proxy = super::proxy::Proxy::start(moto_url()).await;
+    proxy.fail("GetQueueUrl", super::proxy::Fault::AccessDenied, 10);
+    let denied = redrive(
+        lambda.endpoint(),
+        proxy.url(),
+        args(&["redrive", "--policy", policy, "--job", "11", "--rate", "10"]),
+    )
+    .await;
+    assert_eq!(denied.code, 1, "{}", denied.stderr);
+    assert_eq!(error_lines(&denied.stderr).len(), 1, "{}", denied.stderr);
+    assert!(denied.stderr.contains("AccessDenied"), "{}", denied.stderr);
+    assert_eq!(lambda.accepted(), 0);
+}
+
+/// Starts `run` (a loop, not `--once`) in the background.
+fn start_run(lambda_endpoint: &str, args: &[&str]) -> std::process::Child {
+    isolated(moto_url(), true)
+        .env("AWS_ENDPOINT_URL_LAMBDA", lambda_endpoint)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start run")
+}
+
+fn stop(child: std::process::Child) -> String {
+    let pid = child.id().to_string();
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status();
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+async fn wait_until_empty(stack: &Stack, url: &str, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if remaining(stack, url).await == 0 {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    false
+}
+
+/// The policy for the automatic rule: re-drive on, a 1 s tick, stranded after 2 s.
+fn automatic_policy(dir: &Path, d: &str) -> PathBuf {
+    redrive_policy(
+        dir,
+        d,
+        &[
+            ("[redrive]\nenabled = false", "[redrive]\nenabled = true"),
+            ("stranded_after = \"15m\"", "stranded_after = \"2s\""),
+            ("interval = \"30s\"", "interval = \"1s\""),
+        ],
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_drains_a_stranded_job_and_leaves_an_uploading_job_alone() {
+    let dir = scratch("redrive-auto");
+    let d = domain("rdauto");
+    let stack = Stack::new(&d, moto_url()).await;
+    let dom = dashed(&stack);
+    // Job 21: uploads finished (no upload queue, empty tile-index queue), 40 messages stranded.
+    let stranded = queue_with(&stack, &format!("{dom}-ingest-21"), 21, 40, 30).await;
+    queue_with(&stack, &format!("{dom}-21-index"), 21, 0, 30).await;
+    // Job 22: still uploading.
+    let uploading = queue_with(&stack, &format!("{dom}-ingest-22"), 22, 10, 30).await;
+    queue_with(&stack, &format!("{dom}-upload-22"), 22, 5, 30).await;
+    let lambda = ingest_lambda(&stack, &stranded, |_| {}).await;
+    let policy = automatic_policy(&dir, &d);
+    let state = strs(&dir, "state.json");
+    let journal_path = strs(&dir, "journal.jsonl");
+    let child = start_run(
+        &lambda.endpoint(),
+        &[
+            "run",
+            "--policy",
+            policy.to_str().expect("utf-8"),
+            "--state",
+            &state,
+            "--journal",
+            &journal_path,
+        ],
+    );
+    let drained = wait_until_empty(&stack, &stranded, Duration::from_secs(45)).await;
+    // One more tick collects the ended re-drive.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let stderr = stop(child);
+    assert!(drained, "the stranded job was not drained: {stderr}");
+    assert_eq!(
+        remaining(&stack, &uploading).await,
+        10,
+        "the uploading job was touched"
+    );
+    assert!(
+        lambda
+            .invocations()
+            .iter()
+            .all(|i| i.payload["ingest_job"] == 21)
+    );
+    let records = journal(Path::new(&journal_path));
+    let started: Vec<&Value> = records
+        .iter()
+        .flat_map(|r| r["actions"].as_array().into_iter().flatten())
+        .filter(|a| a["action"]["kind"] == "redrive")
+        .collect();
+    assert_eq!(started.len(), 1, "one re-drive per queue: {started:?}");
+    assert_eq!(started[0]["outcome"]["outcome"], "applied");
+    assert_eq!(started[0]["action"]["target"]["job"], "21");
+    let ended: Vec<&Value> = records
+        .iter()
+        .flat_map(|r| r["redrives_ended"].as_array().into_iter().flatten())
+        .collect();
+    assert_eq!(ended.len(), 1, "{stderr}");
+    assert_eq!(ended[0]["end"], "drained");
+    let verdicts: Vec<String> = records
+        .iter()
+        .flat_map(|r| r["verdicts"].as_array().into_iter().flatten())
+        .filter(|v| v["subject"] == format!("{dom}-ingest-22"))
+        .map(|v| v["finding"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(
+        verdicts
+            .iter()
+            .any(|v| v.contains("upload queue still holds 5")),
+        "{verdicts:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_says_which_re_drive_it_would_start_and_starts_none() {
+    let dir = scratch("redrive-dry");
+    let d = domain("rddry");
+    let stack = Stack::new(&d, moto_url()).await;
+    let stranded = queue_with(&stack, &format!("{}-ingest-31", dashed(&stack)), 31, 12, 30).await;
+    let lambda = ingest_lambda(&stack, &stranded, |_| {}).await;
+    let policy = automatic_policy(&dir, &d);
+    let journal_path = strs(&dir, "journal.jsonl");
+    let child = start_run(
+        &lambda.endpoint(),
+        &[
+            "run",
+            "--dry-run",
+            "--policy",
+            policy.to_str().expect("utf-8"),
+            "--journal",
+            &journal_path,
+        ],
+    );
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let stderr = stop(child);
+    assert!(stderr.contains("would redrive"), "{stderr}");
+    assert_eq!(lambda.accepted(), 0);
+    assert_eq!(remaining(&stack, &stranded).await, 12);
+    let would: Vec<Value> = journal(Path::new(&journal_path))
+        .iter()
+        .flat_map(|r| r["actions"].as_array().cloned().unwrap_or_default())
+        .filter(|a| a["action"]["kind"] == "redrive")
+        .collect();
+    assert!(!would.is_empty(), "no would-apply re-drive in the journal");
+    assert!(
+        would
+            .iter()
+            .all(|a| a["outcome"]["outcome"] == "would-apply")
+    );
+}
