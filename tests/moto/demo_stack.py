@@ -9,6 +9,9 @@ moto never throttles, so throttling is written as CloudWatch data into `AWS/Dyna
 metric names and dimensions DynamoDB uses: the last three minutes show TileIndex and its GSI
 writing at their provisioned 10 WCU/s with 120 throttle events a minute, and idIndex (on
 demand) with 300. Run it again to refresh the data; tables that exist are kept.
+
+With `--stranded N`, ingest job 7 gets N chunk messages in `<dom>-ingest-7` and an empty
+tile-index queue `<dom>-7-index`: a stranded job for `remediator redrive --job 7`.
 """
 
 import argparse
@@ -21,6 +24,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--domain", default="local.boss")
     parser.add_argument("--endpoint", default="http://127.0.0.1:5010")
+    parser.add_argument(
+        "--stranded",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also strand N chunk messages in ingest job 7 (uploads finished), for `redrive`",
+    )
     args = parser.parse_args()
     kw = dict(
         endpoint_url=args.endpoint,
@@ -84,6 +94,25 @@ def main() -> None:
     put("idIndex", None, "ConsumedWriteCapacityUnits", 6000.0)
     put("idIndex", None, "WriteThrottleEvents", 300.0)
     print(f"stack {args.domain} ready at {args.endpoint}; throttling injected for {minutes[0]:%H:%M}-{now:%H:%M} UTC")
+    if args.stranded:
+        print(f"stranded: {strand(boto3.client('sqs', **kw), args.domain, args.stranded)}")
+
+
+def strand(sqs, domain: str, count: int) -> str:
+    """Job 7's ingest queue with `count` chunk messages; its tile-index queue empty."""
+    dom = domain.replace(".", "-")
+    sqs.create_queue(QueueName=f"{dom}-7-index")
+    url = sqs.create_queue(QueueName=f"{dom}-ingest-7", Attributes={"VisibilityTimeout": "30"})["QueueUrl"]
+    for start in range(0, count, 10):
+        entries = [
+            {
+                "Id": str(i),
+                "MessageBody": f'{{"chunk_key": "{i:032x}&16&1&2&3&0&{i}&0&0&0", "ingest_job": 7}}',
+            }
+            for i in range(start, min(start + 10, count))
+        ]
+        sqs.send_message_batch(QueueUrl=url, Entries=entries)
+    return url
 
 
 if __name__ == "__main__":
