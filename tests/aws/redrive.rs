@@ -620,3 +620,57 @@ async fn dry_run_says_which_re_drive_it_would_start_and_starts_none() {
             .all(|a| a["outcome"]["outcome"] == "would-apply")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_stops_cleanly_and_prints_the_summary() {
+    let dir = scratch("redrive-int");
+    let d = domain("rdint");
+    let stack = Stack::new(&d, moto_url()).await;
+    let name = format!("{}-ingest-12", dashed(&stack));
+    let url = queue_with(&stack, &name, 12, 100, 30).await;
+    let lambda = ingest_lambda(&stack, &url, |_| {}).await;
+    let policy = policy(&dir, &d);
+    let child = isolated(moto_url(), true)
+        .env("AWS_ENDPOINT_URL_LAMBDA", lambda.endpoint())
+        .args([
+            "redrive",
+            "--job",
+            "12",
+            "--rate",
+            "5",
+            "--policy",
+            policy.to_str().expect("utf-8"),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start redrive");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let pid = child.id().to_string();
+    let _ = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status();
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().expect("wait"))
+        .await
+        .expect("join");
+    let run = Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into(),
+        stderr: String::from_utf8_lossy(&out.stderr).into(),
+    };
+    assert_eq!(run.code, 130, "{}", run.stderr);
+    let summary = summary(&run);
+    assert_eq!(summary["end"], "interrupted", "{summary}");
+    let invoked = summary["progress"]["invoked"].as_u64().unwrap_or_default();
+    assert!(
+        (5..=25).contains(&invoked),
+        "{invoked} invoked in about 3 s at 5/s"
+    );
+    assert!(lambda.wait_idle(Duration::from_secs(10)).await);
+    assert_eq!(
+        lambda.accepted(),
+        invoked,
+        "every invocation sent was counted"
+    );
+    assert!(remaining(&stack, &url).await >= 100 - invoked);
+}
