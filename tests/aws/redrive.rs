@@ -83,6 +83,40 @@ async fn queue_with(
     url
 }
 
+/// One test's world: a scratch directory, a stack domain, and ingest job `job` with `messages`
+/// stranded chunk messages, drained by the loopback lambda.
+struct Stranded {
+    dir: PathBuf,
+    domain: String,
+    stack: Stack,
+    name: String,
+    url: String,
+    lambda: LoopbackLambda,
+}
+
+async fn stranded(
+    test: &str,
+    job: u32,
+    messages: u32,
+    visibility_s: u32,
+    configure: impl FnOnce(&mut Behaviour),
+) -> Stranded {
+    let dir = scratch(&format!("redrive-{test}"));
+    let domain = domain(&format!("rd{test}"));
+    let stack = Stack::new(&domain, moto_url()).await;
+    let name = format!("{}-ingest-{job}", dashed(&stack));
+    let url = queue_with(&stack, &name, job, messages, visibility_s).await;
+    let lambda = ingest_lambda(&stack, &url, configure).await;
+    Stranded {
+        dir,
+        domain,
+        stack,
+        name,
+        url,
+        lambda,
+    }
+}
+
 fn dashed(stack: &Stack) -> String {
     stack.domain.replace('.', "-")
 }
@@ -159,12 +193,14 @@ fn summary(run: &Run) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_hundred_stranded_messages_are_drained_at_fifty_per_second() {
-    let dir = scratch("redrive-500");
-    let d = domain("rd500");
-    let stack = Stack::new(&d, moto_url()).await;
-    let name = format!("{}-ingest-7", dashed(&stack));
-    let url = queue_with(&stack, &name, 7, 500, 30).await;
-    let lambda = ingest_lambda(&stack, &url, |_| {}).await;
+    let Stranded {
+        dir,
+        domain: d,
+        stack,
+        url,
+        lambda,
+        ..
+    } = stranded("500", 7, 500, 30, |_| {}).await;
     let policy = policy(&dir, &d);
     let journal_path = strs(&dir, "journal.jsonl");
     // The binary's SQS calls go through the proxy, which counts them.
@@ -237,12 +273,14 @@ async fn five_hundred_stranded_messages_are_drained_at_fifty_per_second() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thirty_percent_failing_still_drains() {
-    let dir = scratch("redrive-30");
-    let d = domain("rd30");
-    let stack = Stack::new(&d, moto_url()).await;
-    let name = format!("{}-ingest-8", dashed(&stack));
-    let url = queue_with(&stack, &name, 8, 60, 2).await;
-    let lambda = ingest_lambda(&stack, &url, |b| b.failure_share = 0.3).await;
+    let Stranded {
+        dir,
+        domain: d,
+        stack,
+        name,
+        url,
+        lambda,
+    } = stranded("30", 8, 60, 2, |b| b.failure_share = 0.3).await;
     let policy = policy(&dir, &d);
     let run = redrive(
         lambda.endpoint(),
@@ -268,12 +306,14 @@ async fn thirty_percent_failing_still_drains() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lambda_that_always_fails_stops_with_no_progress_and_escalates() {
-    let dir = scratch("redrive-fail");
-    let d = domain("rdfail");
-    let stack = Stack::new(&d, moto_url()).await;
-    let name = format!("{}-ingest-9", dashed(&stack));
-    let url = queue_with(&stack, &name, 9, 20, 2).await;
-    let lambda = ingest_lambda(&stack, &url, |b| b.failure_share = 1.0).await;
+    let Stranded {
+        dir,
+        domain: d,
+        stack,
+        url,
+        lambda,
+        ..
+    } = stranded("fail", 9, 20, 2, |b| b.failure_share = 1.0).await;
     let policy = redrive_policy(
         &dir,
         &d,
@@ -623,12 +663,14 @@ async fn dry_run_says_which_re_drive_it_would_start_and_starts_none() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_stops_cleanly_and_prints_the_summary() {
-    let dir = scratch("redrive-int");
-    let d = domain("rdint");
-    let stack = Stack::new(&d, moto_url()).await;
-    let name = format!("{}-ingest-12", dashed(&stack));
-    let url = queue_with(&stack, &name, 12, 100, 30).await;
-    let lambda = ingest_lambda(&stack, &url, |_| {}).await;
+    let Stranded {
+        dir,
+        domain: d,
+        stack,
+        url,
+        lambda,
+        ..
+    } = stranded("int", 12, 100, 30, |_| {}).await;
     let policy = policy(&dir, &d);
     let child = isolated(moto_url(), true)
         .env("AWS_ENDPOINT_URL_LAMBDA", lambda.endpoint())
