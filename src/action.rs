@@ -229,9 +229,11 @@ pub enum HoldReason {
         error: String,
         until: Timestamp,
     },
-    /// A re-drive faster than the policy's `redrive.max_rate`.
+    /// A re-drive faster than the policy's `redrive.max_rate`, alone or with the re-drives
+    /// already running (the limit bounds what all of them ask of Lambda together).
     RateAboveMaximum {
         rate_per_s: f64,
+        running_per_s: f64,
         max_rate_per_s: f64,
     },
     /// One re-drive per queue at a time.
@@ -277,11 +279,21 @@ impl fmt::Display for HoldReason {
             }
             HoldReason::RateAboveMaximum {
                 rate_per_s,
+                running_per_s,
                 max_rate_per_s,
-            } => write!(
-                f,
-                "{rate_per_s}/s is above the policy's redrive.max_rate of {max_rate_per_s}/s"
-            ),
+            } => {
+                if *running_per_s > 0.0 {
+                    write!(
+                        f,
+                        "{rate_per_s}/s on top of the {running_per_s}/s of running re-drives is above the policy's redrive.max_rate of {max_rate_per_s}/s"
+                    )
+                } else {
+                    write!(
+                        f,
+                        "{rate_per_s}/s is above the policy's redrive.max_rate of {max_rate_per_s}/s"
+                    )
+                }
+            }
             HoldReason::RedriveRunning { since } => {
                 write!(f, "a re-drive of this queue is running since {since}")
             }

@@ -151,7 +151,7 @@ impl<'a, M: Metrics, T: Tables, Q: Queues, F: Functions, S: StateStore>
 
     /// Ends the re-drives this controller started: waits for them when `wait` (a one-shot run
     /// lets what it started finish), else asks them to stop. Either way their ends are logged,
-    /// journalled and remembered.
+    /// journalled and remembered, and returned.
     ///
     /// # Errors
     /// The journal or state file could not be written.
@@ -159,12 +159,12 @@ impl<'a, M: Metrics, T: Tables, Q: Queues, F: Functions, S: StateStore>
         &mut self,
         wait: bool,
         shutdown: impl Future<Output = ()>,
-    ) -> Result<(), ControllerError> {
+    ) -> Result<Vec<Summary>, ControllerError> {
         let Some(fleet) = &mut self.fleet else {
-            return Ok(());
+            return Ok(Vec::new());
         };
         if fleet.snapshots().is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let ended = if wait {
             tracing::info!(
@@ -193,7 +193,7 @@ impl<'a, M: Metrics, T: Tables, Q: Queues, F: Functions, S: StateStore>
         });
         saved?;
         journal?;
-        Ok(())
+        Ok(ended)
     }
 
     async fn save(&self) -> Result<(), StateError> {

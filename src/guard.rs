@@ -46,6 +46,8 @@ pub fn admit(
     let mut escalated_now: Vec<(crate::model::Resource, crate::action::EscalationCause)> =
         Vec::new();
     let stale_after = policy.controller.stale_after;
+    // Re-drives admitted earlier in this call, for the total-rate bound.
+    let mut redrive_rate_now = 0.0;
 
     for action in actions {
         if let Some(evidence) = action.evidence()
@@ -84,7 +86,13 @@ pub fn admit(
             Action::RaiseCapacity(c) | Action::LowerCapacity(c) => {
                 check_change(&action, c, observed, policy, memory, actions_this_hour)
             }
-            Action::Redrive(order) => check_redrive(order, policy, memory, at),
+            Action::Redrive(order) => {
+                let verdict = check_redrive(order, policy, memory, at, redrive_rate_now);
+                if verdict.is_ok() {
+                    redrive_rate_now += order.settings.rate_per_s;
+                }
+                verdict
+            }
         };
         match verdict {
             Err(reason) => admission.held.push(Held::action(action, reason)),
@@ -127,18 +135,26 @@ pub fn admit(
     admission
 }
 
-/// A re-drive runs within the policy's rate, alone on its queue, and not again right after one
+/// A re-drive runs within the policy's rate (all running re-drives together), alone on its queue, and not again right after one
 /// gave up (that queue needs a person; the escalation said so).
 fn check_redrive(
     order: &RedriveOrder,
     policy: &Policy,
     memory: &Memory,
     at: Timestamp,
+    admitted_rate: f64,
 ) -> Result<(), HoldReason> {
     let max = policy.redrive.max_rate_per_s;
-    if order.settings.rate_per_s > max {
+    let running: f64 = admitted_rate
+        + memory
+            .running_redrives()
+            .filter(|r| r.queue != order.target.queue)
+            .map(|r| r.rate_per_s)
+            .sum::<f64>();
+    if order.settings.rate_per_s + running > max {
         return Err(HoldReason::RateAboveMaximum {
             rate_per_s: order.settings.rate_per_s,
+            running_per_s: running,
             max_rate_per_s: max,
         });
     }

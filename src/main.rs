@@ -7,11 +7,8 @@ use remediator::action::{Action, HoldReason};
 use remediator::aws::{self, Aws};
 use remediator::cli::{Cli, Command, LogFormat, Output, ProgressStyle};
 use remediator::controller::{Controller, Mode, problems};
-use remediator::guard::admit;
 use remediator::journal::Journal;
 use remediator::journal::RedriveEntry;
-use remediator::memory::Memory;
-use remediator::model::Observed;
 use remediator::policy::{LOCAL_POLICY, Mode as PolicyMode, Policy};
 use remediator::reconcile::TickReport;
 use remediator::redrive::fleet::Fleet;
@@ -107,7 +104,20 @@ async fn run(
     if once {
         let report = controller.tick(Timestamp::now()).await?;
         // Re-drives started by this tick run to their end (or until a signal).
-        controller.finish_redrives(true, shutdown_signal()).await?;
+        let ended = controller.finish_redrives(true, shutdown_signal()).await?;
+        let gave_up = ended.iter().filter(|s| s.end.needs_person());
+        for summary in gave_up.clone() {
+            eprintln!(
+                "error: re-drive of {}: {}",
+                summary.target.queue, summary.end
+            );
+        }
+        if ended.iter().any(|s| s.end == End::Interrupted) {
+            return Ok(ExitCode::from(EXIT_INTERRUPTED));
+        }
+        if gave_up.count() > 0 {
+            return Ok(ExitCode::FAILURE);
+        }
         return Ok(one_shot_exit(&report));
     }
     tracing::info!(
@@ -154,22 +164,8 @@ async fn redrive(
             ManualError::BadInput(m) => anyhow::Error::new(BadInput(m)),
             other => other.into(),
         })?;
-    let at = Timestamp::now();
-    let observed = Observed {
-        at,
-        period: policy.controller.metric_period,
-        resources: Vec::new(),
-        jobs: Vec::new(),
-        functions: Vec::new(),
-        unobserved: Vec::new(),
-    };
     let queue = order.target.queue.clone();
-    let admission = admit(
-        vec![Action::Redrive(order.clone())],
-        &observed,
-        policy,
-        &Memory::default(),
-    );
+    let held = manual::check(&order, policy, Timestamp::now());
     let entry = |event, action, held, summary| RedriveEntry {
         at: Timestamp::now().to_string(),
         mode: "enforce",
@@ -179,7 +175,7 @@ async fn redrive(
         held,
         summary,
     };
-    if let Some(held) = admission.held.first() {
+    if let Some(held) = &held {
         journal.write(&entry(
             "redrive-ordered",
             held.action.as_ref(),

@@ -46,11 +46,14 @@ pub struct RefusalRecord {
 }
 
 /// A re-drive started by this controller or an operator, and how it ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RedriveRecord {
     pub queue: String,
     pub at: Timestamp,
     pub manual: bool,
+    /// Invocations per second, so the guard can bound all running re-drives together.
+    #[serde(default)]
+    pub rate_per_s: f64,
     /// `None` while it runs.
     #[serde(default)]
     pub end: Option<RedriveEnd>,
@@ -67,16 +70,17 @@ pub struct RedriveEnd {
     pub gave_up: bool,
 }
 
-/// Since when an ingest queue's visible count has not fallen below `lowest`.
+/// Since when an ingest queue's visible count has not fallen, with its uploads finished.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueueWatch {
     pub queue: String,
-    pub lowest: u64,
+    /// The visible count at the last reading.
+    pub visible: u64,
     pub since: Timestamp,
 }
 
 /// The controller's memory. Kept small: entries older than a day are pruned.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Memory {
     pub changes: Vec<ChangeRecord>,
     pub escalations: Vec<EscalationRecord>,
@@ -157,6 +161,11 @@ impl Memory {
         self.redrives.iter().rev().find(|r| r.queue == queue)
     }
 
+    /// Re-drives remembered as running.
+    pub fn running_redrives(&self) -> impl Iterator<Item = &RedriveRecord> {
+        self.redrives.iter().filter(|r| r.end.is_none())
+    }
+
     /// Records how a re-drive ended.
     pub fn record_redrive_end(&mut self, queue: &str, at: Timestamp, end: &crate::redrive::End) {
         if let Some(record) = self
@@ -194,21 +203,41 @@ impl Memory {
         self.queue_watch.iter().find(|w| w.queue == queue)
     }
 
-    /// Updates the watches from this tick's ingest queues; queues no longer listed are dropped.
+    /// Updates the watches from this tick's ingest jobs. The clock restarts whenever the visible
+    /// count falls from one reading to the next, the queue is empty, or the job's upload or
+    /// tile-index queue still holds messages (the pipeline is still feeding it). A queue that
+    /// could not be read this tick keeps its watch: one failed call must not restart the clock.
     pub fn watch_queues(&mut self, observed: &Observed) {
-        let mut watches = Vec::new();
+        let mut watches: Vec<QueueWatch> = Vec::new();
         for job in &observed.jobs {
             let visible = job.ingest.visible;
-            let watch = match self.queue_watch(&job.ingest.name) {
-                Some(w) if visible >= w.lowest && visible > 0 => w.clone(),
-                _ => QueueWatch {
-                    queue: job.ingest.name.clone(),
-                    lowest: visible,
-                    since: observed.at,
-                },
+            let feeding = [&job.upload, &job.index]
+                .iter()
+                .any(|q| q.as_ref().is_some_and(|d| d.total() > 0));
+            let since = match self.queue_watch(&job.ingest.name) {
+                Some(w) if visible > 0 && visible >= w.visible && !feeding => w.since,
+                _ => observed.at,
             };
-            watches.push(watch);
+            watches.push(QueueWatch {
+                queue: job.ingest.name.clone(),
+                visible,
+                since,
+            });
         }
+        let unread: Vec<QueueWatch> = self
+            .queue_watch
+            .drain(..)
+            .filter(|w| {
+                let listed = watches.iter().any(|n| n.queue == w.queue);
+                // The listing failed (`<prefix>*`) or this queue's reading did (its URL).
+                let unread = observed
+                    .unobserved
+                    .iter()
+                    .any(|u| u.subject.ends_with('*') || u.subject.ends_with(&w.queue));
+                !listed && unread
+            })
+            .collect();
+        watches.extend(unread);
         self.queue_watch = watches;
     }
 
@@ -238,6 +267,7 @@ impl Memory {
                 queue: r.target.queue.clone(),
                 at,
                 manual: r.origin == crate::action::RedriveOrigin::Manual,
+                rate_per_s: r.settings.rate_per_s,
                 end: None,
             }),
         }

@@ -167,6 +167,14 @@ pub struct QueueDepth {
     pub in_flight: u64,
     /// ApproximateNumberOfMessagesDelayed.
     pub delayed: u64,
+    /// VisibilityTimeout: how long a received message stays hidden before it comes back.
+    #[serde(
+        default,
+        rename = "visibility_timeout_s",
+        with = "crate::serde_secs::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub visibility_timeout: Option<Duration>,
 }
 
 impl QueueDepth {

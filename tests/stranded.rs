@@ -36,6 +36,7 @@ fn depth(name: &str, visible: u64, in_flight: u64) -> QueueDepth {
         visible,
         in_flight,
         delayed: 0,
+        visibility_timeout: None,
     }
 }
 
@@ -219,11 +220,45 @@ fn a_rate_above_the_policy_maximum_is_refused() {
         reason,
         Some(HoldReason::RateAboveMaximum {
             rate_per_s: 51.0,
+            running_per_s: 0.0,
             max_rate_per_s: 50.0
         })
     );
     order.settings.rate_per_s = 50.0;
     assert_eq!(held(Action::Redrive(order), &Memory::default(), 15), None);
+}
+
+#[test]
+fn the_maximum_bounds_all_running_re_drives_together() {
+    let Action::Redrive(order) = stranded_order(&policy()) else {
+        unreachable!()
+    };
+    let mut other = order.clone();
+    other.target.queue = "test-boss-ingest-43".into();
+    other.settings.rate_per_s = 45.0;
+    let mut memory = Memory::default();
+    memory.record(&Action::Redrive(other), T0);
+    assert_eq!(
+        held(Action::Redrive(order.clone()), &memory, 15),
+        Some(HoldReason::RateAboveMaximum {
+            rate_per_s: 10.0,
+            running_per_s: 45.0,
+            max_rate_per_s: 50.0
+        })
+    );
+    // Two stranded queues in one tick: the second waits if both together are too fast.
+    let mut second = order.clone();
+    second.target.queue = "test-boss-ingest-44".into();
+    second.settings.rate_per_s = 45.0;
+    let obs = observed(T0.plus(Duration::from_secs(900)), vec![]);
+    let admission = admit(
+        vec![Action::Redrive(order), Action::Redrive(second)],
+        &obs,
+        &policy(),
+        &Memory::default(),
+    );
+    assert_eq!(admission.admitted.len(), 1);
+    assert_eq!(admission.held.len(), 1);
 }
 
 #[test]

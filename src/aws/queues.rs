@@ -58,14 +58,17 @@ impl Queues for SqsQueues {
 
     async fn peek(&self, url: &str) -> Result<Option<String>, PortError> {
         // Visibility timeout 0 leaves the message visible: the re-drive only borrows a chunk key
-        // and must not delay the message the lambda it invokes is meant to take.
+        // and must not delay the message the lambda it invokes is meant to take. (It does count
+        // as a receive; the ingest queue has no dead-letter queue, so nothing moves it.) A short
+        // long-poll, because a plain receive samples only some SQS servers and can miss the few
+        // messages of a stranded tail.
         let out = self
             .client
             .receive_message()
             .queue_url(url)
             .max_number_of_messages(1)
             .visibility_timeout(0)
-            .wait_time_seconds(0)
+            .wait_time_seconds(2)
             .send()
             .await
             .map_err(|e| classify("SQS", "ReceiveMessage", url, &e))?;
@@ -83,6 +86,7 @@ impl Queues for SqsQueues {
             .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
             .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
             .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
+            .attribute_names(QueueAttributeName::VisibilityTimeout)
             .send()
             .await
             .map_err(|e| classify("SQS", "GetQueueAttributes", url, &e))?;
@@ -98,6 +102,11 @@ impl Queues for SqsQueues {
             visible: count(QueueAttributeName::ApproximateNumberOfMessages),
             in_flight: count(QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
             delayed: count(QueueAttributeName::ApproximateNumberOfMessagesDelayed),
+            visibility_timeout: out
+                .attributes()
+                .and_then(|a| a.get(&QueueAttributeName::VisibilityTimeout))
+                .and_then(|v| v.parse::<u64>().ok())
+                .map(std::time::Duration::from_secs),
         })
     }
 }

@@ -144,6 +144,8 @@ pub struct Redrive {
     pub max_in_flight: u32,
     pub stranded_after: Duration,
     pub no_progress_after: Duration,
+    /// How long an invocation not yet seen taking a message counts against the budget.
+    pub settle: Duration,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -89,6 +89,7 @@ pub struct RawRedrive {
     pub stranded_after: Option<String>,
     pub no_progress_after: Option<String>,
     pub function: Option<String>,
+    pub settle: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -386,6 +386,11 @@ pub(super) fn validate(raw: &RawPolicy, source: &Source<'_>) -> Result<Policy, P
             rd.and_then(|r| r.no_progress_after.as_ref()),
             Duration::from_secs(600),
         ),
+        settle: c.duration(
+            "redrive.settle",
+            rd.and_then(|r| r.settle.as_ref()),
+            Duration::from_secs(120),
+        ),
     };
 
     let dr = raw.drift.as_ref();

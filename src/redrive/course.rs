@@ -18,16 +18,23 @@ pub enum Next {
 pub struct Course {
     max: Option<u64>,
     no_progress_after: Duration,
-    /// Invocations sent this long before a reading may not show in it yet: an asynchronous
-    /// invocation takes its message some time after Lambda accepts it.
+    /// How long an accepted invocation that the queue never showed taking a message still
+    /// counts against the budget. Lambda queues `Event` invocations and may start them minutes
+    /// later; and when one message is taken while another comes back between two readings, the
+    /// visible count hides the take. Long enough for the first, short enough for the second.
     settle: Duration,
     started: Instant,
-    first: Option<QueueDepth>,
+    /// Messages in the queue at the first reading.
+    first_total: Option<u64>,
     last: Option<QueueDepth>,
+    /// When the queue was first read empty (nothing visible, in flight or delayed).
+    empty_since: Option<Instant>,
     last_progress: Instant,
     invoked: u64,
-    /// Send times of accepted invocations within `settle` of now.
-    recent: VecDeque<Instant>,
+    next_id: u64,
+    /// Accepted (or still unanswered) invocations not yet matched by a fall in the visible
+    /// count, oldest first, with their send times.
+    unreflected: VecDeque<(u64, Instant)>,
     budget: u64,
 }
 
@@ -44,44 +51,84 @@ impl Course {
             no_progress_after,
             settle,
             started: now,
-            first: None,
+            first_total: None,
             last: None,
+            empty_since: None,
             last_progress: now,
             invoked: 0,
-            recent: VecDeque::new(),
+            next_id: 0,
+            unreflected: VecDeque::new(),
             budget: 0,
         }
     }
 
-    /// Takes a queue reading. The budget becomes the visible count less the invocations that
-    /// may not show in it yet: never more invocations than messages waiting for one.
-    pub fn read(&mut self, depth: QueueDepth, now: Instant) -> Next {
-        let cutoff = now.checked_sub(self.settle).unwrap_or(self.started);
-        while self.recent.front().is_some_and(|t| *t < cutoff) {
-            self.recent.pop_front();
+    /// Takes a queue reading asked for at `asked_at`. Each message that left the visible count
+    /// since the last reading matches the oldest unreflected invocation; the budget is the
+    /// visible count less the invocations still unmatched: never more invocations than
+    /// messages waiting for one.
+    pub fn read(&mut self, depth: QueueDepth, asked_at: Instant) -> Next {
+        if let Some(last) = &self.last {
+            let taken = last.visible.saturating_sub(depth.visible);
+            for _ in 0..taken {
+                if self.unreflected.pop_front().is_none() {
+                    break;
+                }
+            }
         }
-        let unsettled = self.recent.len() as u64;
-        self.budget = depth.visible.saturating_sub(unsettled);
-        let fell = self.last.as_ref().is_none_or(|l| depth.total() < l.total());
-        if fell {
-            self.last_progress = now;
-        }
-        if self.first.is_none() {
-            self.first = Some(depth.clone());
-        }
+        let cutoff = asked_at.checked_sub(self.settle).unwrap_or(self.started);
+        self.unreflected.retain(|(_, sent)| *sent >= cutoff);
+        self.budget = depth.visible.saturating_sub(self.unreflected.len() as u64);
         let total = depth.total();
+        self.first_total.get_or_insert(total);
+        if self.last.as_ref().is_some_and(|l| total < l.total()) {
+            self.last_progress = asked_at;
+        }
+        let visibility = depth.visibility_timeout;
+        let in_flight = depth.in_flight;
         self.last = Some(depth);
         if total == 0 {
-            return Next::Stop(End::Drained);
+            // One approximate reading of zero is not proof: SQS counts lag; two in a row are.
+            match self.empty_since {
+                Some(_) => return Next::Stop(End::Drained),
+                None => self.empty_since = Some(asked_at),
+            }
+        } else {
+            self.empty_since = None;
+        }
+        self.stalled(asked_at, in_flight, visibility)
+    }
+
+    /// Gives up when the queue has not gone down for the policy's time, and, with messages in
+    /// flight, not before they could have come back after the queue's visibility timeout.
+    pub fn stalled(
+        &self,
+        now: Instant,
+        in_flight: u64,
+        visibility_timeout: Option<Duration>,
+    ) -> Next {
+        let mut limit = self.no_progress_after;
+        if in_flight > 0
+            && let Some(vt) = visibility_timeout
+        {
+            limit = limit.max(vt + RETURN_MARGIN);
         }
         let stalled = now.saturating_duration_since(self.last_progress);
-        if stalled >= self.no_progress_after {
-            return Next::Stop(End::NoProgress {
+        if stalled >= limit {
+            Next::Stop(End::NoProgress {
                 stalled_s: stalled.as_secs(),
                 function_errors: None,
-            });
+            })
+        } else {
+            Next::Continue
         }
-        Next::Continue
+    }
+
+    /// Whether the last reading showed messages in flight, and the queue's visibility timeout.
+    #[must_use]
+    pub fn in_flight(&self) -> (u64, Option<Duration>) {
+        self.last
+            .as_ref()
+            .map_or((0, None), |l| (l.in_flight, l.visibility_timeout))
     }
 
     /// Whether one more invocation may go now.
@@ -95,29 +142,29 @@ impl Course {
         self.max.is_some_and(|m| self.invoked >= m)
     }
 
-    /// An invocation was sent at `now`.
-    pub fn sent(&mut self, now: Instant) {
+    /// An invocation was sent at `now`; the id names it when its answer comes.
+    pub fn sent(&mut self, now: Instant) -> u64 {
         self.budget = self.budget.saturating_sub(1);
         self.invoked += 1;
-        self.recent.push_back(now);
+        self.next_id += 1;
+        self.unreflected.push_back((self.next_id, now));
+        self.next_id
     }
 
-    /// A sent invocation was not accepted (throttled or failed): its message still waits.
-    pub fn not_accepted(&mut self) {
-        self.budget += 1;
+    /// A sent invocation was not accepted (throttled or failed): its message still waits. The
+    /// budget gets it back only if no reading has accounted for it yet.
+    pub fn not_accepted(&mut self, id: u64) {
         self.invoked = self.invoked.saturating_sub(1);
-        self.recent.pop_back();
+        if let Some(i) = self.unreflected.iter().position(|(sent, _)| *sent == id) {
+            self.unreflected.remove(i);
+            self.budget += 1;
+        }
     }
 
     /// Accepted invocations so far.
     #[must_use]
     pub fn invoked(&self) -> u64 {
         self.invoked
-    }
-
-    #[must_use]
-    pub fn first(&self) -> Option<&QueueDepth> {
-        self.first.as_ref()
     }
 
     #[must_use]
@@ -128,12 +175,15 @@ impl Course {
     /// Messages gone from the queue since the first reading.
     #[must_use]
     pub fn drained(&self) -> u64 {
-        match (&self.first, &self.last) {
-            (Some(f), Some(l)) => f.total().saturating_sub(l.total()),
+        match (self.first_total, &self.last) {
+            (Some(first), Some(last)) => first.saturating_sub(last.total()),
             _ => 0,
         }
     }
 }
+
+/// Time after a visibility timeout by which a returning message shows in the counts.
+const RETURN_MARGIN: Duration = Duration::from_secs(5);
 
 #[cfg(test)]
 mod tests {
@@ -146,15 +196,20 @@ mod tests {
             visible,
             in_flight,
             delayed: 0,
+            visibility_timeout: Some(Duration::from_secs(30)),
         }
     }
 
+    fn secs(t0: Instant, s: u64) -> Instant {
+        t0 + Duration::from_secs(s)
+    }
+
     fn course(now: Instant) -> Course {
-        Course::new(None, Duration::from_secs(60), Duration::from_secs(3), now)
+        Course::new(None, Duration::from_secs(60), Duration::from_secs(120), now)
     }
 
     #[test]
-    fn never_more_invocations_than_visible_messages() {
+    fn never_more_invocations_than_visible_messages_while_lambda_lags() {
         let t0 = Instant::now();
         let mut c = course(t0);
         assert_eq!(c.read(depth(3, 0), t0), Next::Continue);
@@ -163,12 +218,34 @@ mod tests {
             c.sent(t0);
         }
         assert!(!c.may_send());
-        // The queue has not caught up with the three invocations yet: still no budget.
-        assert_eq!(
-            c.read(depth(3, 0), t0 + Duration::from_secs(1)),
-            Next::Continue
-        );
+        // Lambda has queued the three events and not started them: still no budget, a minute on.
+        for s in 1..60 {
+            c.read(depth(3, 0), secs(t0, s));
+            assert!(!c.may_send(), "at {s} s");
+        }
+        // It takes two: one more may go only when the budget allows (3 visible... 1 visible, 1
+        // unmatched).
+        c.read(depth(1, 2), secs(t0, 61));
         assert!(!c.may_send());
+    }
+
+    #[test]
+    fn a_take_hidden_by_a_return_is_settled_after_the_settle_time() {
+        let t0 = Instant::now();
+        let mut c = course(t0);
+        c.read(depth(2, 0), t0);
+        c.sent(t0);
+        // The invocation took one message while another came back: visible still 2.
+        c.read(depth(2, 1), secs(t0, 1));
+        assert!(c.may_send(), "one of the two is certainly waiting");
+        c.sent(secs(t0, 1));
+        c.read(depth(2, 2), secs(t0, 2));
+        assert!(!c.may_send());
+        c.read(depth(2, 0), secs(t0, 122));
+        assert!(
+            c.may_send(),
+            "after the settle time the old sends no longer count"
+        );
     }
 
     #[test]
@@ -177,18 +254,21 @@ mod tests {
         let mut c = course(t0);
         c.read(depth(0, 5), t0);
         assert!(!c.may_send());
-        // They come back after their visibility timeout: re-driven then.
-        c.read(depth(5, 0), t0 + Duration::from_secs(10));
-        assert!(c.may_send());
+        c.read(depth(5, 0), secs(t0, 10));
+        assert!(
+            c.may_send(),
+            "they came back after their visibility timeout"
+        );
     }
 
     #[test]
-    fn drained_only_when_nothing_is_visible_or_in_flight() {
+    fn drained_after_two_empty_readings() {
         let t0 = Instant::now();
         let mut c = course(t0);
         c.read(depth(2, 0), t0);
-        assert_eq!(c.read(depth(0, 1), t0), Next::Continue);
-        assert_eq!(c.read(depth(0, 0), t0), Next::Stop(End::Drained));
+        assert_eq!(c.read(depth(0, 1), secs(t0, 1)), Next::Continue);
+        assert_eq!(c.read(depth(0, 0), secs(t0, 2)), Next::Continue);
+        assert_eq!(c.read(depth(0, 0), secs(t0, 3)), Next::Stop(End::Drained));
         assert_eq!(c.drained(), 2);
     }
 
@@ -197,12 +277,9 @@ mod tests {
         let t0 = Instant::now();
         let mut c = course(t0);
         c.read(depth(10, 0), t0);
+        assert_eq!(c.read(depth(10, 0), secs(t0, 30)), Next::Continue);
         assert_eq!(
-            c.read(depth(4, 6), t0 + Duration::from_secs(30)),
-            Next::Continue
-        );
-        assert_eq!(
-            c.read(depth(10, 0), t0 + Duration::from_secs(60)),
+            c.read(depth(10, 0), secs(t0, 60)),
             Next::Stop(End::NoProgress {
                 stalled_s: 60,
                 function_errors: None
@@ -211,27 +288,41 @@ mod tests {
     }
 
     #[test]
+    fn messages_in_flight_are_given_their_visibility_timeout() {
+        let t0 = Instant::now();
+        let mut c = Course::new(None, Duration::from_secs(10), Duration::from_secs(120), t0);
+        c.read(depth(4, 6), t0);
+        // 30 s visibility + margin beats the 10 s policy while messages are in flight.
+        assert_eq!(c.read(depth(4, 6), secs(t0, 20)), Next::Continue);
+        assert!(matches!(
+            c.read(depth(4, 6), secs(t0, 35)),
+            Next::Stop(End::NoProgress { .. })
+        ));
+        assert!(matches!(
+            c.stalled(secs(t0, 11), 0, None),
+            Next::Stop(End::NoProgress { .. })
+        ));
+    }
+
+    #[test]
     fn a_falling_total_is_progress() {
         let t0 = Instant::now();
         let mut c = course(t0);
         c.read(depth(10, 0), t0);
-        c.read(depth(8, 0), t0 + Duration::from_secs(50));
-        assert_eq!(
-            c.read(depth(8, 0), t0 + Duration::from_secs(100)),
-            Next::Continue
-        );
+        c.read(depth(8, 0), secs(t0, 50));
+        assert_eq!(c.read(depth(8, 0), secs(t0, 100)), Next::Continue);
     }
 
     #[test]
-    fn max_stops_sending() {
+    fn max_stops_sending_and_a_throttled_send_gives_its_place_back() {
         let t0 = Instant::now();
         let mut c = Course::new(Some(2), Duration::from_secs(60), Duration::ZERO, t0);
         c.read(depth(10, 0), t0);
         c.sent(t0);
-        c.sent(t0);
+        let second = c.sent(t0);
         assert!(c.max_reached());
         assert!(!c.may_send());
-        c.not_accepted();
+        c.not_accepted(second);
         assert!(c.may_send(), "a throttled invocation does not count");
     }
 }

@@ -20,6 +20,9 @@ const ERRORS_LOOKBACK: Duration = Duration::from_secs(15 * 60);
 
 /// A queue reading under way, with the time it was asked for: invocations sent after that may
 /// not show in it.
+/// A CloudWatch `Throttles` check under way: the newest minute with throttles, if any.
+type ThrottleCheck<'a> = std::pin::Pin<Box<dyn Future<Output = Option<Timestamp>> + Send + 'a>>;
+
 type Reading<'a> =
     std::pin::Pin<Box<dyn Future<Output = (Result<QueueDepth, PortError>, Instant)> + Send + 'a>>;
 
@@ -46,7 +49,7 @@ pub async fn drive<Q, F, M>(
 where
     Q: Queues + Sync,
     F: Functions + Clone + Send + Sync + 'static,
-    M: Metrics,
+    M: Metrics + Sync,
 {
     let started = Instant::now();
     let mut course = Course::new(
@@ -72,7 +75,7 @@ where
         }
     };
     let function: Arc<str> = target.function.as_str().into();
-    let mut in_flight: JoinSet<Result<(), PortError>> = JoinSet::new();
+    let mut in_flight: JoinSet<(u64, Result<(), PortError>)> = JoinSet::new();
     let mut reads = interval(settings.poll_every);
     reads.set_missed_tick_behavior(MissedTickBehavior::Delay);
     reads.reset();
@@ -80,7 +83,9 @@ where
     reports.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut throttle_checks = interval(THROTTLE_CHECK_EVERY);
     throttle_checks.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let mut newest_throttle_minute: Option<Timestamp> = None;
+    // Throttles from before this re-drive are the pipeline's own, not a reaction to it.
+    let mut newest_throttle_minute: Option<Timestamp> = Some(Timestamp::now().minute_floor());
+    let mut throttle_check: Option<ThrottleCheck<'_>> = None;
     let max_in_flight = usize::try_from(settings.max_in_flight).unwrap_or(usize::MAX);
     let mut stop = std::pin::pin!(stop);
     let mut reading: Option<Reading<'_>> = None;
@@ -114,6 +119,11 @@ where
                     },
                     Err(e) if e.is_transient() => {
                         tracing::warn!(queue = %target.queue, "queue reading failed, carrying on: {e}");
+                        tally.last_error = Some(e.to_string());
+                        let (in_flight, visibility) = course.in_flight();
+                        if let Next::Stop(end) = course.stalled(Instant::now(), in_flight, visibility) {
+                            break end;
+                        }
                     }
                     Err(e) => break End::Failed { error: e.to_string() },
                 }
@@ -131,23 +141,36 @@ where
                 reading = Some(Box::pin(async move { (queues.depth(url).await, asked_at) }));
             }
             _ = reports.tick() => report(&progress(&course, &pacer, &tally, started)),
-            _ = throttle_checks.tick() => {
-                if let Some(minute) = throttled_minute(metrics, &target.function).await
+            Some(minute) = async {
+                match throttle_check.as_mut() {
+                    Some(check) => Some(check.await),
+                    None => None,
+                }
+            }, if throttle_check.is_some() => {
+                throttle_check = None;
+                if let Some(minute) = minute
                     && newest_throttle_minute.is_none_or(|seen| minute > seen)
                 {
                     newest_throttle_minute = Some(minute);
-                    tracing::warn!(function = %target.function, "Lambda reports Throttles in the minute from {minute}: slowing down");
+                    tracing::warn!(function = %target.function, "Lambda reports Throttles in the minute from {minute}: slowing down until the next minute's figure");
+                    // For asynchronous invocations this is the real signal (Lambda queues the
+                    // events rather than answering 429): hold the lower pace a full minute.
                     pacer.throttled(Instant::now());
+                    pacer.hold(Instant::now() + THROTTLE_CHECK_EVERY);
                 }
+            }
+            _ = throttle_checks.tick(), if throttle_check.is_none() => {
+                let function = target.function.as_str();
+                throttle_check = Some(Box::pin(throttled_minute(metrics, function)));
             }
             () = sleep_until(due), if can_send => {
                 let now = Instant::now();
                 pacer.sent(now);
-                course.sent(now);
+                let id = course.sent(now);
                 let functions = functions.clone();
                 let function = Arc::clone(&function);
                 let payload = Arc::clone(&payload);
-                in_flight.spawn(async move { functions.invoke_async(&function, &payload).await });
+                in_flight.spawn(async move { (id, functions.invoke_async(&function, &payload).await) });
             }
         }
     };
@@ -182,12 +205,17 @@ async fn first_payload<Q: Queues>(
             in_flight: depth.in_flight + depth.delayed,
         });
     }
+    let visible = depth.visible;
     course.read(depth, Instant::now());
     let body = queues
         .peek(&target.queue_url)
         .await
         .map_err(failed)?
-        .ok_or(End::NothingVisible { in_flight: 0 })?;
+        .ok_or_else(|| End::Failed {
+            error: format!(
+                "SQS counts {visible} visible message(s) but a 2 s receive got none; try again in a moment"
+            ),
+        })?;
     let key = payload::chunk_key(&body).map_err(|e| End::Failed {
         error: format!("a message of {}: {e}", target.queue),
     })?;
@@ -196,22 +224,23 @@ async fn first_payload<Q: Queues>(
 
 /// Takes Lambda's answer to one invocation; `Some` when the re-drive must stop.
 fn answer(
-    joined: Result<Result<(), PortError>, tokio::task::JoinError>,
+    joined: Result<(u64, Result<(), PortError>), tokio::task::JoinError>,
     course: &mut Course,
     pacer: &mut Pacer,
     tally: &mut Tally,
 ) -> Option<End> {
-    let error = match joined {
-        Ok(Ok(())) => return None,
-        Ok(Err(e)) => e,
+    let (id, error) = match joined {
+        Ok((_, Ok(()))) => return None,
+        Ok((id, Err(e))) => (id, e),
         Err(join) => {
-            course.not_accepted();
+            // The task died before or after its call: the invocation may have been queued, so
+            // it stays counted against the budget until a reading or the settle time says so.
             tally.failed += 1;
             tally.last_error = Some(join.to_string());
             return None;
         }
     };
-    course.not_accepted();
+    course.not_accepted(id);
     match error {
         PortError::Throttled { .. } => {
             tally.throttled += 1;
@@ -262,6 +291,7 @@ fn progress(course: &Course, pacer: &Pacer, tally: &Tally, started: Instant) -> 
         rate_per_s: (per_s(course.invoked()) * 100.0).round() / 100.0,
         pace_per_s: pacer.rate(),
         eta_s: eta_s.map(f64::round),
+        last_error: tally.last_error.clone(),
     }
 }
 

@@ -3,9 +3,12 @@
 //! guard and lands in the same journal.
 
 use super::{Settings, Target};
-use crate::action::{RedriveOrder, RedriveOrigin};
+use crate::action::{Action, Held, RedriveOrder, RedriveOrigin};
+use crate::memory::Memory;
+use crate::model::Observed;
 use crate::policy::{Domain, Policy};
 use crate::ports::{Functions, PortError, Queues};
+use crate::time::Timestamp;
 
 /// What the operator asked for.
 #[derive(Debug, Clone)]
@@ -45,6 +48,8 @@ pub fn policy_for(request: &Request, given: Option<Policy>) -> Result<Policy, Ma
     let mut policy = Policy::local();
     policy.redrive.function = domain.function("tileIngestLambda");
     policy.domain = domain;
+    // The shipped file names us-east-1 for moto; without a policy the environment decides.
+    policy.region = None;
     Ok(policy)
 }
 
@@ -123,4 +128,28 @@ pub async fn order<Q: Queues, F: Functions>(
         visible: depth.visible,
         in_flight: depth.in_flight + depth.delayed,
     })
+}
+
+/// The guard's verdict on an operator's order: `Some` when it is held. The command does not
+/// share the running controller's memory (that needs the shared state store of a later issue),
+/// so the checks are those that stand alone: the rate against the policy's maximum.
+#[must_use]
+pub fn check(order: &RedriveOrder, policy: &Policy, at: Timestamp) -> Option<Held> {
+    let observed = Observed {
+        at,
+        period: policy.controller.metric_period,
+        resources: Vec::new(),
+        jobs: Vec::new(),
+        functions: Vec::new(),
+        unobserved: Vec::new(),
+    };
+    crate::guard::admit(
+        vec![Action::Redrive(order.clone())],
+        &observed,
+        policy,
+        &Memory::default(),
+    )
+    .held
+    .into_iter()
+    .next()
 }

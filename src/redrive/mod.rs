@@ -44,7 +44,8 @@ pub struct Settings {
     /// How often the queue is re-read.
     #[serde(with = "crate::serde_secs")]
     pub poll_every: Duration,
-    /// How long an accepted invocation may take to show in the queue's counts.
+    /// How long an invocation the queue has not shown taking a message still counts against
+    /// the budget (see `course::Course`).
     #[serde(with = "crate::serde_secs")]
     pub settle: Duration,
 }
@@ -60,10 +61,7 @@ impl Settings {
             max,
             no_progress_after: policy.redrive.no_progress_after,
             poll_every: Duration::from_secs(1),
-            // A warm lambda takes its message within milliseconds of being invoked; a second
-            // covers a cold start's first receive in most cases. Longer would stall the tail of
-            // every re-drive (the budget counts recent sends as not yet taken).
-            settle: Duration::from_secs(1),
+            settle: policy.redrive.settle,
         }
     }
 }
@@ -170,6 +168,9 @@ pub struct Progress {
     pub pace_per_s: f64,
     /// Time to drain at the rate messages have gone so far.
     pub eta_s: Option<f64>,
+    /// The latest failed call (an invocation or a queue reading), so "12 failed" has a reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
 }
 
 /// The outcome of a re-drive.

@@ -109,10 +109,16 @@ impl Pacer {
         self.next_due = self.next_due.max(now + self.period());
     }
 
+    /// No recovery step before `until` (a CloudWatch figure holds for its minute).
+    pub fn hold(&mut self, until: Instant) {
+        self.last_change = self.last_change.max(until);
+    }
+
     /// A step back towards the requested rate after [`RECOVERY_STEP`] without throttling.
     /// Returns whether the rate changed.
     pub fn recover(&mut self, now: Instant) -> bool {
         if self.current >= self.requested
+            || now < self.last_change
             || now.saturating_duration_since(self.last_change) < RECOVERY_STEP
         {
             return false;

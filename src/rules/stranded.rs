@@ -51,9 +51,23 @@ fn judge(
         );
         return;
     }
+    if let Some(running) = memory
+        .last_redrive(&ingest.name)
+        .filter(|r| r.end.is_none())
+    {
+        decision.verdict(
+            RULE,
+            subject,
+            format!(
+                "{} visible; a re-drive is running since {}",
+                ingest.visible, running.at
+            ),
+        );
+        return;
+    }
     let Some(watch) = memory
         .queue_watch(&ingest.name)
-        .filter(|w| ingest.visible >= w.lowest)
+        .filter(|w| ingest.visible >= w.visible)
     else {
         decision.verdict(
             RULE,

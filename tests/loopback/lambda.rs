@@ -64,6 +64,9 @@ pub struct Behaviour {
     pub receive_attempts: u32,
     /// Pause between receive attempts (tileIngestLambda: 1 s).
     pub receive_interval: Duration,
+    /// Time between accepting an `Event` invocation and starting it: real Lambda queues
+    /// asynchronous events and may start them much later (cold starts, a busy account).
+    pub start_delay: Duration,
 }
 
 impl Behaviour {
@@ -77,6 +80,7 @@ impl Behaviour {
             max_concurrency: None,
             receive_attempts: 6,
             receive_interval: Duration::from_millis(100),
+            start_delay: Duration::ZERO,
         }
     }
 }
@@ -132,6 +136,7 @@ struct Shared {
     duration: Duration,
     receive_attempts: u32,
     receive_interval: Duration,
+    start_delay: Duration,
     /// `f64` bits.
     failure_share: AtomicU64,
     /// `usize::MAX` when uncapped.
@@ -216,6 +221,9 @@ impl Shared {
 
     /// tileIngestLambda's work for one invocation.
     async fn run(&self, fail: bool) -> Outcome {
+        if !self.start_delay.is_zero() {
+            tokio::time::sleep(self.start_delay).await;
+        }
         let (client, queue_url) = match &self.backend {
             Backend::Count => {
                 if !self.duration.is_zero() {
@@ -538,6 +546,7 @@ impl LoopbackLambda {
             duration: behaviour.duration,
             receive_attempts: behaviour.receive_attempts,
             receive_interval: behaviour.receive_interval,
+            start_delay: behaviour.start_delay,
             failure_share: AtomicU64::new(behaviour.failure_share.clamp(0.0, 1.0).to_bits()),
             max_concurrency: AtomicUsize::new(behaviour.max_concurrency.unwrap_or(usize::MAX)),
             accepted: AtomicU64::new(0),
