@@ -109,7 +109,7 @@ impl<'a, M: Metrics, T: Tables, Q: Queues, F: Functions, S: StateStore>
             Some(fleet) => fleet.ended().await,
             None => Vec::new(),
         };
-        self.note_ended(&ended, at);
+        self.note_ended(&ended);
         let report = match &mut self.fleet {
             Some(fleet) => {
                 tick(
@@ -184,7 +184,7 @@ impl<'a, M: Metrics, T: Tables, Q: Queues, F: Functions, S: StateStore>
             fleet.stop_all().await
         };
         let at = Timestamp::now();
-        self.note_ended(&ended, at);
+        self.note_ended(&ended);
         let saved = self.save().await;
         let journal = self.journal.write(&EndedRecord {
             at: at.to_string(),
@@ -204,10 +204,11 @@ impl<'a, M: Metrics, T: Tables, Q: Queues, F: Functions, S: StateStore>
     }
 
     /// Remembers and logs how re-drives ended; a re-drive that gave up is an escalation.
-    fn note_ended(&mut self, ended: &[Summary], at: Timestamp) {
+    fn note_ended(&mut self, ended: &[Summary]) {
         for summary in ended {
             let queue = &summary.target.queue;
-            self.memory.record_redrive_end(queue, at, &summary.end);
+            self.memory
+                .record_redrive_end(queue, summary.ended, &summary.end);
             let p = &summary.progress;
             if summary.end.needs_person() {
                 tracing::error!(%queue, end = summary.end.label(), "escalation: re-drive of {queue} {}; {} invoked, {} drained, {} remaining", summary.end, p.invoked, p.drained, p.remaining);

@@ -52,6 +52,7 @@ where
     M: Metrics + Sync,
 {
     let started = Instant::now();
+    let started_at = Timestamp::now();
     let mut course = Course::new(
         settings.max,
         settings.no_progress_after,
@@ -62,6 +63,8 @@ where
     let mut tally = Tally::default();
     let finish = |course: &Course, pacer: &Pacer, tally: &Tally, end: End| Summary {
         target: target.clone(),
+        started: started_at,
+        ended: Timestamp::now(),
         progress: progress(course, pacer, tally, started),
         end,
     };

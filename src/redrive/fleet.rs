@@ -194,6 +194,8 @@ async fn collect(done: Vec<Running>) -> Vec<Summary> {
             Ok(summary) => out.push(summary),
             Err(e) => out.push(Summary {
                 target: r.target,
+                started: r.started,
+                ended: Timestamp::now(),
                 progress: r.progress.borrow().clone(),
                 end: super::End::Failed {
                     error: format!("the re-drive task stopped abnormally: {e}"),

@@ -177,6 +177,8 @@ pub struct Progress {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     pub target: Target,
+    pub started: crate::time::Timestamp,
+    pub ended: crate::time::Timestamp,
     pub progress: Progress,
     #[serde(flatten)]
     pub end: End,
