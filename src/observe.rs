@@ -240,11 +240,15 @@ async fn observe_job<Q: Queues>(
     let Some(ingest) = optional(policy.domain.ingest_queue(job)).await? else {
         return Ok(None);
     };
+    let (upload, index) = tokio::join!(
+        optional(policy.domain.upload_queue(job)),
+        optional(policy.domain.index_queue(job))
+    );
     Ok(Some(IngestJob {
         job: job.to_string(),
         ingest,
-        upload: optional(policy.domain.upload_queue(job)).await?,
-        index: optional(policy.domain.index_queue(job)).await?,
+        upload: upload?,
+        index: index?,
     }))
 }
 

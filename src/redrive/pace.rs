@@ -1,12 +1,12 @@
 //! Smooth pacing of re-drive invocations: an absolute schedule, a sliding-window cap, and a rate
 //! that halves on throttling and climbs back gradually.
 //!
-//! Why not `governor` alone: its GCRA limiter with a burst of one re-anchors on every late
-//! wake-up, and tokio's timer wakes up to a millisecond late, so at 1000/s it loses a large share
-//! of the requested rate (the benchmark, `cargo bench --bench redrive`, shows both). Here each
-//! invocation has a due time `start + k / rate`; being a little late is caught up, being far
-//! behind (a stall for lack of visible messages) re-anchors instead of bursting. The window cap
-//! guarantees the promise the 2017 tool broke: in any 100 ms no more than ⌈rate × 0.1⌉ + 1.
+//! Why not `governor`: its GCRA limiter with a burst of one re-anchors on every late wake-up,
+//! and timers wake up late by up to a millisecond, so at 1000/s it loses a tenth or more of the
+//! requested rate. Here each invocation has a due time `start + k / rate`; being a little late
+//! is caught up, being far behind (a stall for lack of visible messages) re-anchors instead of
+//! bursting. The window cap keeps the promise the 2017 tool broke: in any 100 ms no more than
+//! ⌈rate × 0.1⌉ + 1 leave. `cargo bench --bench redrive` measures both promises.
 //!
 //! Time is passed in, so the pacer is tested value-in, value-out.
 
@@ -16,8 +16,9 @@ use tokio::time::Instant;
 
 /// The window over which bursts are bounded.
 pub const WINDOW: Duration = Duration::from_millis(100);
-/// Lateness that is caught up; beyond it the schedule restarts from now.
-const MAX_LAG: Duration = Duration::from_millis(10);
+/// Lateness that is caught up; beyond it the schedule restarts from now. Small, so a late
+/// wake-up sends at most a couple at once.
+const MAX_LAG: Duration = Duration::from_millis(2);
 /// Time without throttling before each step back up.
 const RECOVERY_STEP: Duration = Duration::from_secs(1);
 /// Each recovery step adds this share of the requested rate.
@@ -69,16 +70,17 @@ impl Pacer {
         cap
     }
 
+    /// When the window cap next allows a send, if it is full.
+    fn window_free(&self) -> Option<Instant> {
+        let cap = self.window_cap();
+        (self.recent.len() >= cap).then(|| self.recent[self.recent.len() - cap] + WINDOW)
+    }
+
     /// When the next invocation may go.
     #[must_use]
     pub fn due(&self) -> Instant {
-        let cap = self.window_cap();
-        let window_free = if self.recent.len() >= cap {
-            self.recent[self.recent.len() - cap] + WINDOW
-        } else {
-            self.next_due
-        };
-        self.next_due.max(window_free)
+        self.window_free()
+            .map_or(self.next_due, |free| self.next_due.max(free))
     }
 
     /// Records an invocation sent at `now` and schedules the next one.
