@@ -105,6 +105,8 @@ async fn run(
         let report = controller.tick(Timestamp::now()).await?;
         // Re-drives started by this tick run to their end (or until a signal).
         let ended = controller.finish_redrives(true, shutdown_signal()).await?;
+        // The tick's own problems are printed whatever became of the re-drives.
+        let tick = one_shot_exit(&report);
         let gave_up = ended.iter().filter(|s| s.end.needs_person());
         for summary in gave_up.clone() {
             eprintln!(
@@ -118,7 +120,7 @@ async fn run(
         if gave_up.count() > 0 {
             return Ok(ExitCode::FAILURE);
         }
-        return Ok(one_shot_exit(&report));
+        return Ok(tick);
     }
     tracing::info!(
         mode = mode.label(),

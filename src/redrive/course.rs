@@ -35,6 +35,10 @@ pub struct Course {
     /// Accepted (or still unanswered) invocations not yet matched by a fall in the visible
     /// count, oldest first, with their send times.
     unreflected: VecDeque<(u64, Instant)>,
+    /// Net fall of the visible count since the oldest unreflected invocation, which matches
+    /// that many of them, oldest first. A rise (a message coming back, or noise in SQS's
+    /// approximate count) takes matches back, so a count bouncing 100, 98, 100 matches nothing.
+    credit: i64,
     budget: u64,
 }
 
@@ -58,6 +62,7 @@ impl Course {
             invoked: 0,
             next_id: 0,
             unreflected: VecDeque::new(),
+            credit: 0,
             budget: 0,
         }
     }
@@ -68,16 +73,26 @@ impl Course {
     /// messages waiting for one.
     pub fn read(&mut self, depth: QueueDepth, asked_at: Instant) -> Next {
         if let Some(last) = &self.last {
-            let taken = last.visible.saturating_sub(depth.visible);
-            for _ in 0..taken {
-                if self.unreflected.pop_front().is_none() {
-                    break;
-                }
+            let fall = i64::try_from(last.visible).unwrap_or(i64::MAX)
+                - i64::try_from(depth.visible).unwrap_or(i64::MAX);
+            self.credit = self.credit.saturating_add(fall);
+        }
+        // Expired invocations leave; the oldest are the ones the credit matched.
+        let cutoff = asked_at.checked_sub(self.settle).unwrap_or(self.started);
+        while self
+            .unreflected
+            .front()
+            .is_some_and(|(_, sent)| *sent < cutoff)
+        {
+            self.unreflected.pop_front();
+            if self.credit > 0 {
+                self.credit -= 1;
             }
         }
-        let cutoff = asked_at.checked_sub(self.settle).unwrap_or(self.started);
-        self.unreflected.retain(|(_, sent)| *sent >= cutoff);
-        self.budget = depth.visible.saturating_sub(self.unreflected.len() as u64);
+        if self.unreflected.is_empty() {
+            self.credit = 0;
+        }
+        self.budget = depth.visible.saturating_sub(self.unmatched());
         let total = depth.total();
         self.first_total.get_or_insert(total);
         if self.last.as_ref().is_some_and(|l| total < l.total()) {
@@ -87,9 +102,13 @@ impl Course {
         let in_flight = depth.in_flight;
         self.last = Some(depth);
         if total == 0 {
-            // One approximate reading of zero is not proof: SQS counts lag; two in a row are.
+            // One approximate reading of zero is not proof: SQS counts lag. Empty readings
+            // for a few seconds are.
             match self.empty_since {
-                Some(_) => return Next::Stop(End::Drained),
+                Some(since) if asked_at.saturating_duration_since(since) >= DRAINED_AFTER => {
+                    return Next::Stop(End::Drained);
+                }
+                Some(_) => {}
                 None => self.empty_since = Some(asked_at),
             }
         } else {
@@ -131,6 +150,12 @@ impl Course {
             .map_or((0, None), |l| (l.in_flight, l.visibility_timeout))
     }
 
+    /// Invocations not yet matched by a net fall of the visible count.
+    fn unmatched(&self) -> u64 {
+        let len = self.unreflected.len() as u64;
+        len - u64::try_from(self.credit.max(0)).unwrap_or(0).min(len)
+    }
+
     /// Whether one more invocation may go now.
     #[must_use]
     pub fn may_send(&self) -> bool {
@@ -155,6 +180,7 @@ impl Course {
     /// budget gets it back only if no reading has accounted for it yet.
     pub fn not_accepted(&mut self, id: u64) {
         self.invoked = self.invoked.saturating_sub(1);
+        // A fall matched to it was another invocation's take: the credit stays for the rest.
         if let Some(i) = self.unreflected.iter().position(|(sent, _)| *sent == id) {
             self.unreflected.remove(i);
             self.budget += 1;
@@ -181,6 +207,9 @@ impl Course {
         }
     }
 }
+
+/// How long the queue must read empty before it counts as drained.
+const DRAINED_AFTER: Duration = Duration::from_secs(3);
 
 /// Time after a visibility timeout by which a returning message shows in the counts.
 const RETURN_MARGIN: Duration = Duration::from_secs(5);
@@ -249,6 +278,21 @@ mod tests {
     }
 
     #[test]
+    fn a_bouncing_approximate_count_matches_nothing() {
+        let t0 = Instant::now();
+        let mut c = course(t0);
+        c.read(depth(100, 0), t0);
+        for _ in 0..100 {
+            c.sent(t0);
+        }
+        for s in 1..50 {
+            let visible = if s % 2 == 0 { 100 } else { 98 };
+            c.read(depth(visible, 0), secs(t0, s));
+            assert!(!c.may_send(), "at {s} s");
+        }
+    }
+
+    #[test]
     fn in_flight_messages_are_waited_for_not_invoked() {
         let t0 = Instant::now();
         let mut c = course(t0);
@@ -262,13 +306,14 @@ mod tests {
     }
 
     #[test]
-    fn drained_after_two_empty_readings() {
+    fn drained_after_empty_readings_for_a_few_seconds() {
         let t0 = Instant::now();
         let mut c = course(t0);
         c.read(depth(2, 0), t0);
         assert_eq!(c.read(depth(0, 1), secs(t0, 1)), Next::Continue);
         assert_eq!(c.read(depth(0, 0), secs(t0, 2)), Next::Continue);
-        assert_eq!(c.read(depth(0, 0), secs(t0, 3)), Next::Stop(End::Drained));
+        assert_eq!(c.read(depth(0, 0), secs(t0, 3)), Next::Continue);
+        assert_eq!(c.read(depth(0, 0), secs(t0, 5)), Next::Stop(End::Drained));
         assert_eq!(c.drained(), 2);
     }
 

@@ -146,9 +146,13 @@ impl Fleet {
         collect(done).await
     }
 
-    /// Waits for every running re-drive to end by itself.
+    /// Waits for every running re-drive to end by itself. Safe to cancel (a signal during a
+    /// one-shot run): nothing is taken out of the fleet until it has ended.
     pub async fn wait_all(&mut self) -> Vec<Summary> {
-        collect(std::mem::take(&mut self.running)).await
+        while !self.running.iter().all(|r| r.handle.is_finished()) {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        self.ended().await
     }
 
     /// Asks every running re-drive to stop and waits for them (invocations in flight finish).

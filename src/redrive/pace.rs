@@ -91,7 +91,7 @@ impl Pacer {
         }
         let next = self.next_due + self.period();
         self.next_due = if now.saturating_duration_since(next) > MAX_LAG {
-            now
+            now + self.period()
         } else {
             next
         };
@@ -107,7 +107,8 @@ impl Pacer {
             self.current = (self.current / 2.0).max(self.requested / MAX_SLOWDOWN);
             self.last_halving = Some(now);
         }
-        self.last_change = now;
+        // Never earlier than a hold a CloudWatch figure set.
+        self.last_change = self.last_change.max(now);
         self.next_due = self.next_due.max(now + self.period());
     }
 
@@ -158,9 +159,11 @@ mod tests {
         pacer.sent(start);
         // Nothing sent for 2 s (no visible messages); then one send.
         pacer.sent(at(start, 2000));
-        assert_eq!(pacer.due(), at(start, 2000));
-        pacer.sent(at(start, 2000));
-        assert_eq!(pacer.due(), at(start, 2010));
+        assert_eq!(
+            pacer.due(),
+            at(start, 2010),
+            "one period later, not at once"
+        );
     }
 
     #[test]
@@ -200,7 +203,12 @@ mod tests {
         );
         assert!(pacer.recover(at(start, 1150)));
         assert!((pacer.rate() - 35.0).abs() < 1e-9);
-        for s in 3..20 {
+        // A CloudWatch figure holds the pace a minute; a 429 inside it does not cut that short.
+        pacer.hold(at(start, 61_150));
+        pacer.throttled(at(start, 2_000));
+        assert!(!pacer.recover(at(start, 30_000)));
+        assert!(pacer.recover(at(start, 62_200)));
+        for s in 60..80 {
             pacer.recover(at(start, s * 1100));
         }
         assert!((pacer.rate() - 100.0).abs() < 1e-9);

@@ -580,8 +580,15 @@ async fn run_drains_a_stranded_job_and_leaves_an_uploading_job_alone() {
         ],
     );
     let drained = wait_until_empty(&stack, &stranded, Duration::from_secs(45)).await;
-    // One more tick collects the ended re-drive.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // The re-drive confirms the queue stays empty for a few seconds, then a tick collects it.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline
+        && !journal(Path::new(&journal_path))
+            .iter()
+            .any(|r| r["redrives_ended"].is_array())
+    {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
     let stderr = stop(child);
     assert!(drained, "the stranded job was not drained: {stderr}");
     assert_eq!(
