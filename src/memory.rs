@@ -77,6 +77,10 @@ pub struct QueueWatch {
     /// The visible count at the last reading.
     pub visible: u64,
     pub since: Timestamp,
+    /// Kept through a tick whose reading failed: what happened meanwhile is unknown, so the
+    /// clock restarts at the next reading rather than counting the gap as "not fallen".
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unread: bool,
 }
 
 /// The controller's memory. Kept small: entries older than a day are pruned.
@@ -215,13 +219,14 @@ impl Memory {
                 .iter()
                 .any(|q| q.as_ref().is_some_and(|d| d.total() > 0));
             let since = match self.queue_watch(&job.ingest.name) {
-                Some(w) if visible > 0 && visible >= w.visible && !feeding => w.since,
+                Some(w) if visible > 0 && visible >= w.visible && !feeding && !w.unread => w.since,
                 _ => observed.at,
             };
             watches.push(QueueWatch {
                 queue: job.ingest.name.clone(),
                 visible,
                 since,
+                unread: false,
             });
         }
         let unread: Vec<QueueWatch> = self
@@ -236,6 +241,7 @@ impl Memory {
                     .any(|u| u.subject.ends_with('*') || u.subject.ends_with(&w.queue));
                 !listed && unread
             })
+            .map(|w| QueueWatch { unread: true, ..w })
             .collect();
         watches.extend(unread);
         self.queue_watch = watches;

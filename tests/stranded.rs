@@ -275,3 +275,29 @@ fn a_restarted_controller_marks_remembered_re_drives_interrupted() {
     assert!(!last.gave_up);
     assert_eq!(held(order, &memory, 2), None);
 }
+
+#[test]
+fn a_gap_in_the_readings_restarts_the_stranded_clock() {
+    let policy = policy();
+    let mut memory = Memory::default();
+    let stuck = [job(120, None, Some(0))];
+    ticks(&policy, &mut memory, &[0, 5], &stuck);
+    // Minutes 6 to 14: ListQueues fails; the watch is kept but marked unread.
+    let mut failed = observed(T0.plus(Duration::from_secs(600)), vec![]);
+    failed.unobserved.push(remediator::model::Unobserved {
+        subject: "test-boss-ingest-*".into(),
+        reason: "SQS ListQueues failed (transient)".into(),
+    });
+    memory.watch_queues(&failed);
+    assert!(
+        memory
+            .queue_watch("test-boss-ingest-42")
+            .is_some_and(|w| w.unread)
+    );
+    // Readings are back at minute 15: not stranded yet (the clock restarted), at 30 it is.
+    assert!(redrives(&ticks(&policy, &mut memory, &[15, 20], &stuck)).is_empty());
+    assert_eq!(
+        redrives(&ticks(&policy, &mut memory, &[35], &stuck)).len(),
+        1
+    );
+}
