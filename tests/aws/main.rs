@@ -713,7 +713,7 @@ async fn ingest_queues_and_functions_are_observed_for_the_later_rules() {
     stack
         .sqs
         .create_queue()
-        .queue_name(format!("{}-other", d.replace('.', "-")))
+        .queue_name(format!("{}-other", stack.dashed()))
         .send()
         .await
         .expect("unrelated queue");
@@ -755,8 +755,8 @@ async fn ingest_queues_and_functions_are_observed_for_the_later_rules() {
     assert_eq!(
         functions,
         [
-            (format!("tileIngestLambda-{}", d.replace('.', "-")), 120),
-            (format!("tileUploadLambda-{}", d.replace('.', "-")), 120)
+            (format!("tileIngestLambda-{}", stack.dashed()), 120),
+            (format!("tileUploadLambda-{}", stack.dashed()), 120)
         ]
     );
 }

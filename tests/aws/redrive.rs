@@ -6,7 +6,7 @@ use super::lambda::{Backend, Behaviour, LoopbackLambda};
 use super::stack::{Stack, moto_url};
 use super::{domain, error_lines, isolated, journal, policy, scratch, strs};
 use crate::common::{Run, output};
-use aws_sdk_sqs::types::{QueueAttributeName, SendMessageBatchRequestEntry};
+use aws_sdk_sqs::types::QueueAttributeName;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -18,7 +18,7 @@ async fn ingest_lambda(
     queue_url: &str,
     configure: impl FnOnce(&mut Behaviour),
 ) -> LoopbackLambda {
-    let function = format!("tileIngestLambda-{}", stack.domain.replace('.', "-"));
+    let function = format!("tileIngestLambda-{}", stack.dashed());
     let mut behaviour = Behaviour::new(
         &function,
         Backend::Sqs {
@@ -29,58 +29,6 @@ async fn ingest_lambda(
     behaviour.duration = Duration::from_millis(20);
     configure(&mut behaviour);
     LoopbackLambda::start(behaviour).await
-}
-
-/// A queue of this stack named `<dom>-<suffix>` holding `messages` chunk messages of `job`,
-/// with a short visibility timeout so failed invocations' messages come back quickly.
-async fn queue_with(
-    stack: &Stack,
-    name: &str,
-    job: u32,
-    messages: u32,
-    visibility_s: u32,
-) -> String {
-    let url = stack
-        .sqs
-        .create_queue()
-        .queue_name(name)
-        .attributes(
-            QueueAttributeName::VisibilityTimeout,
-            visibility_s.to_string(),
-        )
-        .send()
-        .await
-        .expect("create queue")
-        .queue_url()
-        .expect("url")
-        .to_string();
-    let bodies: Vec<String> = (0..messages)
-        .map(|i| {
-            format!(r#"{{"chunk_key": "{i:032x}&16&1&2&3&0&{i}&0&0&0", "ingest_job": {job}}}"#)
-        })
-        .collect();
-    for batch in bodies.chunks(10) {
-        let entries = batch
-            .iter()
-            .enumerate()
-            .map(|(i, body)| {
-                SendMessageBatchRequestEntry::builder()
-                    .id(i.to_string())
-                    .message_body(body)
-                    .build()
-                    .expect("entry")
-            })
-            .collect();
-        stack
-            .sqs
-            .send_message_batch()
-            .queue_url(&url)
-            .set_entries(Some(entries))
-            .send()
-            .await
-            .expect("send batch");
-    }
-    url
 }
 
 /// One test's world: a scratch directory, a stack domain, and ingest job `job` with `messages`
@@ -104,8 +52,8 @@ async fn stranded(
     let dir = scratch(&format!("redrive-{test}"));
     let domain = domain(&format!("rd{test}"));
     let stack = Stack::new(&domain, moto_url()).await;
-    let name = format!("{}-ingest-{job}", dashed(&stack));
-    let url = queue_with(&stack, &name, job, messages, visibility_s).await;
+    let name = format!("{}-ingest-{job}", stack.dashed());
+    let url = stack.queue(&name, job, messages, visibility_s).await;
     let lambda = ingest_lambda(&stack, &url, configure).await;
     Stranded {
         dir,
@@ -115,10 +63,6 @@ async fn stranded(
         url,
         lambda,
     }
-}
-
-fn dashed(stack: &Stack) -> String {
-    stack.domain.replace('.', "-")
 }
 
 /// Visible + in flight + delayed, as moto reports them.
@@ -366,8 +310,8 @@ async fn a_lambda_that_always_fails_stops_with_no_progress_and_escalates() {
 async fn lambda_throttling_slows_the_rate_which_recovers_and_nothing_is_lost() {
     let d = domain("rd429");
     let stack = Stack::new(&d, moto_url()).await;
-    let name = format!("{}-ingest-10", dashed(&stack));
-    let url = queue_with(&stack, &name, 10, 300, 30).await;
+    let name = format!("{}-ingest-10", stack.dashed());
+    let url = stack.queue(&name, 10, 300, 30).await;
     let lambda = ingest_lambda(&stack, &url, |b| {
         b.duration = Duration::from_millis(250);
         b.max_concurrency = Some(4);
@@ -430,8 +374,8 @@ async fn bad_requests_get_one_clear_line() {
     let dir = scratch("redrive-bad");
     let d = domain("rdbad");
     let stack = Stack::new(&d, moto_url()).await;
-    let empty = format!("{}-ingest-11", dashed(&stack));
-    let url = queue_with(&stack, &empty, 11, 0, 30).await;
+    let empty = format!("{}-ingest-11", stack.dashed());
+    let url = stack.queue(&empty, 11, 0, 30).await;
     let lambda = ingest_lambda(&stack, &url, |_| {}).await;
     let policy = policy(&dir, &d);
     let policy = policy.to_str().expect("utf-8");
@@ -556,13 +500,13 @@ async fn run_drains_a_stranded_job_and_leaves_an_uploading_job_alone() {
     let dir = scratch("redrive-auto");
     let d = domain("rdauto");
     let stack = Stack::new(&d, moto_url()).await;
-    let dom = dashed(&stack);
+    let dom = stack.dashed();
     // Job 21: uploads finished (no upload queue, empty tile-index queue), 40 messages stranded.
-    let stranded = queue_with(&stack, &format!("{dom}-ingest-21"), 21, 40, 30).await;
-    queue_with(&stack, &format!("{dom}-21-index"), 21, 0, 30).await;
+    let stranded = stack.queue(&format!("{dom}-ingest-21"), 21, 40, 30).await;
+    stack.queue(&format!("{dom}-21-index"), 21, 0, 30).await;
     // Job 22: still uploading.
-    let uploading = queue_with(&stack, &format!("{dom}-ingest-22"), 22, 10, 30).await;
-    queue_with(&stack, &format!("{dom}-upload-22"), 22, 5, 30).await;
+    let uploading = stack.queue(&format!("{dom}-ingest-22"), 22, 10, 30).await;
+    stack.queue(&format!("{dom}-upload-22"), 22, 5, 30).await;
     let lambda = ingest_lambda(&stack, &stranded, |_| {}).await;
     let policy = automatic_policy(&dir, &d);
     let state = strs(&dir, "state.json");
@@ -636,7 +580,9 @@ async fn dry_run_says_which_re_drive_it_would_start_and_starts_none() {
     let dir = scratch("redrive-dry");
     let d = domain("rddry");
     let stack = Stack::new(&d, moto_url()).await;
-    let stranded = queue_with(&stack, &format!("{}-ingest-31", dashed(&stack)), 31, 12, 30).await;
+    let stranded = stack
+        .queue(&format!("{}-ingest-31", stack.dashed()), 31, 12, 30)
+        .await;
     let lambda = ingest_lambda(&stack, &stranded, |_| {}).await;
     let policy = automatic_policy(&dir, &d);
     let journal_path = strs(&dir, "journal.jsonl");

@@ -8,6 +8,7 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
     ProjectionType, ProvisionedThroughput, ScalarAttributeType,
 };
+use aws_sdk_sqs::types::{QueueAttributeName, SendMessageBatchRequestEntry};
 use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -252,36 +253,68 @@ impl Stack {
             .await;
     }
 
+    /// The domain with dashes, the prefix of per-job queues and the suffix of lambdas.
+    pub fn dashed(&self) -> String {
+        self.domain.replace('.', "-")
+    }
+
     /// An ingest queue of this domain (`<dom>-ingest-<job>`) holding `messages` messages.
     pub async fn ingest_queue(&self, job: u32, messages: u32) -> String {
-        let name = format!("{}-ingest-{job}", self.domain.replace('.', "-"));
+        let name = format!("{}-ingest-{job}", self.dashed());
+        self.queue(&name, job, messages, 30).await;
+        name
+    }
+
+    /// A queue named `name` holding `messages` chunk messages of `job` (the body tileUploadLambda
+    /// sends to an ingest queue), with the given visibility timeout; returns its URL.
+    pub async fn queue(&self, name: &str, job: u32, messages: u32, visibility_s: u32) -> String {
         let url = self
             .sqs
             .create_queue()
-            .queue_name(&name)
+            .queue_name(name)
+            .attributes(
+                QueueAttributeName::VisibilityTimeout,
+                visibility_s.to_string(),
+            )
             .send()
             .await
             .expect("create queue")
             .queue_url()
             .expect("url")
             .to_string();
-        for i in 0..messages {
+        let bodies: Vec<String> = (0..messages)
+            .map(|i| {
+                format!(r#"{{"chunk_key": "{i:032x}&16&1&2&3&0&{i}&0&0&0", "ingest_job": {job}}}"#)
+            })
+            .collect();
+        for batch in bodies.chunks(10) {
+            let entries = batch
+                .iter()
+                .enumerate()
+                .map(|(i, body)| {
+                    SendMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .message_body(body)
+                        .build()
+                        .expect("entry")
+                })
+                .collect();
             self.sqs
-                .send_message()
+                .send_message_batch()
                 .queue_url(&url)
-                .message_body(format!("{{\"tile\": {i}}}"))
+                .set_entries(Some(entries))
                 .send()
                 .await
-                .expect("send message");
+                .expect("send batch");
         }
-        name
+        url
     }
 
     /// A Lambda function `<short>-<domain with dashes>` with the given timeout. moto needs an
     /// IAM role first; the test fixture creates it with one plain IAM query call (moto does not
     /// check signatures) rather than building the IAM SDK for a fixture.
     pub async fn function(&self, short: &str, timeout_s: i32) -> String {
-        let role = format!("{}-lambda-role", self.domain.replace('.', "-"));
+        let role = format!("{}-lambda-role", self.dashed());
         let body = format!(
             "Action=CreateRole&Version=2010-05-08&RoleName={role}&AssumeRolePolicyDocument=%7B%7D"
         );
@@ -298,7 +331,7 @@ impl Stack {
             answer.contains("CreateRoleResponse") || answer.contains("EntityAlreadyExists"),
             "create IAM role in moto: {answer}"
         );
-        let name = format!("{short}-{}", self.domain.replace('.', "-"));
+        let name = format!("{short}-{}", self.dashed());
         self.lambda
             .create_function()
             .function_name(&name)
