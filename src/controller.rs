@@ -2,7 +2,7 @@
 //! line per decision, and the loop that ticks every interval until asked to stop.
 
 use crate::act::Outcome;
-use crate::journal::{Journal, JournalError, Record};
+use crate::journal::{EndedRecord, Journal, JournalError, Record};
 use crate::memory::Memory;
 use crate::policy::Policy;
 use crate::ports::{Functions, Metrics, Queues, Tables};
@@ -163,13 +163,13 @@ impl<'a, M: Metrics, T: Tables, Q: Queues, F: Functions, S: StateStore>
         let Some(fleet) = &mut self.fleet else {
             return Ok(Vec::new());
         };
-        if fleet.snapshots().is_empty() {
+        if fleet.running() == 0 {
             return Ok(Vec::new());
         }
         let ended = if wait {
             tracing::info!(
                 "waiting for {} re-drive(s) to end; SIGINT or SIGTERM stops them",
-                fleet.snapshots().len()
+                fleet.running()
             );
             let mut shutdown = std::pin::pin!(shutdown);
             let waited = tokio::select! {
@@ -239,14 +239,6 @@ impl<'a, M: Metrics, T: Tables, Q: Queues, F: Functions, S: StateStore>
         }
         tracing::info!("stopped after finishing the tick in flight");
     }
-}
-
-/// The journal line for re-drives ended outside a tick (at shutdown or the end of `--once`).
-#[derive(Debug, serde::Serialize)]
-struct EndedRecord<'a> {
-    at: String,
-    mode: &'static str,
-    redrives_ended: &'a [Summary],
 }
 
 /// Problems a one-shot command reports on stderr and turns into a non-zero exit: whatever

@@ -44,6 +44,14 @@ pub struct Record<'a> {
     pub redrives_ended: &'a [Summary],
 }
 
+/// Re-drives that ended outside a tick (at shutdown, or at the end of `run --once`).
+#[derive(Debug, Serialize)]
+pub struct EndedRecord<'a> {
+    pub at: String,
+    pub mode: &'static str,
+    pub redrives_ended: &'a [Summary],
+}
+
 /// One event of a manual re-drive (`remediator redrive`), journalled like a tick's actions.
 #[derive(Debug, Serialize)]
 pub struct RedriveEntry<'a> {

@@ -70,6 +70,18 @@ pub struct RedriveEnd {
     pub gave_up: bool,
 }
 
+impl RedriveEnd {
+    #[must_use]
+    pub fn new(at: Timestamp, end: &crate::redrive::End) -> Self {
+        Self {
+            at,
+            label: end.label().to_string(),
+            describe: end.to_string(),
+            gave_up: end.needs_person(),
+        }
+    }
+}
+
 /// Since when an ingest queue's visible count has not fallen, with its uploads finished.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueueWatch {
@@ -178,26 +190,15 @@ impl Memory {
             .rev()
             .find(|r| r.queue == queue && r.end.is_none())
         {
-            record.end = Some(RedriveEnd {
-                at,
-                label: end.label().to_string(),
-                describe: end.to_string(),
-                gave_up: end.needs_person(),
-            });
+            record.end = Some(RedriveEnd::new(at, end));
         }
     }
 
     /// Re-drives remembered as running belonged to a process that has stopped: they are marked
     /// interrupted when a new controller starts.
     pub fn interrupt_orphaned_redrives(&mut self, at: Timestamp) {
-        let running: Vec<String> = self
-            .redrives
-            .iter()
-            .filter(|r| r.end.is_none())
-            .map(|r| r.queue.clone())
-            .collect();
-        for queue in running {
-            self.record_redrive_end(&queue, at, &crate::redrive::End::Interrupted);
+        for record in self.redrives.iter_mut().filter(|r| r.end.is_none()) {
+            record.end = Some(RedriveEnd::new(at, &crate::redrive::End::Interrupted));
         }
     }
 

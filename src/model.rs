@@ -202,3 +202,19 @@ pub struct Observed {
     pub functions: Vec<crate::ports::FunctionConfig>,
     pub unobserved: Vec<Unobserved>,
 }
+
+impl Observed {
+    /// An observation of nothing yet, at `at`; `observe` fills it in, and an operator's order
+    /// that needs no observation is judged against it.
+    #[must_use]
+    pub fn empty(at: Timestamp, period: Duration) -> Self {
+        Self {
+            at,
+            period,
+            resources: Vec::new(),
+            jobs: Vec::new(),
+            functions: Vec::new(),
+            unobserved: Vec::new(),
+        }
+    }
+}

@@ -159,12 +159,9 @@ pub async fn observe<M: Metrics, T: Tables>(
     resources.sort_by(|a, b| a.resource.cmp(&b.resource));
     unobserved.sort_by(|a, b| a.subject.cmp(&b.subject));
     Observed {
-        at,
-        period,
         resources,
-        jobs: Vec::new(),
-        functions: Vec::new(),
         unobserved,
+        ..Observed::empty(at, period)
     }
 }
 

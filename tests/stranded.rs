@@ -52,12 +52,8 @@ fn job(visible: u64, upload: Option<u64>, index: Option<u64>) -> IngestJob {
 
 fn observed(at: Timestamp, jobs: Vec<IngestJob>) -> Observed {
     Observed {
-        at,
-        period: Duration::from_secs(60),
-        resources: vec![],
         jobs,
-        functions: vec![],
-        unobserved: vec![],
+        ..Observed::empty(at, Duration::from_secs(60))
     }
 }
 

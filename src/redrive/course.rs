@@ -98,8 +98,6 @@ impl Course {
         if self.last.as_ref().is_some_and(|l| total < l.total()) {
             self.last_progress = asked_at;
         }
-        let visibility = depth.visibility_timeout;
-        let in_flight = depth.in_flight;
         self.last = Some(depth);
         if total == 0 {
             // One approximate reading of zero is not proof: SQS counts lag. Empty readings
@@ -114,20 +112,17 @@ impl Course {
         } else {
             self.empty_since = None;
         }
-        self.stalled(asked_at, in_flight, visibility)
+        self.stalled(asked_at)
     }
 
     /// Gives up when the queue has not gone down for the policy's time, and, with messages in
-    /// flight, not before they could have come back after the queue's visibility timeout.
-    pub fn stalled(
-        &self,
-        now: Instant,
-        in_flight: u64,
-        visibility_timeout: Option<Duration>,
-    ) -> Next {
+    /// flight at the last reading, not before they could have come back after the queue's
+    /// visibility timeout. Also asked when a reading fails, so failing reads cannot run forever.
+    pub fn stalled(&self, now: Instant) -> Next {
         let mut limit = self.no_progress_after;
-        if in_flight > 0
-            && let Some(vt) = visibility_timeout
+        if let Some(last) = &self.last
+            && last.in_flight > 0
+            && let Some(vt) = last.visibility_timeout
         {
             limit = limit.max(vt + RETURN_MARGIN);
         }
@@ -140,14 +135,6 @@ impl Course {
         } else {
             Next::Continue
         }
-    }
-
-    /// Whether the last reading showed messages in flight, and the queue's visibility timeout.
-    #[must_use]
-    pub fn in_flight(&self) -> (u64, Option<Duration>) {
-        self.last
-            .as_ref()
-            .map_or((0, None), |l| (l.in_flight, l.visibility_timeout))
     }
 
     /// Invocations not yet matched by a net fall of the visible count.
@@ -252,8 +239,7 @@ mod tests {
             c.read(depth(3, 0), secs(t0, s));
             assert!(!c.may_send(), "at {s} s");
         }
-        // It takes two: one more may go only when the budget allows (3 visible... 1 visible, 1
-        // unmatched).
+        // It takes two of them: one visible is left, and one invocation still waits for it.
         c.read(depth(1, 2), secs(t0, 61));
         assert!(!c.may_send());
     }
@@ -343,8 +329,10 @@ mod tests {
             c.read(depth(4, 6), secs(t0, 35)),
             Next::Stop(End::NoProgress { .. })
         ));
+        // Once nothing is in flight, the policy's 10 s applies again.
+        c.read(depth(10, 0), secs(t0, 36));
         assert!(matches!(
-            c.stalled(secs(t0, 11), 0, None),
+            c.stalled(secs(t0, 37)),
             Next::Stop(End::NoProgress { .. })
         ));
     }

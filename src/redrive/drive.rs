@@ -104,12 +104,7 @@ where
                     break end;
                 }
             }
-            Some((depth, asked_at)) = async {
-                match reading.as_mut() {
-                    Some(read) => Some(read.await),
-                    None => None,
-                }
-            }, if reading.is_some() => {
+            Some((depth, asked_at)) = finish_side(&mut reading), if reading.is_some() => {
                 reading = None;
                 match depth {
                     Ok(depth) => {
@@ -123,8 +118,7 @@ where
                     Err(e) if e.is_transient() => {
                         tracing::warn!(queue = %target.queue, "queue reading failed, carrying on: {e}");
                         tally.last_error = Some(e.to_string());
-                        let (in_flight, visibility) = course.in_flight();
-                        if let Next::Stop(end) = course.stalled(Instant::now(), in_flight, visibility) {
+                        if let Next::Stop(end) = course.stalled(Instant::now()) {
                             break end;
                         }
                     }
@@ -144,12 +138,7 @@ where
                 reading = Some(Box::pin(async move { (queues.depth(url).await, asked_at) }));
             }
             _ = reports.tick() => report(&progress(&course, &pacer, &tally, started)),
-            Some(minute) = async {
-                match throttle_check.as_mut() {
-                    Some(check) => Some(check.await),
-                    None => None,
-                }
-            }, if throttle_check.is_some() => {
+            Some(minute) = finish_side(&mut throttle_check), if throttle_check.is_some() => {
                 throttle_check = None;
                 if let Some(minute) = minute
                     && newest_throttle_minute.is_none_or(|seen| minute > seen)
@@ -191,6 +180,15 @@ where
     let summary = finish(&course, &pacer, &tally, end);
     report(&summary.progress);
     summary
+}
+
+/// Awaits a side call (queue reading, CloudWatch check) kept beside the loop; `None` when there
+/// is none under way. The call stays in its slot if the loop picks another branch first.
+async fn finish_side<F: Future + Unpin>(slot: &mut Option<F>) -> Option<F::Output> {
+    match slot.as_mut() {
+        Some(call) => Some(call.await),
+        None => None,
+    }
 }
 
 /// Reads the queue once and one chunk key from it, or says why there is nothing to do.

@@ -124,6 +124,12 @@ impl Fleet {
         self.running.iter().any(|r| r.target.queue == queue)
     }
 
+    /// How many re-drives are running.
+    #[must_use]
+    pub fn running(&self) -> usize {
+        self.running.len()
+    }
+
     /// Progress of every running re-drive.
     #[must_use]
     pub fn snapshots(&self) -> Vec<Snapshot> {

@@ -135,14 +135,7 @@ pub async fn order<Q: Queues, F: Functions>(
 /// so the checks are those that stand alone: the rate against the policy's maximum.
 #[must_use]
 pub fn check(order: &RedriveOrder, policy: &Policy, at: Timestamp) -> Option<Held> {
-    let observed = Observed {
-        at,
-        period: policy.controller.metric_period,
-        resources: Vec::new(),
-        jobs: Vec::new(),
-        functions: Vec::new(),
-        unobserved: Vec::new(),
-    };
+    let observed = Observed::empty(at, policy.controller.metric_period);
     crate::guard::admit(
         vec![Action::Redrive(order.clone())],
         &observed,
