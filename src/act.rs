@@ -5,7 +5,10 @@
 
 use crate::action::{Action, CapacityChange};
 use crate::model::{Dimension, Observed, Resource};
-use crate::ports::{PortError, ScalingRange, ScalingUpdate, TableUpdate, Tables, Throughput};
+use crate::pause::{FlowChange, FlowTarget, Notice, cap_text};
+use crate::ports::{
+    Functions, PortError, ScalingRange, ScalingUpdate, Signals, TableUpdate, Tables, Throughput,
+};
 use crate::redrive::fleet::Launcher;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -26,15 +29,30 @@ pub enum Outcome {
         error: String,
         transient: bool,
     },
+    /// A change of the controller's own state (the pause episode): no call was made.
+    Recorded,
+    /// A notice, channel by channel.
+    Sent { deliveries: Vec<Delivery> },
+}
+
+/// How one channel took a notice: a receipt, or the error after retries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub channel: crate::ports::Channel,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// Carries out admitted actions; returns one outcome per action, in order.
-pub async fn act<T: Tables, L: Launcher>(
-    tables: &T,
+pub async fn act<T: Tables, F: Functions, N: Signals, L: Launcher>(
+    ports: (&T, &F, &N),
     launcher: &mut L,
     admitted: &[Action],
     observed: &Observed,
 ) -> Vec<Outcome> {
+    let (tables, functions, signals) = ports;
     let mut outcomes: Vec<Option<Outcome>> = vec![None; admitted.len()];
     let mut per_table: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     let mut new_minimums: Vec<ScalingUpdate> = Vec::new();
@@ -61,6 +79,11 @@ pub async fn act<T: Tables, L: Launcher>(
                 }
             }
             Action::Escalate(_) => outcomes[i] = Some(Outcome::Reported),
+            Action::Pause(_) | Action::Resume(_) => outcomes[i] = Some(Outcome::Recorded),
+            Action::Notify(notice) => outcomes[i] = Some(notify(signals, notice).await),
+            Action::LimitFlow(change) | Action::RestoreFlow(change) => {
+                outcomes[i] = Some(change_flow(functions, change).await);
+            }
             Action::Redrive(order) => {
                 outcomes[i] = Some(
                     match launcher.launch(&order.target, &order.settings, observed.at) {
@@ -119,6 +142,47 @@ fn scaling_update(change: &CapacityChange, observed: &Observed) -> Option<Scalin
             max: range.max.max(min),
         },
     })
+}
+
+/// Sends a notice on every channel it is owed on. One channel failing does not stop the others;
+/// with no channel configured the notice is only logged.
+async fn notify<N: Signals>(signals: &N, notice: &Notice) -> Outcome {
+    if notice.channels.is_empty() {
+        return Outcome::Reported;
+    }
+    let mut deliveries = Vec::new();
+    for &channel in &notice.channels {
+        let result = signals.send(channel, &notice.message).await;
+        deliveries.push(Delivery {
+            channel,
+            receipt: result.as_ref().ok().cloned(),
+            error: result.err().map(|e| e.to_string()),
+        });
+    }
+    Outcome::Sent { deliveries }
+}
+
+async fn change_flow<F: Functions>(functions: &F, change: &FlowChange) -> Outcome {
+    let (result, call) = match &change.target {
+        FlowTarget::Mapping { uuid, .. } => (
+            functions.set_mapping_concurrency(uuid, change.to).await,
+            format!("UpdateEventSourceMapping {uuid} MaximumConcurrency {}", cap_text(change.to)),
+        ),
+        FlowTarget::Reserved { function } => match change.to {
+            Some(n) => (
+                functions.set_reserved_concurrency(function, Some(n)).await,
+                format!("PutFunctionConcurrency {function} {n}"),
+            ),
+            None => (
+                functions.set_reserved_concurrency(function, None).await,
+                format!("DeleteFunctionConcurrency {function}"),
+            ),
+        },
+    };
+    match result {
+        Ok(()) => Outcome::Applied { call },
+        Err(e) => failed(&e),
+    }
 }
 
 fn failed(e: &PortError) -> Outcome {

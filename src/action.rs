@@ -116,6 +116,16 @@ pub enum Action {
     LowerCapacity(CapacityChange),
     Escalate(Escalation),
     Redrive(RedriveOrder),
+    /// Ask the performers to pause (the episode starts; notices and flow control follow).
+    Pause(crate::pause::PauseOrder),
+    /// End the pause episode.
+    Resume(crate::pause::ResumeOrder),
+    /// Tell people, on the channels the notice is still owed on.
+    Notify(crate::pause::Notice),
+    /// Cap backend flow while paused.
+    LimitFlow(crate::pause::FlowChange),
+    /// Put back what `LimitFlow` changed.
+    RestoreFlow(crate::pause::FlowChange),
 }
 
 impl Action {
@@ -126,6 +136,11 @@ impl Action {
             Action::LowerCapacity(_) => "lower-capacity",
             Action::Escalate(_) => "escalate",
             Action::Redrive(_) => "redrive",
+            Action::Pause(_) => "pause",
+            Action::Resume(_) => "resume",
+            Action::Notify(_) => "notify",
+            Action::LimitFlow(_) => "limit-flow",
+            Action::RestoreFlow(_) => "restore-flow",
         }
     }
 
@@ -136,6 +151,9 @@ impl Action {
             Action::RaiseCapacity(c) | Action::LowerCapacity(c) => c.key.to_string(),
             Action::Escalate(e) => e.resource.to_string(),
             Action::Redrive(r) => r.target.queue.clone(),
+            Action::Pause(_) | Action::Resume(_) => "performers".to_string(),
+            Action::Notify(n) => n.about.clone(),
+            Action::LimitFlow(f) | Action::RestoreFlow(f) => f.target.to_string(),
         }
     }
 
@@ -146,14 +164,21 @@ impl Action {
         match self {
             Action::RaiseCapacity(c) | Action::LowerCapacity(c) => Some(&c.evidence),
             Action::Escalate(e) => Some(&e.evidence),
-            Action::Redrive(_) => None,
+            _ => None,
         }
     }
 
     /// Whether acting changes AWS resources (and so counts against the hourly action budget).
     #[must_use]
     pub fn is_mutating(&self) -> bool {
-        !matches!(self, Action::Escalate(_))
+        matches!(
+            self,
+            Action::RaiseCapacity(_)
+                | Action::LowerCapacity(_)
+                | Action::Redrive(_)
+                | Action::LimitFlow(_)
+                | Action::RestoreFlow(_)
+        )
     }
 
     /// One sentence: what and why.
@@ -187,7 +212,46 @@ impl Action {
                     r.target.function, r.settings.rate_per_s, r.visible, r.target.job, r.in_flight
                 )
             }
+            Action::Pause(p) => {
+                let trouble: Vec<String> = p.trouble.iter().map(ToString::to_string).collect();
+                format!(
+                    "ask performers to pause (jobs: {}): {}",
+                    list_or_none(&p.jobs),
+                    trouble.join("; ")
+                )
+            }
+            Action::Resume(r) => match &r.cause {
+                crate::pause::ResumeCause::Steady { evidence } => {
+                    format!("pause since {} over: steady again: {evidence}", r.since)
+                }
+                crate::pause::ResumeCause::Operator { name } => {
+                    format!("pause since {} ended by {name}", r.since)
+                }
+            },
+            Action::Notify(n) => {
+                let channels: Vec<String> = n.channels.iter().map(ToString::to_string).collect();
+                format!(
+                    "{} on {}: {}",
+                    n.key,
+                    list_or_none(&channels),
+                    n.message.subject
+                )
+            }
+            Action::LimitFlow(f) | Action::RestoreFlow(f) => format!(
+                "{} from {} to {}",
+                f.target,
+                crate::pause::cap_text(f.from),
+                crate::pause::cap_text(f.to)
+            ),
         }
+    }
+}
+
+fn list_or_none(items: &[String]) -> String {
+    if items.is_empty() {
+        "none".to_string()
+    } else {
+        items.join(", ")
     }
 }
 
@@ -245,6 +309,11 @@ pub enum HoldReason {
         end: String,
         until: Timestamp,
     },
+    /// The function a re-drive would invoke is failing: more invocations would only fail too.
+    FunctionFailing {
+        function: String,
+        errors: f64,
+    },
 }
 
 impl fmt::Display for HoldReason {
@@ -300,6 +369,10 @@ impl fmt::Display for HoldReason {
             HoldReason::RedriveGaveUp { end, until } => write!(
                 f,
                 "the last re-drive of this queue {end}; not started again before {until} unless a person does"
+            ),
+            HoldReason::FunctionFailing { function, errors } => write!(
+                f,
+                "{function} reported {errors:.0} error(s) recently; not re-driving into a failing lambda"
             ),
             HoldReason::Refused { error, until } => {
                 write!(

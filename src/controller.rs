@@ -5,7 +5,7 @@ use crate::act::Outcome;
 use crate::journal::{EndedRecord, Journal, JournalError, Record};
 use crate::memory::Memory;
 use crate::policy::Policy;
-use crate::ports::{Functions, Metrics, Queues, Tables};
+use crate::ports::{Functions, Metrics, Queues, Signals, Tables};
 use crate::reconcile::{Ports, Step, TickReport, tick};
 use crate::redrive::Summary;
 use crate::redrive::fleet::{Fleet, NoLauncher};
@@ -50,8 +50,8 @@ impl Mode {
 
 /// Runs ticks against the ports, remembering between them (and, with a store, between runs).
 #[derive(Debug)]
-pub struct Controller<'a, M, T, Q, F, S> {
-    ports: Ports<'a, M, T, Q, F>,
+pub struct Controller<'a, M, T, Q, F, N, S> {
+    ports: Ports<'a, M, T, Q, F, N>,
     policy: &'a Policy,
     store: Option<S>,
     journal: Journal,
@@ -61,15 +61,15 @@ pub struct Controller<'a, M, T, Q, F, S> {
     fleet: Option<Fleet>,
 }
 
-impl<'a, M: Metrics, T: Tables, Q: Queues, F: Functions, S: StateStore>
-    Controller<'a, M, T, Q, F, S>
+impl<'a, M: Metrics, T: Tables, Q: Queues, F: Functions, N: Signals, S: StateStore>
+    Controller<'a, M, T, Q, F, N, S>
 {
     /// Loads the memory from the store, if there is one.
     ///
     /// # Errors
     /// The state file exists but cannot be read or is damaged.
     pub async fn start(
-        ports: Ports<'a, M, T, Q, F>,
+        ports: Ports<'a, M, T, Q, F, N>,
         policy: &'a Policy,
         store: Option<S>,
         journal: Journal,
@@ -284,8 +284,23 @@ fn log_report(report: &TickReport, mode: Mode) {
             Outcome::WouldApply => {
                 tracing::info!(%kind, %subject, mode = mode.label(), "would {kind} {subject}: {reason}");
             }
+            Outcome::Reported if matches!(done.action, crate::action::Action::Notify(_)) => {
+                tracing::warn!(%kind, %subject, "notice about {subject} (no signal channel configured): {reason}");
+            }
             Outcome::Reported => {
                 tracing::warn!(%kind, %subject, "escalation for {subject}: {reason}");
+            }
+            Outcome::Recorded => {
+                tracing::warn!(%kind, %subject, "did {kind} {subject}: {reason}");
+            }
+            Outcome::Sent { deliveries } => {
+                for d in deliveries {
+                    let channel = d.channel;
+                    match (&d.receipt, &d.error) {
+                        (_, Some(error)) => tracing::error!(%kind, %subject, %channel, "{kind} {subject} on {channel} failed, owed until it goes out (retried next tick): {error}"),
+                        (receipt, None) => tracing::info!(%kind, %subject, %channel, "sent {kind} {subject} on {channel} ({}): {reason}", receipt.as_deref().unwrap_or("delivered")),
+                    }
+                }
             }
             Outcome::Failed { error, transient } => {
                 if *transient {

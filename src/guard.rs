@@ -86,6 +86,13 @@ pub fn admit(
             Action::RaiseCapacity(c) | Action::LowerCapacity(c) => {
                 check_change(&action, c, observed, policy, memory, actions_this_hour)
             }
+            // The pause rule deduplicates by notice key and episode; its changes are bounded by
+            // the number of mappings, and putting a setting back must never be held.
+            Action::Pause(_)
+            | Action::Resume(_)
+            | Action::Notify(_)
+            | Action::LimitFlow(_)
+            | Action::RestoreFlow(_) => Ok(()),
             Action::Redrive(order) => {
                 let verdict = check_redrive(order, policy, memory, at, redrive_rate_now);
                 if verdict.is_ok() {

@@ -8,9 +8,9 @@
 use crate::action::{Action, Held, HoldReason};
 use crate::decide::Verdict;
 use crate::model::{
-    BillingMode, Dimension, IngestJob, Observed, Resource, Series, TableStatus, Unobserved,
+    BillingMode, Dimension, FunctionObs, IngestJob, Observed, Resource, Series, TableStatus, Unobserved,
 };
-use crate::ports::{FunctionConfig, ScalingRange};
+use crate::ports::ScalingRange;
 use crate::reconcile::{Done, TickReport};
 use crate::redrive::Summary;
 use crate::redrive::fleet::Snapshot;
@@ -31,7 +31,7 @@ pub struct Record<'a> {
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     pub jobs: &'a [IngestJob],
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    pub functions: &'a [FunctionConfig],
+    pub functions: &'a [FunctionObs],
     pub unobserved: &'a [Unobserved],
     pub verdicts: &'a [Verdict],
     pub actions: &'a [Done],

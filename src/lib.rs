@@ -16,6 +16,7 @@ pub mod journal;
 pub mod memory;
 pub mod model;
 pub mod observe;
+pub mod pause;
 pub mod plan;
 pub mod policy;
 pub mod ports;

@@ -81,7 +81,7 @@ async fn connect(policy: &Policy, one_shot: bool) -> anyhow::Result<Aws> {
         Err(e) if one_shot => return Err(e.into()),
         Err(e) => tracing::error!("{e}; every call will fail until this is fixed"),
     }
-    Ok(Aws::new(&config))
+    Ok(Aws::new(&config, &policy.signals))
 }
 
 async fn run(

@@ -3,6 +3,8 @@
 
 use crate::action::{Action, EscalationCause};
 use crate::model::{CapacityKey, Observed, Resource, TableStatus};
+use crate::pause::{Episode, FlowLimit, NoticeRecord, PauseMemory, ResumeCause};
+use crate::ports::Channel;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -106,6 +108,9 @@ pub struct Memory {
     pub redrives: Vec<RedriveRecord>,
     #[serde(default)]
     pub queue_watch: Vec<QueueWatch>,
+    /// The performer pause, learned baselines, flow limits to undo, and notices sent.
+    #[serde(default)]
+    pub pause: PauseMemory,
 }
 
 impl Memory {
@@ -248,8 +253,8 @@ impl Memory {
         self.queue_watch = watches;
     }
 
-    /// Records an action that was carried out at `at`.
-    pub fn record(&mut self, action: &Action, at: Timestamp) {
+    /// Records an action that was carried out at `at`; for a notice, the channels that took it.
+    pub fn record(&mut self, action: &Action, at: Timestamp, delivered: &[Channel]) {
         match action {
             Action::RaiseCapacity(c) | Action::LowerCapacity(c) => {
                 self.changes.push(ChangeRecord {
@@ -270,6 +275,47 @@ impl Memory {
                 cause: e.cause,
                 at,
             }),
+            Action::Pause(order) => {
+                self.pause.episode = Some(Episode {
+                    since: at,
+                    trouble: order.trouble.clone(),
+                    jobs: order.jobs.clone(),
+                    acknowledged: None,
+                    end_requested: None,
+                });
+                self.pause.suppressed_since = None;
+            }
+            Action::Resume(order) => {
+                self.pause.episode = None;
+                self.pause.last_episode = Some((order.since, at));
+                if matches!(order.cause, ResumeCause::Operator { .. }) {
+                    self.pause.suppressed_since = Some(at);
+                }
+            }
+            Action::Notify(notice) => {
+                match self.pause.notices.iter_mut().find(|n| n.key == notice.key) {
+                    Some(record) => record.delivered.extend_from_slice(delivered),
+                    None => self.pause.notices.push(NoticeRecord {
+                        key: notice.key.clone(),
+                        at,
+                        delivered: delivered.to_vec(),
+                    }),
+                }
+            }
+            Action::LimitFlow(change) => {
+                // A target capped twice keeps its first original: that is what to put back.
+                if !self.pause.flow_limits.iter().any(|l| l.target == change.target) {
+                    self.pause.flow_limits.push(FlowLimit {
+                        target: change.target.clone(),
+                        original: change.from,
+                        limited_to: change.to,
+                        at,
+                    });
+                }
+            }
+            Action::RestoreFlow(change) => {
+                self.pause.flow_limits.retain(|l| l.target != change.target);
+            }
             Action::Redrive(r) => self.redrives.push(RedriveRecord {
                 queue: r.target.queue.clone(),
                 at,
@@ -303,5 +349,16 @@ impl Memory {
         self.refusals.retain(|r| at.since(r.at) < DAY);
         self.redrives
             .retain(|r| r.end.as_ref().is_none_or(|e| at.since(e.at) < DAY));
+        // Notices of a running episode are kept however old: they deduplicate its reminders.
+        let episode_key = self.pause.episode.as_ref().map(|e| episode_key(e.since));
+        self.pause.notices.retain(|n| {
+            at.since(n.at) < DAY || episode_key.as_ref().is_some_and(|k| n.key.starts_with(k))
+        });
     }
+}
+
+/// The key prefix of every notice of the episode that began at `since`.
+#[must_use]
+pub fn episode_key(since: Timestamp) -> String {
+    format!("pause@{since}")
 }

@@ -183,6 +183,41 @@ pub struct IngestJob {
     pub ingest: crate::ports::QueueDepth,
     pub upload: Option<crate::ports::QueueDepth>,
     pub index: Option<crate::ports::QueueDepth>,
+    /// The tile-index queue's dead-letter queue (`<dom>-<job>-index-dlq`).
+    #[serde(default)]
+    pub index_dlq: Option<crate::ports::QueueDepth>,
+}
+
+/// A watched Lambda function: its configuration, its concurrency ceiling and its recent minutes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FunctionObs {
+    pub name: String,
+    /// The function's timeout, when its configuration could be read.
+    #[serde(default, with = "crate::serde_secs::option", skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Duration>,
+    /// Reserved concurrency, if the function has any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reserved_concurrency: Option<u32>,
+    /// What the function can run at once: its reserved concurrency, else the account's limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency_limit: Option<u32>,
+    /// Average duration per minute, in milliseconds.
+    pub duration_ms: Series,
+    /// Invocations per minute (Sum).
+    pub invocations: Series,
+    /// Errors per minute (Sum).
+    pub errors: Series,
+    /// Throttles per minute (Sum).
+    pub throttles: Series,
+    /// Highest concurrent executions in each minute (Maximum).
+    pub concurrent: Series,
+}
+
+/// An ElastiCache Redis cluster the policy names: its engine thread's CPU per minute (Maximum).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CacheObs {
+    pub cluster: String,
+    pub engine_cpu: Series,
 }
 
 /// Everything one tick knows. `at` is the only clock the decision core sees.
@@ -197,10 +232,26 @@ pub struct Observed {
     /// Ingest jobs and their queues (read when re-drive is enabled), sorted by ingest queue.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub jobs: Vec<IngestJob>,
-    /// Watched Lambda functions (read when drift detection is enabled).
+    /// Watched Lambda functions (drift detection and the runbook's alarms), sorted by name.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub functions: Vec<crate::ports::FunctionConfig>,
+    pub functions: Vec<FunctionObs>,
+    /// The stack's page-out dead-letter queue (`Deadletter<Domain>`), when it exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadletter: Option<crate::ports::QueueDepth>,
+    /// Redis clusters the policy names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub caches: Vec<CacheObs>,
+    /// Event-source mappings of the flow-control function (read when flow control is on).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mappings: Vec<crate::ports::EventSourceMapping>,
     pub unobserved: Vec<Unobserved>,
+}
+
+impl Observed {
+    #[must_use]
+    pub fn function(&self, name: &str) -> Option<&FunctionObs> {
+        self.functions.iter().find(|f| f.name == name)
+    }
 }
 
 impl Observed {
@@ -214,6 +265,9 @@ impl Observed {
             resources: Vec::new(),
             jobs: Vec::new(),
             functions: Vec::new(),
+            deadletter: None,
+            caches: Vec::new(),
+            mappings: Vec::new(),
             unobserved: Vec::new(),
         }
     }

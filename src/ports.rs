@@ -52,13 +52,34 @@ impl PortError {
     }
 }
 
-/// One CloudWatch metric to fetch as a `Sum` per period.
+/// The CloudWatch statistic of a query: sums for counts, averages for durations, maxima for
+/// gauges such as ConcurrentExecutions and EngineCPUUtilization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Statistic {
+    Sum,
+    Average,
+    Maximum,
+}
+
+impl Statistic {
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Statistic::Sum => "Sum",
+            Statistic::Average => "Average",
+            Statistic::Maximum => "Maximum",
+        }
+    }
+}
+
+/// One CloudWatch metric to fetch, one value per period.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MetricQuery {
     pub namespace: &'static str,
     pub metric: &'static str,
     /// Name/value pairs, e.g. `TableName` and, for a GSI, `GlobalSecondaryIndexName`.
     pub dimensions: Vec<(String, String)>,
+    pub statistic: Statistic,
 }
 
 /// The time range and period of one metrics fetch; `start` and `end` are minute-aligned.
@@ -207,6 +228,19 @@ pub struct FunctionConfig {
     pub memory_mb: u32,
 }
 
+/// An SQS event-source mapping of a function (Lambda polls the queue and invokes it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventSourceMapping {
+    pub uuid: String,
+    pub function: String,
+    /// The source queue's name (the last part of its ARN).
+    pub queue: String,
+    /// `Enabled`, `Disabled`, `Creating`, ...
+    pub state: String,
+    /// ScalingConfig.MaximumConcurrency; `None` when the mapping has no cap.
+    pub max_concurrency: Option<u32>,
+}
+
 pub trait Functions {
     fn configuration(
         &self,
@@ -219,4 +253,66 @@ pub trait Functions {
         name: &str,
         payload: &[u8],
     ) -> impl Future<Output = Result<(), PortError>> + Send;
+    /// The function's SQS event-source mappings (ListEventSourceMappings, all pages).
+    fn event_source_mappings(
+        &self,
+        function: &str,
+    ) -> impl Future<Output = Result<Vec<EventSourceMapping>, PortError>> + Send;
+    /// Sets (or, with `None`, removes) a mapping's MaximumConcurrency (UpdateEventSourceMapping).
+    fn set_mapping_concurrency(
+        &self,
+        uuid: &str,
+        max: Option<u32>,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+    /// The function's reserved concurrency; `None` when it has none (GetFunctionConcurrency).
+    fn reserved_concurrency(
+        &self,
+        function: &str,
+    ) -> impl Future<Output = Result<Option<u32>, PortError>> + Send;
+    /// Sets reserved concurrency (PutFunctionConcurrency) or, with `None`, removes it
+    /// (DeleteFunctionConcurrency).
+    fn set_reserved_concurrency(
+        &self,
+        function: &str,
+        reserved: Option<u32>,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+    /// The account's concurrency limit in this region (GetAccountSettings), the ceiling of the
+    /// runbook's capacity rule for a function without reserved concurrency.
+    fn account_concurrency(&self) -> impl Future<Output = Result<u32, PortError>> + Send;
+}
+
+/// A channel that carries messages to people: the performers and on-call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Channel {
+    /// The stack's SNS alert topic.
+    Sns,
+    /// A chat webhook (Slack-compatible JSON `{"text": ...}`).
+    Webhook,
+}
+
+impl std::fmt::Display for Channel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Channel::Sns => "sns",
+            Channel::Webhook => "webhook",
+        })
+    }
+}
+
+/// A human-readable message: a one-line subject (SNS allows 100 characters) and a body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub subject: String,
+    pub body: String,
+}
+
+pub trait Signals {
+    /// Delivers one message on one channel, retrying within the call as the channel allows.
+    /// The receipt names what was done (`SNS Publish <message id>`, `webhook HTTP 200`).
+    fn send(
+        &self,
+        channel: Channel,
+        message: &Message,
+    ) -> impl Future<Output = Result<String, PortError>> + Send;
 }

@@ -7,9 +7,9 @@ use crate::decide::{Verdict, decide};
 use crate::guard::admit;
 use crate::memory::Memory;
 use crate::model::Observed;
-use crate::observe::{observe, observe_ingest};
+use crate::observe::{observe, observe_ingest, observe_pause};
 use crate::policy::Policy;
-use crate::ports::{Functions, Metrics, Queues, Tables};
+use crate::ports::{Functions, Metrics, Queues, Signals, Tables};
 use crate::redrive::fleet::Launcher;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -42,16 +42,17 @@ pub struct TickReport {
 
 /// The capability ports one tick needs.
 #[derive(Debug)]
-pub struct Ports<'a, M, T, Q, F> {
+pub struct Ports<'a, M, T, Q, F, N> {
     pub metrics: &'a M,
     pub tables: &'a T,
     pub queues: &'a Q,
     pub functions: &'a F,
+    pub signals: &'a N,
 }
 
 /// Runs one tick at `at` and updates `memory` with what was carried out.
-pub async fn tick<M: Metrics, T: Tables, Q: Queues, F: Functions, L: Launcher>(
-    ports: &Ports<'_, M, T, Q, F>,
+pub async fn tick<M: Metrics, T: Tables, Q: Queues, F: Functions, N: Signals, L: Launcher>(
+    ports: &Ports<'_, M, T, Q, F, N>,
     launcher: &mut L,
     policy: &Policy,
     memory: &mut Memory,
@@ -60,14 +61,23 @@ pub async fn tick<M: Metrics, T: Tables, Q: Queues, F: Functions, L: Launcher>(
 ) -> TickReport {
     memory.prune(at);
     let mut observed = observe(ports.metrics, ports.tables, policy, at).await;
-    observe_ingest(ports.queues, ports.functions, policy, &mut observed).await;
+    observe_ingest(ports.queues, policy, &mut observed).await;
+    observe_pause(ports.metrics, ports.queues, ports.functions, policy, &mut observed).await;
     memory.note_settled(&observed);
     let decision = decide(&observed, policy, memory);
     // After deciding: the rule compares this tick's counts with the watch kept so far.
     memory.watch_queues(&observed);
     let admission = admit(decision.actions, &observed, policy, memory);
     let outcomes = match step {
-        Step::Act => act(ports.tables, launcher, &admission.admitted, &observed).await,
+        Step::Act => {
+            act(
+                (ports.tables, ports.functions, ports.signals),
+                launcher,
+                &admission.admitted,
+                &observed,
+            )
+            .await
+        }
         Step::Plan => admission
             .admitted
             .iter()
@@ -77,7 +87,17 @@ pub async fn tick<M: Metrics, T: Tables, Q: Queues, F: Functions, L: Launcher>(
     let mut actions = Vec::new();
     for (action, outcome) in admission.admitted.into_iter().zip(outcomes) {
         match &outcome {
-            Outcome::Applied { .. } | Outcome::Reported => memory.record(&action, at),
+            Outcome::Applied { .. } | Outcome::Reported | Outcome::Recorded => {
+                memory.record(&action, at, &[]);
+            }
+            Outcome::Sent { deliveries } => {
+                let delivered: Vec<_> = deliveries
+                    .iter()
+                    .filter(|d| d.error.is_none())
+                    .map(|d| d.channel)
+                    .collect();
+                memory.record(&action, at, &delivered);
+            }
             Outcome::Failed {
                 error,
                 transient: false,

@@ -395,7 +395,7 @@ fn escalations_are_not_repeated_within_the_interval() {
     let mut memory = Memory::default();
     let first = run(&o, &memory);
     for action in &first.admitted {
-        memory.record(action, o.at);
+        memory.record(action, o.at, &[]);
     }
     let again = run(&o, &memory);
     assert!(again.admitted.is_empty());

@@ -47,6 +47,7 @@ fn job(visible: u64, upload: Option<u64>, index: Option<u64>) -> IngestJob {
         ingest: depth("test-boss-ingest-42", visible, 0),
         upload: upload.map(|n| depth("test-boss-upload-42", n, 0)),
         index: index.map(|n| depth("test-boss-42-index", n, 0)),
+        index_dlq: None,
     }
 }
 
@@ -161,7 +162,7 @@ fn one_re_drive_per_queue_at_a_time() {
     let order = stranded_order(&policy());
     let mut memory = Memory::default();
     assert_eq!(held(order.clone(), &memory, 15), None);
-    memory.record(&order, T0.plus(Duration::from_secs(900)));
+    memory.record(&order, T0.plus(Duration::from_secs(900)), &[]);
     assert!(matches!(
         held(order.clone(), &memory, 16),
         Some(HoldReason::RedriveRunning { .. })
@@ -182,7 +183,7 @@ fn one_re_drive_per_queue_at_a_time() {
 fn after_giving_up_the_rule_waits_for_a_person_but_an_operator_may_retry() {
     let order = stranded_order(&policy());
     let mut memory = Memory::default();
-    memory.record(&order, T0);
+    memory.record(&order, T0, &[]);
     let gave_up = End::NoProgress {
         stalled_s: 600,
         function_errors: Some(12.0),
@@ -233,7 +234,7 @@ fn the_maximum_bounds_all_running_re_drives_together() {
     other.target.queue = "test-boss-ingest-43".into();
     other.settings.rate_per_s = 45.0;
     let mut memory = Memory::default();
-    memory.record(&Action::Redrive(other), T0);
+    memory.record(&Action::Redrive(other), T0, &[]);
     assert_eq!(
         held(Action::Redrive(order.clone()), &memory, 15),
         Some(HoldReason::RateAboveMaximum {
@@ -261,7 +262,7 @@ fn the_maximum_bounds_all_running_re_drives_together() {
 fn a_restarted_controller_marks_remembered_re_drives_interrupted() {
     let order = stranded_order(&policy());
     let mut memory = Memory::default();
-    memory.record(&order, T0);
+    memory.record(&order, T0, &[]);
     memory.interrupt_orphaned_redrives(T0.plus(Duration::from_secs(60)));
     let last = memory
         .last_redrive("test-boss-ingest-42")

@@ -54,4 +54,41 @@ impl Functions for LambdaFunctions {
             .map(|_| ())
             .map_err(|e| classify("Lambda", "Invoke", &format!("function {name}"), &e))
     }
+
+    async fn event_source_mappings(
+        &self,
+        function: &str,
+    ) -> Result<Vec<crate::ports::EventSourceMapping>, PortError> {
+        Err(PortError::NotFound {
+            resource: format!("mappings of {function} (STUB)"),
+        })
+    }
+
+    async fn set_mapping_concurrency(&self, uuid: &str, _max: Option<u32>) -> Result<(), PortError> {
+        Err(PortError::NotFound {
+            resource: format!("mapping {uuid} (STUB)"),
+        })
+    }
+
+    async fn reserved_concurrency(&self, function: &str) -> Result<Option<u32>, PortError> {
+        Err(PortError::NotFound {
+            resource: format!("function {function} (STUB)"),
+        })
+    }
+
+    async fn set_reserved_concurrency(
+        &self,
+        function: &str,
+        _reserved: Option<u32>,
+    ) -> Result<(), PortError> {
+        Err(PortError::NotFound {
+            resource: format!("function {function} (STUB)"),
+        })
+    }
+
+    async fn account_concurrency(&self) -> Result<u32, PortError> {
+        Err(PortError::NotFound {
+            resource: "account settings (STUB)".to_string(),
+        })
+    }
 }

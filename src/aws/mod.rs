@@ -8,11 +8,13 @@
 mod functions;
 mod metrics;
 mod queues;
+mod signals;
 mod tables;
 
 pub use functions::LambdaFunctions;
 pub use metrics::CloudWatchMetrics;
 pub use queues::SqsQueues;
+pub use signals::AwsSignals;
 pub use tables::DynamoTables;
 
 use crate::ports::PortError;
@@ -89,22 +91,27 @@ pub struct Aws {
     pub tables: DynamoTables,
     pub queues: SqsQueues,
     pub functions: LambdaFunctions,
+    pub signals: AwsSignals,
 }
 
 impl Aws {
     /// The ports one tick needs, all backed by AWS.
     #[must_use]
-    pub fn ports(&self) -> Ports<'_, CloudWatchMetrics, DynamoTables, SqsQueues, LambdaFunctions> {
+    pub fn ports(
+        &self,
+    ) -> Ports<'_, CloudWatchMetrics, DynamoTables, SqsQueues, LambdaFunctions, AwsSignals> {
         Ports {
             metrics: &self.metrics,
             tables: &self.tables,
             queues: &self.queues,
             functions: &self.functions,
+            signals: &self.signals,
         }
     }
 
+    /// The adapters; the signal channels are those the policy switches on.
     #[must_use]
-    pub fn new(config: &SdkConfig) -> Self {
+    pub fn new(config: &SdkConfig, signals: &crate::policy::Signals) -> Self {
         Self {
             metrics: CloudWatchMetrics::new(aws_sdk_cloudwatch::Client::new(config)),
             tables: DynamoTables::new(
@@ -113,6 +120,7 @@ impl Aws {
             ),
             queues: SqsQueues::new(aws_sdk_sqs::Client::new(config)),
             functions: LambdaFunctions::new(aws_sdk_lambda::Client::new(config)),
+            signals: AwsSignals::new(config, signals),
         }
     }
 }

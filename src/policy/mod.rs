@@ -44,6 +44,7 @@ pub struct Policy {
     pub redrive: Redrive,
     pub drift: Drift,
     pub signals: Signals,
+    pub alarms: Alarms,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -148,17 +149,28 @@ pub struct Redrive {
     pub settle: Duration,
 }
 
+/// The runbook's "Too much activity": when watched Lambda durations stop being steady, ask the
+/// performers to pause, and tell them when to resume.
 #[derive(Debug, Clone, Serialize)]
 pub struct Drift {
     pub enabled: bool,
-    /// Full function names derived from the domain.
+    /// Full function names derived from the domain, sorted.
     pub functions: Vec<String>,
+    /// Drift: duration above baseline × `ratio` for `sustained_for`.
     pub ratio: f64,
+    /// Steady again: duration at or below baseline × `exit_ratio` for `sustained_for`.
     pub exit_ratio: f64,
     pub sustained_for: Duration,
     pub min_pause: Duration,
     pub renotify_every: Duration,
     pub alarm_after: Duration,
+    /// Fixed baselines by full function name; a function without one learns its own.
+    pub baselines: std::collections::BTreeMap<String, Duration>,
+    /// Steady minutes a learned baseline needs before drift is judged against it.
+    pub learn_for: Duration,
+    /// The runbook's capacity rule: invocations/s × average duration at or above this share of
+    /// the concurrency available counts as trouble.
+    pub concurrency_share: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -168,15 +180,56 @@ pub struct Signals {
     pub flow_control: Option<FlowControl>,
 }
 
+impl Signals {
+    /// The message channels switched on, in a fixed order.
+    #[must_use]
+    pub fn channels(&self) -> Vec<crate::ports::Channel> {
+        let mut out = Vec::new();
+        if self.sns_topic_arn.is_some() {
+            out.push(crate::ports::Channel::Sns);
+        }
+        if self.webhook.is_some() {
+            out.push(crate::ports::Channel::Webhook);
+        }
+        out
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Webhook {
     pub url: String,
     pub timeout: Duration,
 }
 
+/// Backend flow control while performers are asked to pause (`shared/boss.md`, "Pausing
+/// performers", lever 2). Reverted on resume.
 #[derive(Debug, Clone, Serialize)]
 pub struct FlowControl {
+    pub lever: FlowLever,
+    /// Full function name: the mapping's target, or the function given reserved concurrency.
+    pub function: String,
     pub max_concurrency: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FlowLever {
+    /// Cap MaximumConcurrency of the tile-index queue → tileUploadLambda mappings.
+    EventSourceMapping,
+    /// Set reserved concurrency on one function.
+    ReservedConcurrency,
+}
+
+/// The runbook's other alarms: notify with evidence and advice, never act.
+#[derive(Debug, Clone, Serialize)]
+pub struct Alarms {
+    pub enabled: bool,
+    /// A queue rising at every reading for this long counts as growing.
+    pub growing_for: Duration,
+    /// ElastiCache cluster ids whose Redis engine CPU is watched.
+    pub redis_clusters: Vec<String>,
+    /// EngineCPUUtilization (percent of Redis's one thread) counted as the ceiling.
+    pub redis_cpu_ceiling: f64,
 }
 
 impl Policy {

@@ -16,6 +16,7 @@ pub struct RawPolicy {
     pub redrive: Option<RawRedrive>,
     pub drift: Option<RawDrift>,
     pub signals: Option<RawSignals>,
+    pub alarms: Option<RawAlarms>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -102,6 +103,10 @@ pub struct RawDrift {
     pub min_pause: Option<String>,
     pub renotify_every: Option<String>,
     pub alarm_after: Option<String>,
+    /// Fixed baselines: short function name → duration.
+    pub baseline: Option<BTreeMap<String, String>>,
+    pub learn_for: Option<String>,
+    pub concurrency_share: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -127,5 +132,15 @@ pub struct RawWebhook {
 #[derive(Debug, Default, Deserialize)]
 pub struct RawFlowControl {
     pub enabled: Option<bool>,
+    pub lever: Option<String>,
+    pub function: Option<String>,
     pub max_concurrency: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RawAlarms {
+    pub enabled: Option<bool>,
+    pub growing_for: Option<String>,
+    pub redis_clusters: Option<Vec<String>>,
+    pub redis_cpu_ceiling: Option<f64>,
 }

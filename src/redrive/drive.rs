@@ -301,6 +301,7 @@ fn function_query(function: &str, metric: &'static str) -> MetricQuery {
         namespace: "AWS/Lambda",
         metric,
         dimensions: vec![("FunctionName".to_string(), function.to_string())],
+        statistic: crate::ports::Statistic::Sum,
     }
 }
 

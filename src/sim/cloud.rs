@@ -118,4 +118,52 @@ impl Functions for SimCloud {
     async fn invoke_async(&self, name: &str, _payload: &[u8]) -> Result<(), PortError> {
         self.configuration(name).await.map(|_| ())
     }
+
+    async fn event_source_mappings(
+        &self,
+        function: &str,
+    ) -> Result<Vec<crate::ports::EventSourceMapping>, PortError> {
+        Err(PortError::NotFound {
+            resource: format!("mappings of {function} (STUB)"),
+        })
+    }
+
+    async fn set_mapping_concurrency(&self, uuid: &str, _max: Option<u32>) -> Result<(), PortError> {
+        Err(PortError::NotFound {
+            resource: format!("mapping {uuid} (STUB)"),
+        })
+    }
+
+    async fn reserved_concurrency(&self, function: &str) -> Result<Option<u32>, PortError> {
+        Err(PortError::NotFound {
+            resource: format!("function {function} (STUB)"),
+        })
+    }
+
+    async fn set_reserved_concurrency(
+        &self,
+        function: &str,
+        _reserved: Option<u32>,
+    ) -> Result<(), PortError> {
+        Err(PortError::NotFound {
+            resource: format!("function {function} (STUB)"),
+        })
+    }
+
+    async fn account_concurrency(&self) -> Result<u32, PortError> {
+        Err(PortError::NotFound {
+            resource: "account settings (STUB)".to_string(),
+        })
+    }
+}
+
+/// The simulated performers read the signals: STUB until the too-much-activity model lands.
+impl crate::ports::Signals for SimCloud {
+    async fn send(
+        &self,
+        channel: crate::ports::Channel,
+        message: &crate::ports::Message,
+    ) -> Result<String, PortError> {
+        Ok(format!("{channel}: {}", message.subject))
+    }
 }

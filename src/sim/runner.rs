@@ -111,6 +111,7 @@ pub async fn run(scenario: &Scenario, policy: &Policy, kind: ControllerKind) -> 
                 tables: &cloud,
                 queues: &cloud,
                 functions: &cloud,
+                signals: &cloud,
             };
             let report = tick(&ports, &mut NoLauncher, policy, &mut memory, at, Step::Act).await;
             escalations += record(&report, second, &mut timeline, &mut last_holds);

@@ -4,8 +4,12 @@ use crate::model::{
     Dimension, DimensionObs, IngestJob, Observed, Point, Resource, ResourceObs, Series, Unobserved,
 };
 use crate::policy::Policy;
+mod lambda;
+
+pub use lambda::observe_pause;
+
 use crate::ports::{
-    Functions, MetricQuery, MetricWindow, Metrics, Queues, TableDescription, Tables,
+    MetricQuery, MetricWindow, Metrics, Queues, Statistic, TableDescription, Tables,
 };
 use crate::time::Timestamp;
 use std::time::Duration;
@@ -77,11 +81,13 @@ pub async fn observe<M: Metrics, T: Tables>(
                 namespace: DYNAMODB,
                 metric: consumed_metric(dimension),
                 dimensions: dims.clone(),
+                statistic: Statistic::Sum,
             });
             queries.push(MetricQuery {
                 namespace: DYNAMODB,
                 metric: throttle_metric(dimension),
                 dimensions: dims,
+                statistic: Statistic::Sum,
             });
         }
     }
@@ -237,28 +243,26 @@ async fn observe_job<Q: Queues>(
     let Some(ingest) = optional(policy.domain.ingest_queue(job)).await? else {
         return Ok(None);
     };
-    let (upload, index) = tokio::join!(
+    let (upload, index, index_dlq) = tokio::join!(
         optional(policy.domain.upload_queue(job)),
-        optional(policy.domain.index_queue(job))
+        optional(policy.domain.index_queue(job)),
+        optional(format!("{}-dlq", policy.domain.index_queue(job)))
     );
     Ok(Some(IngestJob {
         job: job.to_string(),
         ingest,
         upload: upload?,
         index: index?,
+        index_dlq: index_dlq?,
     }))
 }
 
-/// Adds what the re-drive and drift rules read: the depth of every ingest queue of the domain
-/// (when re-drive is enabled) and the configuration of each watched function (when drift
-/// detection is enabled). Failures are listed as unobserved; the capacity rules go on.
-pub async fn observe_ingest<Q: Queues, F: Functions>(
-    queues: &Q,
-    functions: &F,
-    policy: &Policy,
-    observed: &mut Observed,
-) {
-    if policy.redrive.enabled {
+/// Adds the depth of every ingest job's queues (ingest, upload, tile-index and its dead-letter
+/// queue), read when re-drive, drift detection or the alarms are on: the re-drive rule judges
+/// them, a pause names the jobs, the alarms watch them. Failures are listed as unobserved; the
+/// capacity rules go on.
+pub async fn observe_ingest<Q: Queues>(queues: &Q, policy: &Policy, observed: &mut Observed) {
+    if policy.redrive.enabled || policy.drift.enabled || policy.alarms.enabled {
         let prefix = policy.domain.ingest_queue_prefix();
         match queues.list(&prefix).await {
             Ok(urls) => {
@@ -277,17 +281,6 @@ pub async fn observe_ingest<Q: Queues, F: Functions>(
                 subject: format!("{prefix}*"),
                 reason: e.to_string(),
             }),
-        }
-    }
-    if policy.drift.enabled {
-        for name in &policy.drift.functions {
-            match functions.configuration(name).await {
-                Ok(config) => observed.functions.push(config),
-                Err(e) => observed.unobserved.push(Unobserved {
-                    subject: name.clone(),
-                    reason: e.to_string(),
-                }),
-            }
         }
     }
     observed

@@ -1,9 +1,10 @@
 //! From the raw mirror to a typed [`Policy`], gathering every problem before reporting.
 
 use super::raw::{RawLimits, RawPolicy, RawTableRule};
+mod pause;
+
 use super::{
-    Controller, Domain, Drift, FlowControl, Guardrails, Limits, Lower, Mode, Policy, Prices, Raise,
-    Redrive, Signals, TableRule, Webhook,
+    Controller, Domain, Guardrails, Limits, Lower, Mode, Policy, Prices, Raise, Redrive, TableRule,
 };
 use crate::source::{Problem, Problems, Source};
 use std::path::PathBuf;
@@ -393,116 +394,9 @@ pub(super) fn validate(raw: &RawPolicy, source: &Source<'_>) -> Result<Policy, P
         ),
     };
 
-    let dr = raw.drift.as_ref();
-    let default_functions = ["tileIngestLambda", "tileUploadLambda", "multiLambda"]
-        .map(String::from)
-        .to_vec();
-    let shorts = dr
-        .and_then(|d| d.functions.clone())
-        .unwrap_or(default_functions);
-    let ratio = c.number(
-        "drift.ratio",
-        dr.and_then(|d| d.ratio),
-        1.5,
-        1.0,
-        100.0,
-        true,
-    );
-    let exit_ratio = c.number(
-        "drift.exit_ratio",
-        dr.and_then(|d| d.exit_ratio),
-        1.2,
-        1.0,
-        100.0,
-        true,
-    );
-    if exit_ratio >= ratio {
-        c.fail(
-            "drift.exit_ratio",
-            format!(
-                "{exit_ratio} must be below drift.ratio ({ratio}) so pause and resume do not flap"
-            ),
-        );
-    }
-    let drift = Drift {
-        enabled: dr.and_then(|d| d.enabled).unwrap_or(false),
-        functions: shorts
-            .iter()
-            .map(|f| domain.as_ref().map_or_else(|| f.clone(), |d| d.function(f)))
-            .collect(),
-        ratio,
-        exit_ratio,
-        sustained_for: c.duration(
-            "drift.sustained_for",
-            dr.and_then(|d| d.sustained_for.as_ref()),
-            Duration::from_secs(300),
-        ),
-        min_pause: c.duration(
-            "drift.min_pause",
-            dr.and_then(|d| d.min_pause.as_ref()),
-            Duration::from_secs(900),
-        ),
-        renotify_every: c.duration(
-            "drift.renotify_every",
-            dr.and_then(|d| d.renotify_every.as_ref()),
-            Duration::from_secs(3600),
-        ),
-        alarm_after: c.duration(
-            "drift.alarm_after",
-            dr.and_then(|d| d.alarm_after.as_ref()),
-            Duration::from_secs(4 * 3600),
-        ),
-    };
-
-    let s = raw.signals.as_ref();
-    let sns = s
-        .and_then(|s| s.sns.as_ref())
-        .filter(|x| x.enabled.unwrap_or(true));
-    let sns_topic_arn = sns.and_then(|x| {
-        let arn = c.required("signals.sns.topic_arn", x.topic_arn.as_ref())?;
-        if arn.starts_with("arn:") && arn.split(':').count() == 6 && arn.contains(":sns:") {
-            Some(arn)
-        } else {
-            c.fail(
-                "signals.sns.topic_arn",
-                format!("`{arn}` is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)"),
-            );
-            None
-        }
-    });
-    let hook = s
-        .and_then(|s| s.webhook.as_ref())
-        .filter(|x| x.enabled.unwrap_or(true));
-    let webhook = hook.and_then(|h| {
-        let timeout = c.duration(
-            "signals.webhook.timeout",
-            h.timeout.as_ref(),
-            Duration::from_secs(10),
-        );
-        let url = c.required("signals.webhook.url", h.url.as_ref())?;
-        if url.starts_with("https://") || url.starts_with("http://") {
-            Some(Webhook { url, timeout })
-        } else {
-            c.fail(
-                "signals.webhook.url",
-                format!("`{url}` is not an http(s) URL"),
-            );
-            None
-        }
-    });
-    let fc = s
-        .and_then(|s| s.flow_control.as_ref())
-        .filter(|x| x.enabled.unwrap_or(false));
-    // Lambda's event-source mapping accepts MaximumConcurrency from 2 to 1000.
-    let flow_control = fc.map(|f| FlowControl {
-        max_concurrency: c.units(
-            "signals.flow_control.max_concurrency",
-            f.max_concurrency,
-            2,
-            2,
-            1000,
-        ),
-    });
+    let drift = c.drift(raw.drift.as_ref(), domain.as_ref());
+    let signals = c.signals(raw.signals.as_ref(), domain.as_ref());
+    let alarms = c.alarms(raw.alarms.as_ref());
 
     if !c.problems.is_empty() {
         c.problems.sort_by_key(|p| (p.line, p.column));
@@ -523,10 +417,7 @@ pub(super) fn validate(raw: &RawPolicy, source: &Source<'_>) -> Result<Policy, P
         tables,
         redrive,
         drift,
-        signals: Signals {
-            sns_topic_arn,
-            webhook,
-            flow_control,
-        },
+        signals,
+        alarms,
     })
 }

@@ -1,0 +1,212 @@
+//! What the pause and alarm rules read: each watched Lambda function (configuration,
+//! concurrency ceiling, and its Duration, Invocations, Errors, Throttles and
+//! ConcurrentExecutions minutes), the Redis clusters the policy names, the stack's page-out
+//! dead-letter queue, and the flow-control function's event-source mappings.
+
+use crate::model::{CacheObs, FunctionObs, Observed, Series, Unobserved};
+use crate::policy::{FlowLever, Policy};
+use crate::ports::{
+    Functions, MetricQuery, MetricWindow, Metrics, PortError, Queues, Statistic,
+};
+use std::time::Duration;
+
+const LAMBDA: &str = "AWS/Lambda";
+const ELASTICACHE: &str = "AWS/ElastiCache";
+
+/// The Lambda metrics read per function, in the order [`FunctionObs`] takes them.
+const FUNCTION_METRICS: [(&str, Statistic); 5] = [
+    ("Duration", Statistic::Average),
+    ("Invocations", Statistic::Sum),
+    ("Errors", Statistic::Sum),
+    ("Throttles", Statistic::Sum),
+    ("ConcurrentExecutions", Statistic::Maximum),
+];
+
+/// Functions to watch: the drift functions, the re-drive's function (its errors hold the
+/// automatic re-drive), and tileIngestLambda for the alarms, sorted and unique.
+#[must_use]
+pub fn watched_functions(policy: &Policy) -> Vec<String> {
+    let mut names = Vec::new();
+    if policy.drift.enabled {
+        names.extend(policy.drift.functions.iter().cloned());
+    }
+    if policy.redrive.enabled {
+        names.push(policy.redrive.function.clone());
+    }
+    if policy.alarms.enabled {
+        names.push(policy.domain.function("tileIngestLambda"));
+    }
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// How far back the pause rules look: two sustained windows (one to judge, one to compare),
+/// the growth window, and the staleness allowance.
+#[must_use]
+pub fn lookback(policy: &Policy) -> Duration {
+    (policy.drift.sustained_for * 2).max(policy.alarms.growing_for)
+        + policy.controller.stale_after
+        + policy.controller.metric_period * 2
+}
+
+/// Adds functions, caches, the page-out dead-letter queue and mappings to `observed`.
+/// Anything that cannot be read is listed as unobserved; the rest is still observed.
+pub async fn observe_pause<M: Metrics, Q: Queues, F: Functions>(
+    metrics: &M,
+    queues: &Q,
+    functions: &F,
+    policy: &Policy,
+    observed: &mut Observed,
+) {
+    let names = watched_functions(policy);
+    let mut found = Vec::new();
+    let mut account: Option<Result<u32, PortError>> = None;
+    for name in &names {
+        let config = match functions.configuration(name).await {
+            Ok(config) => config,
+            Err(e) => {
+                unobserved(observed, name, &e);
+                continue;
+            }
+        };
+        let reserved = match functions.reserved_concurrency(name).await {
+            Ok(r) => r,
+            Err(e) => {
+                unobserved(observed, &format!("{name} reserved concurrency"), &e);
+                None
+            }
+        };
+        let limit = match reserved {
+            Some(r) => Some(r),
+            None => {
+                if account.is_none() {
+                    account = Some(functions.account_concurrency().await);
+                }
+                match &account {
+                    Some(Ok(n)) => Some(*n),
+                    _ => None,
+                }
+            }
+        };
+        found.push(FunctionObs {
+            name: name.clone(),
+            timeout: Some(config.timeout),
+            reserved_concurrency: reserved,
+            concurrency_limit: limit,
+            duration_ms: Series::default(),
+            invocations: Series::default(),
+            errors: Series::default(),
+            throttles: Series::default(),
+            concurrent: Series::default(),
+        });
+    }
+    if let Some(Err(e)) = &account {
+        unobserved(observed, "Lambda account concurrency", e);
+    }
+    let clusters = if policy.alarms.enabled {
+        policy.alarms.redis_clusters.clone()
+    } else {
+        Vec::new()
+    };
+    let mut queries = Vec::new();
+    for f in &found {
+        for (metric, statistic) in FUNCTION_METRICS {
+            queries.push(MetricQuery {
+                namespace: LAMBDA,
+                metric,
+                dimensions: vec![("FunctionName".to_string(), f.name.clone())],
+                statistic,
+            });
+        }
+    }
+    for cluster in &clusters {
+        queries.push(MetricQuery {
+            namespace: ELASTICACHE,
+            metric: "EngineCPUUtilization",
+            dimensions: vec![("CacheClusterId".to_string(), cluster.clone())],
+            statistic: Statistic::Maximum,
+        });
+    }
+    if !queries.is_empty() {
+        let end = observed.at.minute_floor();
+        let window = MetricWindow {
+            start: end.minus(lookback(policy)),
+            end,
+            period: policy.controller.metric_period,
+        };
+        match metrics.fetch(&queries, window).await {
+            Ok(series) if series.len() == queries.len() => {
+                let mut it = series.into_iter();
+                for f in &mut found {
+                    f.duration_ms = it.next().unwrap_or_default();
+                    f.invocations = it.next().unwrap_or_default();
+                    f.errors = it.next().unwrap_or_default();
+                    f.throttles = it.next().unwrap_or_default();
+                    f.concurrent = it.next().unwrap_or_default();
+                }
+                for cluster in clusters {
+                    observed.caches.push(CacheObs {
+                        cluster,
+                        engine_cpu: it.next().unwrap_or_default(),
+                    });
+                }
+                observed.functions = found;
+            }
+            Ok(series) => {
+                let reason = format!(
+                    "metrics fetch returned {} series for {} queries",
+                    series.len(),
+                    queries.len()
+                );
+                for f in &found {
+                    observed.unobserved.push(Unobserved {
+                        subject: f.name.clone(),
+                        reason: reason.clone(),
+                    });
+                }
+            }
+            Err(e) => {
+                for f in &found {
+                    unobserved(observed, &f.name, &e);
+                }
+                for cluster in &clusters {
+                    unobserved(observed, cluster, &e);
+                }
+            }
+        }
+    }
+    if policy.alarms.enabled {
+        let name = policy.domain.deadletter_queue();
+        match queues.url(&name).await {
+            Ok(url) => match queues.depth(&url).await {
+                Ok(depth) => observed.deadletter = Some(depth),
+                Err(PortError::NotFound { .. }) => {}
+                Err(e) => unobserved(observed, &name, &e),
+            },
+            Err(PortError::NotFound { .. }) => {}
+            Err(e) => unobserved(observed, &name, &e),
+        }
+    }
+    if let Some(fc) = &policy.signals.flow_control
+        && fc.lever == FlowLever::EventSourceMapping
+    {
+        match functions.event_source_mappings(&fc.function).await {
+            Ok(mut mappings) => {
+                mappings.sort_by(|a, b| a.queue.cmp(&b.queue).then(a.uuid.cmp(&b.uuid)));
+                observed.mappings = mappings;
+            }
+            Err(e) => unobserved(observed, &format!("{} event-source mappings", fc.function), &e),
+        }
+    }
+    observed
+        .unobserved
+        .sort_by(|a, b| a.subject.cmp(&b.subject));
+}
+
+fn unobserved(observed: &mut Observed, subject: &str, error: &PortError) {
+    observed.unobserved.push(Unobserved {
+        subject: subject.to_string(),
+        reason: error.to_string(),
+    });
+}

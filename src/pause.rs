@@ -1,0 +1,262 @@
+//! The performer pause and the runbook's alarms as values: what the drift and alarm rules
+//! propose (enter or end a pause, send a notice, cap or restore backend flow) and what the
+//! memory keeps of it between ticks and across restarts.
+
+use crate::ports::{Channel, Message};
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// What is wrong with one watched function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TroubleKind {
+    /// Average duration above baseline × ratio for the sustained time.
+    Slow,
+    /// Minute-to-minute swings larger than the drift margin, most minutes of the window.
+    Unsteady,
+    /// Invocations/s × average duration near the concurrency available (the runbook's rule).
+    NearCapacity,
+}
+
+/// One function's trouble, with the figures a person needs to judge it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Trouble {
+    pub function: String,
+    pub kind: TroubleKind,
+    pub evidence: String,
+}
+
+impl fmt::Display for Trouble {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.function, self.evidence)
+    }
+}
+
+/// Ask the performers to pause: the episode starts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PauseOrder {
+    pub trouble: Vec<Trouble>,
+    /// Ingest jobs with queues at the time (the uploads to pause).
+    pub jobs: Vec<String>,
+}
+
+/// Why a pause ends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "by", rename_all = "kebab-case")]
+pub enum ResumeCause {
+    /// Every watched function steady again for the sustained time, after the minimum pause.
+    Steady { evidence: String },
+    /// `remediator pause end`.
+    Operator { name: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResumeOrder {
+    /// When the episode began.
+    pub since: Timestamp,
+    pub cause: ResumeCause,
+}
+
+/// What a notice is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Topic {
+    Pause,
+    /// Still paused (every `renotify_every`).
+    Reminder,
+    /// Paused longer than `alarm_after` and nobody has acknowledged it.
+    Alarm,
+    Resume,
+    Alert(AlertCause),
+}
+
+/// The runbook's other alarms (`shared/boss.md`, "Other failure modes worth watching").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AlertCause {
+    /// A job's tile-index queue keeps growing: tileUploadLambda is failing.
+    IndexQueueGrowing,
+    /// A job's `-index-dlq` holds messages: tiles tileUploadLambda gave up on.
+    IndexDeadLetters,
+    /// An ingest queue keeps growing while the ingest lambda reports errors.
+    IngestFailing,
+    /// A watched function is being throttled.
+    FunctionThrottled,
+    /// `Deadletter<Domain>` holds messages: page-outs fail, write locks are near.
+    PageOutDeadLetters,
+    /// A Redis cluster's engine CPU at its ceiling.
+    RedisCpu,
+}
+
+impl fmt::Display for AlertCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            AlertCause::IndexQueueGrowing => "index-queue-growing",
+            AlertCause::IndexDeadLetters => "index-dead-letters",
+            AlertCause::IngestFailing => "ingest-failing",
+            AlertCause::FunctionThrottled => "function-throttled",
+            AlertCause::PageOutDeadLetters => "page-out-dead-letters",
+            AlertCause::RedisCpu => "redis-cpu",
+        })
+    }
+}
+
+/// One message, owed on some channels. `key` names it for deduplication: a notice already
+/// delivered on a channel is never sent there again; one that failed is owed until it goes out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    pub key: String,
+    pub topic: Topic,
+    /// What the notice is about: a function, a queue, a cluster, or `performers`.
+    pub about: String,
+    /// The channels it is still owed on; empty when no channel is configured (logged only).
+    pub channels: Vec<Channel>,
+    pub message: Message,
+}
+
+/// What backend flow control changes.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "lever", rename_all = "kebab-case")]
+pub enum FlowTarget {
+    /// An SQS event-source mapping's MaximumConcurrency.
+    Mapping {
+        uuid: String,
+        function: String,
+        queue: String,
+    },
+    /// A function's reserved concurrency.
+    Reserved { function: String },
+}
+
+impl fmt::Display for FlowTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FlowTarget::Mapping {
+                uuid,
+                function,
+                queue,
+            } => write!(f, "mapping {queue} → {function} ({uuid})"),
+            FlowTarget::Reserved { function } => write!(f, "reserved concurrency of {function}"),
+        }
+    }
+}
+
+/// Cap or restore one flow-control setting. `None` means "no cap" (no MaximumConcurrency, no
+/// reserved concurrency).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlowChange {
+    pub target: FlowTarget,
+    pub from: Option<u32>,
+    pub to: Option<u32>,
+}
+
+/// A limit or "none", for messages.
+#[must_use]
+pub fn cap_text(cap: Option<u32>) -> String {
+    cap.map_or_else(|| "no cap".to_string(), |c| c.to_string())
+}
+
+/// An operator's word on the episode: who and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorNote {
+    pub by: String,
+    pub at: Timestamp,
+}
+
+/// A pause in progress.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Episode {
+    pub since: Timestamp,
+    pub trouble: Vec<Trouble>,
+    pub jobs: Vec<String>,
+    /// Someone is on it: reminders and the alarm stop, the pause stays.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acknowledged: Option<OperatorNote>,
+    /// `remediator pause end`: the controller resumes at its next tick.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_requested: Option<OperatorNote>,
+}
+
+/// A learned duration baseline of one function.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Baseline {
+    pub function: String,
+    pub ms: f64,
+    /// Steady minutes folded in so far.
+    pub minutes: u32,
+    /// Start of the newest minute folded in.
+    pub through: Timestamp,
+}
+
+/// A flow-control setting the controller changed, and what to put back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlowLimit {
+    pub target: FlowTarget,
+    pub original: Option<u32>,
+    pub limited_to: Option<u32>,
+    pub at: Timestamp,
+}
+
+/// A notice and the channels it went out on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoticeRecord {
+    pub key: String,
+    pub at: Timestamp,
+    pub delivered: Vec<Channel>,
+}
+
+/// Since when a queue's total has risen at every reading.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrowthWatch {
+    pub queue: String,
+    pub total: u64,
+    pub rising_since: Timestamp,
+}
+
+/// Everything the pause and alarm rules remember.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PauseMemory {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub episode: Option<Episode>,
+    /// The last episode, once ended: `(since, ended)`; `status` shows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_episode: Option<(Timestamp, Timestamp)>,
+    /// An operator ended the last pause: no new one until every function is steady again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppressed_since: Option<Timestamp>,
+    #[serde(default)]
+    pub baselines: Vec<Baseline>,
+    #[serde(default)]
+    pub flow_limits: Vec<FlowLimit>,
+    #[serde(default)]
+    pub notices: Vec<NoticeRecord>,
+    #[serde(default)]
+    pub growth: Vec<GrowthWatch>,
+}
+
+impl PauseMemory {
+    /// Channels a notice has gone out on.
+    #[must_use]
+    pub fn delivered(&self, key: &str) -> Vec<Channel> {
+        self.notices
+            .iter()
+            .filter(|n| n.key == key)
+            .flat_map(|n| n.delivered.iter().copied())
+            .collect()
+    }
+
+    /// The latest notice whose key starts with `prefix`.
+    #[must_use]
+    pub fn latest_notice(&self, prefix: &str) -> Option<&NoticeRecord> {
+        self.notices
+            .iter()
+            .filter(|n| n.key.starts_with(prefix))
+            .max_by_key(|n| n.at)
+    }
+
+    #[must_use]
+    pub fn baseline(&self, function: &str) -> Option<&Baseline> {
+        self.baselines.iter().find(|b| b.function == function)
+    }
+}

@@ -1,0 +1,218 @@
+//! Validation of the pause side of the policy: drift detection, the signals that tell people
+//! (and the backend flow control that slows intake), and the runbook's other alarms.
+
+use super::Checker;
+use crate::policy::raw::{RawAlarms, RawDrift, RawSignals};
+use crate::policy::{Alarms, Domain, Drift, FlowControl, FlowLever, Signals, Webhook};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+const DEFAULT_FUNCTIONS: [&str; 3] = ["tileIngestLambda", "tileUploadLambda", "multiLambda"];
+
+fn full_name(domain: Option<&Domain>, short: &str) -> String {
+    domain.map_or_else(|| short.to_string(), |d| d.function(short))
+}
+
+impl Checker<'_, '_> {
+    pub(super) fn drift(&mut self, dr: Option<&RawDrift>, domain: Option<&Domain>) -> Drift {
+        let shorts = dr
+            .and_then(|d| d.functions.clone())
+            .unwrap_or_else(|| DEFAULT_FUNCTIONS.map(String::from).to_vec());
+        if shorts.is_empty() && dr.and_then(|d| d.enabled).unwrap_or(false) {
+            self.fail("drift.functions", "name at least one function to watch");
+        }
+        let ratio = self.number("drift.ratio", dr.and_then(|d| d.ratio), 1.5, 1.0, 100.0, true);
+        let exit_ratio = self.number(
+            "drift.exit_ratio",
+            dr.and_then(|d| d.exit_ratio),
+            1.2,
+            1.0,
+            100.0,
+            true,
+        );
+        if exit_ratio >= ratio {
+            self.fail(
+                "drift.exit_ratio",
+                format!(
+                    "{exit_ratio} must be below drift.ratio ({ratio}) so pause and resume do not flap"
+                ),
+            );
+        }
+        let mut baselines = BTreeMap::new();
+        for (short, text) in dr.and_then(|d| d.baseline.as_ref()).into_iter().flatten() {
+            let field = format!("drift.baseline.{short}");
+            if !shorts.contains(short) {
+                self.fail(
+                    &field,
+                    format!("`{short}` is not one of drift.functions ({})", shorts.join(", ")),
+                );
+            }
+            let d = self.duration(&field, Some(text), Duration::ZERO);
+            if !d.is_zero() {
+                baselines.insert(full_name(domain, short), d);
+            }
+        }
+        let mut functions: Vec<String> = shorts.iter().map(|f| full_name(domain, f)).collect();
+        functions.sort();
+        functions.dedup();
+        let duration = |c: &mut Self, field: &str, value: Option<&String>, default: u64| {
+            c.duration(field, value, Duration::from_secs(default))
+        };
+        Drift {
+            enabled: dr.and_then(|d| d.enabled).unwrap_or(false),
+            functions,
+            ratio,
+            exit_ratio,
+            sustained_for: duration(
+                self,
+                "drift.sustained_for",
+                dr.and_then(|d| d.sustained_for.as_ref()),
+                300,
+            ),
+            min_pause: duration(self, "drift.min_pause", dr.and_then(|d| d.min_pause.as_ref()), 900),
+            renotify_every: duration(
+                self,
+                "drift.renotify_every",
+                dr.and_then(|d| d.renotify_every.as_ref()),
+                3600,
+            ),
+            alarm_after: duration(
+                self,
+                "drift.alarm_after",
+                dr.and_then(|d| d.alarm_after.as_ref()),
+                4 * 3600,
+            ),
+            baselines,
+            learn_for: duration(self, "drift.learn_for", dr.and_then(|d| d.learn_for.as_ref()), 900),
+            concurrency_share: self.number(
+                "drift.concurrency_share",
+                dr.and_then(|d| d.concurrency_share),
+                0.8,
+                0.0,
+                1.0,
+                true,
+            ),
+        }
+    }
+
+    pub(super) fn signals(&mut self, s: Option<&RawSignals>, domain: Option<&Domain>) -> Signals {
+        let sns = s
+            .and_then(|s| s.sns.as_ref())
+            .filter(|x| x.enabled.unwrap_or(true));
+        let sns_topic_arn = sns.and_then(|x| {
+            let arn = self.required("signals.sns.topic_arn", x.topic_arn.as_ref())?;
+            let parts: Vec<&str> = arn.split(':').collect();
+            let valid = parts.len() == 6
+                && parts[0] == "arn"
+                && parts[2] == "sns"
+                && parts[3..].iter().all(|p| !p.is_empty());
+            if valid {
+                Some(arn)
+            } else {
+                self.fail(
+                    "signals.sns.topic_arn",
+                    format!(
+                        "`{arn}` is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)"
+                    ),
+                );
+                None
+            }
+        });
+        let hook = s
+            .and_then(|s| s.webhook.as_ref())
+            .filter(|x| x.enabled.unwrap_or(true));
+        let webhook = hook.and_then(|h| {
+            let timeout = self.duration(
+                "signals.webhook.timeout",
+                h.timeout.as_ref(),
+                Duration::from_secs(10),
+            );
+            let url = self.required("signals.webhook.url", h.url.as_ref())?;
+            if url.starts_with("https://") || url.starts_with("http://") {
+                Some(Webhook { url, timeout })
+            } else {
+                self.fail(
+                    "signals.webhook.url",
+                    format!("`{url}` is not an http(s) URL"),
+                );
+                None
+            }
+        });
+        let fc = s
+            .and_then(|s| s.flow_control.as_ref())
+            .filter(|x| x.enabled.unwrap_or(false));
+        let flow_control = fc.map(|f| {
+            let lever = match f.lever.as_deref() {
+                None | Some("event-source-mapping") => FlowLever::EventSourceMapping,
+                Some("reserved-concurrency") => FlowLever::ReservedConcurrency,
+                Some(other) => {
+                    self.fail(
+                        "signals.flow_control.lever",
+                        format!(
+                            "`{other}` is not a lever: \"event-source-mapping\" or \"reserved-concurrency\""
+                        ),
+                    );
+                    FlowLever::EventSourceMapping
+                }
+            };
+            // The mapping's target is tileUploadLambda (tile-index queue); reserved concurrency
+            // is set on an ingest lambda (`shared/boss.md`, "Pausing performers").
+            let default_function = match lever {
+                FlowLever::EventSourceMapping => "tileUploadLambda",
+                FlowLever::ReservedConcurrency => "tileIngestLambda",
+            };
+            let short = f.function.as_deref().unwrap_or(default_function);
+            // Lambda accepts an event-source mapping's MaximumConcurrency from 2 to 1000;
+            // reserved concurrency 0 would stop the function outright, so 1 is the floor here.
+            let low = match lever {
+                FlowLever::EventSourceMapping => 2,
+                FlowLever::ReservedConcurrency => 1,
+            };
+            FlowControl {
+                lever,
+                function: full_name(domain, short),
+                max_concurrency: self.units(
+                    "signals.flow_control.max_concurrency",
+                    f.max_concurrency,
+                    2,
+                    low,
+                    1000,
+                ),
+            }
+        });
+        Signals {
+            sns_topic_arn,
+            webhook,
+            flow_control,
+        }
+    }
+
+    pub(super) fn alarms(&mut self, a: Option<&RawAlarms>) -> Alarms {
+        let redis_clusters = a
+            .and_then(|a| a.redis_clusters.clone())
+            .unwrap_or_default();
+        if let Some(empty) = redis_clusters.iter().position(String::is_empty) {
+            self.fail(
+                "alarms.redis_clusters",
+                format!("entry {} is empty; name an ElastiCache cluster id", empty + 1),
+            );
+        }
+        Alarms {
+            enabled: a.and_then(|a| a.enabled).unwrap_or(true),
+            growing_for: self.duration(
+                "alarms.growing_for",
+                a.and_then(|a| a.growing_for.as_ref()),
+                Duration::from_secs(600),
+            ),
+            redis_clusters,
+            redis_cpu_ceiling: self.number(
+                "alarms.redis_cpu_ceiling",
+                a.and_then(|a| a.redis_cpu_ceiling),
+                90.0,
+                0.0,
+                100.0,
+                true,
+            ),
+        }
+    }
+}
