@@ -105,12 +105,8 @@ fn resource(
 
 fn observed(resources: Vec<ResourceObs>) -> Observed {
     Observed {
-        at: MINUTE.plus(Duration::from_secs(150)),
-        period: Duration::from_secs(60),
         resources,
-        jobs: vec![],
-        functions: vec![],
-        unobserved: vec![],
+        ..Observed::empty(MINUTE.plus(Duration::from_secs(150)), Duration::from_secs(60))
     }
 }
 
