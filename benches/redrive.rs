@@ -83,6 +83,33 @@ impl Functions for Stamped {
         }
         self.inner.invoke_async(name, payload).await
     }
+
+    async fn event_source_mappings(
+        &self,
+        function: &str,
+    ) -> Result<Vec<remediator::ports::EventSourceMapping>, PortError> {
+        self.inner.event_source_mappings(function).await
+    }
+
+    async fn set_mapping_concurrency(&self, uuid: &str, max: Option<u32>) -> Result<(), PortError> {
+        self.inner.set_mapping_concurrency(uuid, max).await
+    }
+
+    async fn reserved_concurrency(&self, function: &str) -> Result<Option<u32>, PortError> {
+        self.inner.reserved_concurrency(function).await
+    }
+
+    async fn set_reserved_concurrency(
+        &self,
+        function: &str,
+        reserved: Option<u32>,
+    ) -> Result<(), PortError> {
+        self.inner.set_reserved_concurrency(function, reserved).await
+    }
+
+    async fn account_concurrency(&self) -> Result<u32, PortError> {
+        self.inner.account_concurrency().await
+    }
 }
 
 /// An SQS queue in memory: `total` messages, of which those the loopback accepted an invocation
