@@ -43,5 +43,7 @@ pub fn decide(observed: &Observed, policy: &Policy, memory: &Memory) -> Decision
     let mut decision = Decision::default();
     rules::capacity::decide(observed, policy, memory, &mut decision);
     rules::stranded::decide(observed, policy, memory, &mut decision);
+    rules::pause::decide(observed, policy, memory, &mut decision);
+    rules::alarms::decide(observed, policy, memory, &mut decision);
     decision
 }

@@ -210,8 +210,11 @@ pub struct NoticeRecord {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GrowthWatch {
     pub queue: String,
+    /// The total (visible, in flight, delayed) at the last reading.
     pub total: u64,
     pub rising_since: Timestamp,
+    /// The total at `rising_since`.
+    pub from_total: u64,
 }
 
 /// Everything the pause and alarm rules remember.

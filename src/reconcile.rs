@@ -67,6 +67,7 @@ pub async fn tick<M: Metrics, T: Tables, Q: Queues, F: Functions, N: Signals, L:
     let decision = decide(&observed, policy, memory);
     // After deciding: the rule compares this tick's counts with the watch kept so far.
     memory.watch_queues(&observed);
+    crate::watch::learn(&mut memory.pause, &observed, policy);
     let admission = admit(decision.actions, &observed, policy, memory);
     let outcomes = match step {
         Step::Act => {

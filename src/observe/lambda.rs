@@ -23,7 +23,8 @@ const FUNCTION_METRICS: [(&str, Statistic); 5] = [
 ];
 
 /// Functions to watch: the drift functions, the re-drive's function (its errors hold the
-/// automatic re-drive), and tileIngestLambda for the alarms, sorted and unique.
+/// automatic re-drive), tileIngestLambda for the alarms, and the function whose reserved
+/// concurrency flow control sets (to know what to put back), sorted and unique.
 #[must_use]
 pub fn watched_functions(policy: &Policy) -> Vec<String> {
     let mut names = Vec::new();
@@ -35,6 +36,11 @@ pub fn watched_functions(policy: &Policy) -> Vec<String> {
     }
     if policy.alarms.enabled {
         names.push(policy.domain.function("tileIngestLambda"));
+    }
+    if let Some(fc) = &policy.signals.flow_control
+        && fc.lever == FlowLever::ReservedConcurrency
+    {
+        names.push(fc.function.clone());
     }
     names.sort();
     names.dedup();

@@ -1,7 +1,7 @@
 //! Stranded ingest queues (the runbook's "Ingest stuck"): a job whose uploads are finished but
 //! whose ingest queue keeps visible messages that no lambda will come for. Proposes a re-drive.
 
-use crate::action::{Action, RedriveOrder, RedriveOrigin};
+use crate::action::{Action, Held, HoldReason, RedriveOrder, RedriveOrigin};
 use crate::decide::Decision;
 use crate::memory::Memory;
 use crate::model::{IngestJob, Observed};
@@ -102,7 +102,7 @@ fn judge(
             crate::time::human(still)
         ),
     );
-    decision.actions.push(Action::Redrive(RedriveOrder {
+    let order = Action::Redrive(RedriveOrder {
         target: Target {
             job: job.job.clone(),
             queue: ingest.name.clone(),
@@ -115,5 +115,19 @@ fn judge(
         },
         visible: ingest.visible,
         in_flight: ingest.in_flight,
-    }));
+    });
+    // The runbook: a growing ingest queue with erroring lambdas needs a person, not more
+    // invocations into the failing lambda.
+    let errors = observed
+        .function(&policy.redrive.function)
+        .map_or(0.0, |f| super::alarms::recent_sum(&f.errors, observed, policy));
+    if errors > 0.0 {
+        let reason = HoldReason::FunctionFailing {
+            function: policy.redrive.function.clone(),
+            errors,
+        };
+        decision.held.push(Held::action(order, reason));
+        return;
+    }
+    decision.actions.push(order);
 }

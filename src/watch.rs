@@ -1,0 +1,183 @@
+//! What the pause and alarm rules learn after each decision, kept in [`PauseMemory`]:
+//! duration baselines from steady minutes, since when queues have been growing, the end of an
+//! operator's suppression, and flow limits that can no longer be put back. Pure, like
+//! `decide`: the observation in, the memory updated.
+
+use crate::model::Observed;
+use crate::pause::{Baseline, FlowTarget, GrowthWatch, PauseMemory};
+use crate::policy::Policy;
+use crate::rules::drift::{Frame, assess};
+use std::time::Duration;
+
+/// Minutes of an hour: a learned baseline moves by 1/60 of each steady minute's difference, so
+/// it follows a slow change over hours but not a creep over minutes.
+const FOLLOW_MINUTES: f64 = 60.0;
+
+/// Updates every watch from this tick's observation.
+pub fn learn(memory: &mut PauseMemory, observed: &Observed, policy: &Policy) {
+    if policy.drift.enabled {
+        learn_baselines(memory, observed, policy);
+        end_suppression(memory, observed, policy);
+    }
+    watch_growth(memory, observed);
+    forget_lost_flow_limits(memory, observed, policy);
+}
+
+/// Folds new minutes into each function's learned baseline: every minute until `learn_for` is
+/// covered, then only steady minutes (at or below baseline × exit ratio) and never while
+/// paused, so a slow creep cannot drag the baseline up with it.
+fn learn_baselines(memory: &mut PauseMemory, observed: &Observed, policy: &Policy) {
+    let period = policy.controller.metric_period.as_secs().max(1);
+    let learn = u32::try_from(policy.drift.learn_for.as_secs().div_ceil(period)).unwrap_or(u32::MAX);
+    let paused = memory.episode.is_some();
+    for f in &observed.functions {
+        if !policy.drift.functions.contains(&f.name) || policy.drift.baselines.contains_key(&f.name)
+        {
+            continue;
+        }
+        let index = match memory.baselines.iter().position(|b| b.function == f.name) {
+            Some(i) => i,
+            None => {
+                memory.baselines.push(Baseline {
+                    function: f.name.clone(),
+                    ms: 0.0,
+                    minutes: 0,
+                    through: crate::time::Timestamp(0),
+                });
+                memory.baselines.len() - 1
+            }
+        };
+        let b = &mut memory.baselines[index];
+        let through = b.through;
+        for p in f.duration_ms.points.iter().filter(|p| p.start > through) {
+            if b.minutes < learn {
+                b.ms = (b.ms * f64::from(b.minutes) + p.value) / f64::from(b.minutes + 1);
+                b.minutes += 1;
+            } else if !paused && p.value <= b.ms * policy.drift.exit_ratio {
+                b.ms += (p.value - b.ms) / FOLLOW_MINUTES;
+                b.minutes = b.minutes.saturating_add(1);
+            }
+            b.through = p.start;
+        }
+    }
+    memory.baselines.sort_by(|a, b| a.function.cmp(&b.function));
+}
+
+/// The baseline a function is judged against: fixed in the policy, or learned once it covers
+/// `learn_for`.
+#[must_use]
+pub fn baseline_ms(memory: &PauseMemory, policy: &Policy, function: &str) -> Option<f64> {
+    if let Some(fixed) = policy.drift.baselines.get(function) {
+        return Some(fixed.as_secs_f64() * 1000.0);
+    }
+    let period = policy.controller.metric_period.as_secs().max(1);
+    let learn = u32::try_from(policy.drift.learn_for.as_secs().div_ceil(period)).unwrap_or(u32::MAX);
+    memory
+        .baseline(function)
+        .filter(|b| b.minutes >= learn)
+        .map(|b| b.ms)
+}
+
+/// After an operator ended a pause, a new one may start once every watched function has been
+/// steady again.
+fn end_suppression(memory: &mut PauseMemory, observed: &Observed, policy: &Policy) {
+    if memory.suppressed_since.is_none() {
+        return;
+    }
+    let frame = Frame {
+        drift: &policy.drift,
+        at: observed.at,
+        period: observed.period,
+        stale_after: policy.controller.stale_after,
+    };
+    let all_seen = policy
+        .drift
+        .functions
+        .iter()
+        .all(|name| observed.function(name).is_some());
+    let steady = all_seen
+        && observed
+            .functions
+            .iter()
+            .filter(|f| policy.drift.functions.contains(&f.name))
+            .all(|f| assess(f, baseline_ms(memory, policy, &f.name), &frame).steady);
+    if steady {
+        memory.suppressed_since = None;
+    }
+}
+
+/// Tracks every job's ingest and tile-index queue: since when its total has not fallen, and
+/// from what total. A queue that falls or empties starts again; one not read keeps its watch.
+fn watch_growth(memory: &mut PauseMemory, observed: &Observed) {
+    let mut next = Vec::new();
+    for job in &observed.jobs {
+        for depth in [Some(&job.ingest), job.index.as_ref()].into_iter().flatten() {
+            let total = depth.total();
+            let watch = match memory.growth.iter().find(|g| g.queue == depth.name) {
+                Some(w) if total > 0 && total >= w.total => GrowthWatch {
+                    total,
+                    ..w.clone()
+                },
+                _ => GrowthWatch {
+                    queue: depth.name.clone(),
+                    total,
+                    rising_since: observed.at,
+                    from_total: total,
+                },
+            };
+            next.push(watch);
+        }
+    }
+    for old in memory.growth.drain(..) {
+        let unread = observed
+            .unobserved
+            .iter()
+            .any(|u| u.subject.ends_with('*') || u.subject.ends_with(&old.queue));
+        if unread && !next.iter().any(|n| n.queue == old.queue) {
+            next.push(old);
+        }
+    }
+    next.sort_by(|a, b| a.queue.cmp(&b.queue));
+    memory.growth = next;
+}
+
+/// How long a queue has grown, and by how much; `None` if it has not.
+#[must_use]
+pub fn growth(memory: &PauseMemory, queue: &str, at: crate::time::Timestamp) -> Option<(Duration, u64)> {
+    memory
+        .growth
+        .iter()
+        .find(|g| g.queue == queue && g.total > g.from_total)
+        .map(|g| (at.since(g.rising_since), g.total - g.from_total))
+}
+
+/// Once no pause runs, a limit whose mapping is gone (BOSS deletes a job's queues as the job
+/// moves on) or whose setting someone else has changed since is forgotten: there is nothing to
+/// put back, and their setting wins over ours. While paused every limit is kept, whatever a
+/// possibly stale reading says.
+fn forget_lost_flow_limits(memory: &mut PauseMemory, observed: &Observed, policy: &Policy) {
+    if memory.episode.is_some() {
+        return;
+    }
+    let mappings_read = policy
+        .signals
+        .flow_control
+        .as_ref()
+        .is_some_and(|fc| fc.lever == crate::policy::FlowLever::EventSourceMapping)
+        && !observed
+            .unobserved
+            .iter()
+            .any(|u| u.subject.ends_with("event-source mappings"));
+    memory.flow_limits.retain(|limit| match &limit.target {
+        FlowTarget::Mapping { uuid, .. } => {
+            !mappings_read
+                || observed
+                    .mappings
+                    .iter()
+                    .any(|m| &m.uuid == uuid && m.max_concurrency == limit.limited_to)
+        }
+        FlowTarget::Reserved { function } => observed
+            .function(function)
+            .is_none_or(|f| f.reserved_concurrency == limit.limited_to),
+    });
+}
