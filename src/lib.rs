@@ -30,3 +30,4 @@ pub mod source;
 pub mod state;
 pub mod time;
 pub mod watch;
+pub mod webhook;

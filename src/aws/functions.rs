@@ -1,11 +1,13 @@
-//! Lambda adapter for the [`Functions`] port: GetFunctionConfiguration and asynchronous Invoke.
+//! Lambda adapter for the [`Functions`] port: GetFunctionConfiguration, asynchronous Invoke,
+//! and the flow-control calls (event-source mapping MaximumConcurrency, reserved concurrency,
+//! the account's concurrency limit). Only Invoke goes without the SDK's retries.
 
 use super::classify;
-use crate::ports::{FunctionConfig, Functions, PortError};
+use crate::ports::{EventSourceMapping, FunctionConfig, Functions, PortError};
 use aws_sdk_lambda::Client;
 use aws_sdk_lambda::config::retry::RetryConfig;
 use aws_sdk_lambda::primitives::Blob;
-use aws_sdk_lambda::types::InvocationType;
+use aws_sdk_lambda::types::{EventSourceMappingConfiguration, InvocationType, ScalingConfig};
 use std::time::Duration;
 
 #[derive(Debug, Clone)]
@@ -58,37 +60,184 @@ impl Functions for LambdaFunctions {
     async fn event_source_mappings(
         &self,
         function: &str,
-    ) -> Result<Vec<crate::ports::EventSourceMapping>, PortError> {
-        Err(PortError::NotFound {
-            resource: format!("mappings of {function} (STUB)"),
-        })
+    ) -> Result<Vec<EventSourceMapping>, PortError> {
+        let resource = format!("function {function}");
+        let mut mappings = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let out = self
+                .client
+                .list_event_source_mappings()
+                .function_name(function)
+                .set_marker(marker.take())
+                .send()
+                .await
+                .map_err(|e| classify("Lambda", "ListEventSourceMappings", &resource, &e))?;
+            mappings.extend(
+                out.event_source_mappings()
+                    .iter()
+                    .filter_map(|m| sqs_mapping(m, function)),
+            );
+            marker = out.next_marker().map(str::to_string);
+            if marker.is_none() {
+                return Ok(mappings);
+            }
+        }
     }
 
-    async fn set_mapping_concurrency(&self, uuid: &str, _max: Option<u32>) -> Result<(), PortError> {
-        Err(PortError::NotFound {
-            resource: format!("mapping {uuid} (STUB)"),
-        })
+    async fn set_mapping_concurrency(&self, uuid: &str, max: Option<u32>) -> Result<(), PortError> {
+        // An empty ScalingConfig removes the cap (the API's way of saying "no maximum").
+        let scaling = ScalingConfig::builder()
+            .set_maximum_concurrency(max.map(|n| i32::try_from(n).unwrap_or(i32::MAX)))
+            .build();
+        self.client
+            .update_event_source_mapping()
+            .uuid(uuid)
+            .scaling_config(scaling)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                classify(
+                    "Lambda",
+                    "UpdateEventSourceMapping",
+                    &format!("event-source mapping {uuid}"),
+                    &e,
+                )
+            })
     }
 
     async fn reserved_concurrency(&self, function: &str) -> Result<Option<u32>, PortError> {
-        Err(PortError::NotFound {
-            resource: format!("function {function} (STUB)"),
-        })
+        let out = self
+            .client
+            .get_function_concurrency()
+            .function_name(function)
+            .send()
+            .await
+            .map_err(|e| {
+                classify(
+                    "Lambda",
+                    "GetFunctionConcurrency",
+                    &format!("function {function}"),
+                    &e,
+                )
+            })?;
+        Ok(out
+            .reserved_concurrent_executions()
+            .map(|n| u32::try_from(n).unwrap_or(0)))
     }
 
     async fn set_reserved_concurrency(
         &self,
         function: &str,
-        _reserved: Option<u32>,
+        reserved: Option<u32>,
     ) -> Result<(), PortError> {
-        Err(PortError::NotFound {
-            resource: format!("function {function} (STUB)"),
-        })
+        let resource = format!("function {function}");
+        match reserved {
+            Some(n) => self
+                .client
+                .put_function_concurrency()
+                .function_name(function)
+                .reserved_concurrent_executions(i32::try_from(n).unwrap_or(i32::MAX))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| classify("Lambda", "PutFunctionConcurrency", &resource, &e)),
+            None => self
+                .client
+                .delete_function_concurrency()
+                .function_name(function)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| classify("Lambda", "DeleteFunctionConcurrency", &resource, &e)),
+        }
     }
 
     async fn account_concurrency(&self) -> Result<u32, PortError> {
-        Err(PortError::NotFound {
-            resource: "account settings (STUB)".to_string(),
-        })
+        let out = self
+            .client
+            .get_account_settings()
+            .send()
+            .await
+            .map_err(|e| classify("Lambda", "GetAccountSettings", "account settings", &e))?;
+        let limit = out.account_limit().ok_or_else(|| PortError::Transient {
+            service: "Lambda",
+            operation: "GetAccountSettings",
+            message: "the answer carried no AccountLimit".to_string(),
+        })?;
+        Ok(u32::try_from(limit.concurrent_executions()).unwrap_or(0))
+    }
+}
+
+/// The port's view of one mapping, if its source is an SQS queue (Kinesis, DynamoDB streams
+/// and Kafka sources are left out). The function is named as Lambda names it in the mapping's
+/// FunctionArn (without a qualifier), else as it was asked for.
+fn sqs_mapping(m: &EventSourceMappingConfiguration, asked: &str) -> Option<EventSourceMapping> {
+    let arn = m.event_source_arn()?;
+    let parts: Vec<&str> = arn.split(':').collect();
+    if parts.len() != 6 || parts[2] != "sqs" {
+        return None;
+    }
+    let function = m
+        .function_arn()
+        .and_then(|a| a.split(':').nth(6))
+        .unwrap_or(asked);
+    Some(EventSourceMapping {
+        uuid: m.uuid()?.to_string(),
+        function: function.to_string(),
+        queue: parts[5].to_string(),
+        state: m.state().unwrap_or("Unknown").to_string(),
+        max_concurrency: m
+            .scaling_config()
+            .and_then(ScalingConfig::maximum_concurrency)
+            .map(|n| u32::try_from(n).unwrap_or(0)),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mapping(source: &str, max: Option<i32>) -> EventSourceMappingConfiguration {
+        EventSourceMappingConfiguration::builder()
+            .uuid("u-1")
+            .event_source_arn(source)
+            .function_arn("arn:aws:lambda:us-east-1:123456789012:function:tileUploadLambda-x:live")
+            .state("Enabled")
+            .set_scaling_config(
+                max.map(|n| ScalingConfig::builder().maximum_concurrency(n).build()),
+            )
+            .build()
+    }
+
+    #[test]
+    fn an_sqs_mapping_names_its_queue_function_and_cap() {
+        let m = sqs_mapping(
+            &mapping("arn:aws:sqs:us-east-1:123456789012:x-tile-index", Some(2)),
+            "asked",
+        );
+        assert_eq!(
+            m,
+            Some(EventSourceMapping {
+                uuid: "u-1".into(),
+                function: "tileUploadLambda-x".into(),
+                queue: "x-tile-index".into(),
+                state: "Enabled".into(),
+                max_concurrency: Some(2),
+            })
+        );
+        let uncapped = sqs_mapping(
+            &mapping("arn:aws:sqs:us-east-1:123456789012:q", None),
+            "asked",
+        );
+        assert_eq!(uncapped.and_then(|m| m.max_concurrency), None);
+    }
+
+    #[test]
+    fn stream_mappings_are_left_out() {
+        let stream =
+            "arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/2024-01-01T00:00:00.000";
+        assert_eq!(sqs_mapping(&mapping(stream, None), "asked"), None);
     }
 }

@@ -1,5 +1,6 @@
 //! CloudWatch adapter for the [`Metrics`] port: every query of a tick in one GetMetricData
-//! batch (500 queries a call, the API's limit), paginated, as `Sum` per period.
+//! batch (500 queries a call, the API's limit), paginated, each query with its own statistic
+//! (`Sum`, `Average` or `Maximum`) per period.
 
 use super::classify;
 use crate::model::{Point, Series};
@@ -49,7 +50,7 @@ fn to_sdk_query(id: String, q: &MetricQuery, period: i32) -> MetricDataQuery {
     let stat = MetricStat::builder()
         .metric(metric)
         .period(period)
-        .stat("Sum")
+        .stat(q.statistic.name())
         .build();
     MetricDataQuery::builder()
         .id(id)

@@ -155,6 +155,9 @@ const PERMANENT_CODES: &[&str] = &[
     "InvalidParameterCombination",
     "MissingParameter",
     "ObjectNotFoundException",
+    // SNS: the topic's policy refuses us; a malformed subject or message.
+    "AuthorizationError",
+    "InvalidParameter",
 ];
 
 /// Classifies an SDK error: a missing resource and a resource being changed have their own
@@ -183,11 +186,16 @@ where
                 || code == "ResourceNotFound"
                 || code == "QueueDoesNotExist"
                 || code == "AWS.SimpleQueueService.NonExistentQueue"
+                // SNS: no such topic.
+                || code == "NotFound"
             {
                 PortError::NotFound {
                     resource: resource.to_string(),
                 }
-            } else if code == "ResourceInUseException" {
+            } else if code == "ResourceInUseException"
+                // Lambda: an update of the function or mapping is still in progress.
+                || code == "ResourceConflictException"
+            {
                 PortError::Busy {
                     resource: resource.to_string(),
                     message,

@@ -1,12 +1,17 @@
 //! The [`Signals`] port on AWS: SNS Publish to the stack's alert topic, and the chat webhook.
 
+use super::classify;
 use crate::ports::{Channel, Message, PortError, Signals};
+use crate::webhook::WebhookClient;
+
+/// SNS accepts subjects of at most this many ASCII characters.
+pub const SNS_SUBJECT_MAX: usize = 100;
 
 /// The configured channels. A channel the policy leaves off is `None`.
 #[derive(Debug, Clone)]
 pub struct AwsSignals {
     sns: Option<(aws_sdk_sns::Client, String)>,
-    webhook: Option<crate::policy::Webhook>,
+    webhook: Option<(WebhookClient, crate::policy::Webhook)>,
 }
 
 impl AwsSignals {
@@ -17,18 +22,119 @@ impl AwsSignals {
                 .sns_topic_arn
                 .as_ref()
                 .map(|arn| (aws_sdk_sns::Client::new(config), arn.clone())),
-            webhook: signals.webhook.clone(),
+            webhook: signals
+                .webhook
+                .clone()
+                .map(|hook| (WebhookClient::new(), hook)),
         }
+    }
+
+    async fn publish(
+        &self,
+        client: &aws_sdk_sns::Client,
+        topic: &str,
+        message: &Message,
+    ) -> Result<String, PortError> {
+        // SNS refuses an empty message; the subject then says it all.
+        let body = if message.body.trim().is_empty() {
+            &message.subject
+        } else {
+            &message.body
+        };
+        let out = client
+            .publish()
+            .topic_arn(topic)
+            .subject(sns_subject(&message.subject))
+            .message(body)
+            .send()
+            .await
+            .map_err(|e| classify("SNS", "Publish", &format!("topic {topic}"), &e))?;
+        Ok(format!(
+            "SNS Publish {}",
+            out.message_id().unwrap_or("(no message id)")
+        ))
+    }
+}
+
+fn not_configured(channel: Channel) -> PortError {
+    PortError::Permanent {
+        service: "signals",
+        operation: "send",
+        message: format!("the {channel} channel is not configured (or not enabled) in the policy"),
     }
 }
 
 impl Signals for AwsSignals {
     async fn send(&self, channel: Channel, message: &Message) -> Result<String, PortError> {
-        let _ = (&self.sns, &self.webhook, message);
-        Err(PortError::Permanent {
-            service: "signals",
-            operation: "send",
-            message: format!("{channel}: STUB"),
-        })
+        match channel {
+            Channel::Sns => match &self.sns {
+                Some((client, topic)) => self.publish(client, topic, message).await,
+                None => Err(not_configured(channel)),
+            },
+            Channel::Webhook => match &self.webhook {
+                Some((client, hook)) => {
+                    let body = crate::webhook::payload(&message.subject, &message.body);
+                    client.post(&hook.url, &body, hook.timeout).await
+                }
+                None => Err(not_configured(channel)),
+            },
+        }
+    }
+}
+
+/// A subject SNS accepts: printable ASCII on one line, at most [`SNS_SUBJECT_MAX`] characters,
+/// starting with a letter, digit or punctuation. Common typographic characters become their
+/// ASCII look-alikes, anything else `?`; a subject that is too long ends in `...`.
+#[must_use]
+pub fn sns_subject(subject: &str) -> String {
+    let mut ascii = String::with_capacity(subject.len());
+    for c in subject.chars() {
+        match c {
+            ' '..='~' => ascii.push(c),
+            c if c.is_whitespace() || c.is_control() => ascii.push(' '),
+            '→' => ascii.push_str("->"),
+            '←' => ascii.push_str("<-"),
+            '…' => ascii.push_str("..."),
+            '×' => ascii.push('x'),
+            '–' | '—' | '−' => ascii.push('-'),
+            '‘' | '’' => ascii.push('\''),
+            '“' | '”' => ascii.push('"'),
+            _ => ascii.push('?'),
+        }
+    }
+    let line = ascii.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.is_empty() {
+        return "remediator".to_string();
+    }
+    if line.len() <= SNS_SUBJECT_MAX {
+        return line;
+    }
+    let mut cut = line[..SNS_SUBJECT_MAX - 3].trim_end().to_string();
+    cut.push_str("...");
+    cut
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subjects_become_one_short_line_of_printable_ascii() {
+        assert_eq!(
+            sns_subject("Pause: tileIngestLambda 2× slower → paused\n(job 7)"),
+            "Pause: tileIngestLambda 2x slower -> paused (job 7)"
+        );
+        assert_eq!(sns_subject("  \t\n "), "remediator");
+        assert_eq!(sns_subject("Ingest 😀 done"), "Ingest ? done");
+        let long = sns_subject(&"word ".repeat(40));
+        assert!(long.len() <= SNS_SUBJECT_MAX, "{long}");
+        assert!(long.ends_with("..."), "{long}");
+        assert!(long.chars().all(|c| (' '..='~').contains(&c)));
+    }
+
+    #[test]
+    fn a_subject_of_exactly_the_limit_is_kept_whole() {
+        let exact = "a".repeat(SNS_SUBJECT_MAX);
+        assert_eq!(sns_subject(&exact), exact);
     }
 }

@@ -2,6 +2,9 @@
 //! lambda duration times are not staying constant"). Pure: a function's recent minutes, its
 //! baseline and the policy in; its trouble and whether it is steady out.
 //!
+//! Unsteady: the duration swings by more than the drift margin from one minute to the next in
+//! most minutes of two sustained windows.
+//!
 //! Enter and exit thresholds differ (`ratio` / `exit_ratio`) and both must hold for the whole
 //! `sustained_for` window, so a single spike neither pauses nor resumes, and a value hovering
 //! at one threshold cannot flap between the two.
@@ -59,6 +62,20 @@ fn window<'s>(points: &'s [Point], frame: &Frame<'_>) -> Option<&'s [Point]> {
     Some(&points[first..])
 }
 
+/// The points within two sustained windows of the newest (the newest being fresh).
+fn long_window<'s>(points: &'s [Point], frame: &Frame<'_>) -> &'s [Point] {
+    let Some(newest) = points.last() else {
+        return points;
+    };
+    let from = newest
+        .start
+        .0
+        .saturating_sub(2 * frame.drift.sustained_for.as_secs())
+        + 1;
+    let first = points.iter().position(|p| p.start.0 >= from).unwrap_or(0);
+    &points[first..]
+}
+
 /// Average concurrency per minute (invocations/s × average duration), for minutes with both.
 fn loads(f: &FunctionObs, window: &[Point], period: Duration) -> Vec<f64> {
     let seconds = period.as_secs_f64().max(1.0);
@@ -111,12 +128,18 @@ pub fn assess(f: &FunctionObs, baseline_ms: Option<f64>, frame: &Frame<'_>) -> A
                 ),
             });
         }
-        let pairs = values.len().saturating_sub(1);
-        let jumps = values
+        // Swings are judged over two sustained windows, so that a spike of a minute or two
+        // (two or three swings) is never most of them.
+        let long: Vec<f64> = long_window(&f.duration_ms.points, frame)
+            .iter()
+            .map(|p| p.value)
+            .collect();
+        let pairs = long.len().saturating_sub(1);
+        let jumps = long
             .windows(2)
             .filter(|w| (w[1] - w[0]).abs() > (drift.ratio - 1.0) * base)
             .count();
-        let unsteady = pairs >= 3 && jumps * 2 > pairs;
+        let unsteady = pairs + 2 >= 2 * frame.minutes() && jumps * 2 > pairs;
         if unsteady {
             trouble.push(Trouble {
                 function: name.clone(),

@@ -1,0 +1,294 @@
+//! The chat webhook's HTTP client: one JSON POST (Slack-compatible `{"text": ...}`), retried
+//! within the call on connection errors, timeouts, 5xx and 429.
+//!
+//! Built on the hyper/rustls stack the AWS SDK already uses; `https://` trusts the platform's
+//! root certificates, `http://` is plain. A webhook URL usually carries its secret in the path,
+//! so errors and logs name only the scheme, host and port.
+
+use crate::ports::PortError;
+use http_body_util::{BodyExt as _, Full};
+use hyper::body::Bytes;
+use hyper::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER, USER_AGENT};
+use hyper::{Method, Request, StatusCode, Uri};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use std::time::Duration;
+
+/// Attempts per message, the first one included.
+pub const ATTEMPTS: u32 = 3;
+/// The pause before the second and third attempts.
+pub const BACKOFF: [Duration; 2] = [Duration::from_millis(500), Duration::from_secs(1)];
+/// A `Retry-After` longer than this is not waited for: the message is better reported failed.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(5);
+/// How much of an error response's body is quoted.
+const QUOTED_BODY: usize = 200;
+
+const SERVICE: &str = "webhook";
+const OPERATION: &str = "POST";
+
+/// The Slack-compatible body: the subject in bold on the first line, then the body.
+#[must_use]
+pub fn payload(subject: &str, body: &str) -> String {
+    serde_json::json!({ "text": format!("*{subject}*\n{body}") }).to_string()
+}
+
+/// `scheme://host[:port]` of a URL, without the path and query that hold the secret.
+#[must_use]
+pub fn redacted(url: &str) -> String {
+    match url.parse::<Uri>() {
+        Ok(uri) => format!(
+            "{}://{}",
+            uri.scheme_str().unwrap_or("?"),
+            uri.authority().map_or("?", |a| a.as_str())
+        ),
+        Err(_) => "(malformed URL)".to_string(),
+    }
+}
+
+/// One attempt's failure, and whether another attempt may help.
+#[derive(Debug)]
+enum Failure {
+    /// Connection refused or reset, no answer in time, 5xx: worth another attempt.
+    Retry(String),
+    /// 429: worth another attempt, after the server's `Retry-After` when it gave a short one.
+    SlowDown(String, Option<Duration>),
+    /// 4xx other than 429, a malformed URL: the same request will fail the same way.
+    Permanent(String),
+}
+
+#[derive(Clone)]
+pub struct WebhookClient {
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    /// Why `https://` cannot work here (no trusted root certificates), if it cannot.
+    no_roots: Option<String>,
+}
+
+impl std::fmt::Debug for WebhookClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookClient")
+            .field("no_roots", &self.no_roots)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for WebhookClient {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl WebhookClient {
+    /// A client for `http://` and `https://` URLs. Without any trusted root certificate on
+    /// this machine `http://` still works and `https://` fails with a message saying why.
+    #[must_use]
+    pub fn new() -> Self {
+        let provider = rustls::crypto::aws_lc_rs::default_provider();
+        let (builder, no_roots) = match hyper_rustls::HttpsConnectorBuilder::new()
+            .with_provider_and_native_roots(provider.clone())
+        {
+            Ok(builder) => (builder, None),
+            Err(e) => {
+                let config = rustls::ClientConfig::builder_with_provider(provider.into())
+                    .with_safe_default_protocol_versions()
+                    .expect("the aws-lc-rs provider supports TLS 1.2 and 1.3")
+                    .with_root_certificates(rustls::RootCertStore::empty())
+                    .with_no_client_auth();
+                (
+                    hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(config),
+                    Some(e.to_string()),
+                )
+            }
+        };
+        let connector = builder.https_or_http().enable_http1().build();
+        Self {
+            client: Client::builder(TokioExecutor::new()).build(connector),
+            no_roots,
+        }
+    }
+
+    /// Posts `body` (JSON) to `url`: up to [`ATTEMPTS`] attempts of at most `timeout` each,
+    /// [`BACKOFF`] apart. Returns the receipt `webhook HTTP <status>`.
+    ///
+    /// # Errors
+    /// `Permanent` for a malformed URL or a 4xx other than 429; `Throttled` when the last
+    /// attempt was answered 429; `Transient` for connection errors, timeouts and 5xx.
+    pub async fn post(
+        &self,
+        url: &str,
+        body: &str,
+        timeout: Duration,
+    ) -> Result<String, PortError> {
+        let target = redacted(url);
+        let uri: Uri = url.parse().map_err(|e| PortError::Permanent {
+            service: SERVICE,
+            operation: OPERATION,
+            message: format!("{target}: not a valid URL: {e}"),
+        })?;
+        if uri.scheme_str() == Some("https")
+            && let Some(why) = &self.no_roots
+        {
+            return Err(PortError::Permanent {
+                service: SERVICE,
+                operation: OPERATION,
+                message: format!("{target}: cannot verify https: {why}"),
+            });
+        }
+        let mut last = Failure::Retry(String::new());
+        for attempt in 0..ATTEMPTS {
+            if attempt > 0 {
+                let mut pause = BACKOFF[(attempt as usize - 1).min(BACKOFF.len() - 1)];
+                if let Failure::SlowDown(_, Some(after)) = &last {
+                    pause = pause.max(*after);
+                }
+                tokio::time::sleep(pause).await;
+            }
+            last = match self.attempt(&uri, body, timeout).await {
+                Ok(status) => return Ok(format!("webhook HTTP {}", status.as_u16())),
+                Err(Failure::Permanent(m)) => {
+                    return Err(PortError::Permanent {
+                        service: SERVICE,
+                        operation: OPERATION,
+                        message: format!("{target}: {m}"),
+                    });
+                }
+                Err(retry) => retry,
+            };
+            tracing::debug!(attempt = attempt + 1, "webhook {target}: {last:?}");
+        }
+        let tries = format!("after {ATTEMPTS} attempts");
+        Err(match last {
+            Failure::SlowDown(m, _) => PortError::Throttled {
+                service: SERVICE,
+                operation: OPERATION,
+                message: format!("{target}: {m} ({tries})"),
+            },
+            Failure::Retry(m) | Failure::Permanent(m) => PortError::Transient {
+                service: SERVICE,
+                operation: OPERATION,
+                message: format!("{target}: {m} ({tries})"),
+            },
+        })
+    }
+
+    async fn attempt(
+        &self,
+        uri: &Uri,
+        body: &str,
+        timeout: Duration,
+    ) -> Result<StatusCode, Failure> {
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(uri.clone())
+            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+            .header(
+                USER_AGENT,
+                HeaderValue::from_static(concat!("remediator/", env!("CARGO_PKG_VERSION"))),
+            )
+            .body(Full::new(Bytes::from(body.to_string())))
+            .map_err(|e| Failure::Permanent(format!("cannot build the request: {e}")))?;
+        let exchange = async {
+            let response = self
+                .client
+                .request(request)
+                .await
+                .map_err(|e| Failure::Retry(chain(&e)))?;
+            let status = response.status();
+            let retry_after = response
+                .headers()
+                .get(RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs)
+                .filter(|d| *d <= MAX_RETRY_AFTER);
+            // The body is read in full so the connection can be reused, and quoted on errors.
+            let text = match response.into_body().collect().await {
+                Ok(b) => String::from_utf8_lossy(&b.to_bytes()).into_owned(),
+                Err(e) if status.is_success() => {
+                    tracing::debug!("webhook answered {status} but the body broke off: {e}");
+                    String::new()
+                }
+                Err(e) => format!("(body unreadable: {e})"),
+            };
+            Ok((status, retry_after, text))
+        };
+        let (status, retry_after, text) =
+            tokio::time::timeout(timeout, exchange)
+                .await
+                .map_err(|_| {
+                    Failure::Retry(format!("no answer within {}", crate::time::human(timeout)))
+                })??;
+        if status.is_success() {
+            return Ok(status);
+        }
+        let message = format!("HTTP {status}{}", quoted(&text));
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            Err(Failure::SlowDown(message, retry_after))
+        } else if status.is_server_error() {
+            Err(Failure::Retry(message))
+        } else {
+            // 4xx, and redirects: a webhook that moved needs its URL changed in the policy.
+            Err(Failure::Permanent(message))
+        }
+    }
+}
+
+/// `: <first line of the body>`, shortened, or nothing for an empty body.
+fn quoted(text: &str) -> String {
+    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.is_empty() {
+        return String::new();
+    }
+    let mut short: String = line.chars().take(QUOTED_BODY).collect();
+    if short.len() < line.len() {
+        short.push('…');
+    }
+    format!(": {short}")
+}
+
+/// An error and its causes on one line, each once ("client error (Connect): tcp connect
+/// error: Connection refused (os error 111)").
+fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(err);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_payload_is_slack_text_with_the_subject_in_bold() {
+        let p: serde_json::Value =
+            serde_json::from_str(&payload("Pause \"now\"", "line 1\nline 2")).expect("json");
+        assert_eq!(p["text"], "*Pause \"now\"*\nline 1\nline 2");
+    }
+
+    #[test]
+    fn the_url_secret_never_appears() {
+        assert_eq!(
+            redacted("https://hooks.slack.com/services/T0/B0/secret?x=1"),
+            "https://hooks.slack.com"
+        );
+        assert_eq!(redacted("http://127.0.0.1:9/hook"), "http://127.0.0.1:9");
+    }
+
+    #[test]
+    fn error_bodies_are_quoted_short_and_on_one_line() {
+        assert_eq!(quoted(""), "");
+        assert_eq!(quoted("no\nsuch  hook"), ": no such hook");
+        assert_eq!(
+            quoted(&"x".repeat(300)).chars().count(),
+            2 + QUOTED_BODY + 1
+        );
+    }
+}
