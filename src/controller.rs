@@ -110,6 +110,7 @@ impl<'a, M: Metrics, T: Tables, Q: Queues, F: Functions, N: Signals, S: StateSto
             None => Vec::new(),
         };
         self.note_ended(&ended);
+        self.adopt_operator_notes().await;
         let report = match &mut self.fleet {
             Some(fleet) => {
                 tick(
@@ -196,10 +197,26 @@ impl<'a, M: Metrics, T: Tables, Q: Queues, F: Functions, N: Signals, S: StateSto
         Ok(ended)
     }
 
-    async fn save(&self) -> Result<(), StateError> {
-        match (&self.store, self.mode) {
-            (Some(store), Mode::Enforce) => store.save(&self.memory).await,
-            _ => Ok(()),
+    /// Saves the memory, first adopting any operator note written since the last load.
+    async fn save(&mut self) -> Result<(), StateError> {
+        if self.mode != Mode::Enforce {
+            return Ok(());
+        }
+        self.adopt_operator_notes().await;
+        match &self.store {
+            Some(store) => store.save(&self.memory).await,
+            None => Ok(()),
+        }
+    }
+
+    /// `remediator pause ack|end` write to the stored state; the controller takes their notes
+    /// before each tick and before each save. A state file it cannot read here is reported
+    /// by the save that follows.
+    async fn adopt_operator_notes(&mut self) {
+        if let Some(store) = &self.store
+            && let Ok(stored) = store.load().await
+        {
+            self.memory.adopt_operator_notes(&stored);
         }
     }
 

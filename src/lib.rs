@@ -27,6 +27,7 @@ pub mod rules;
 mod serde_secs;
 pub mod sim;
 pub mod source;
+pub mod status;
 pub mod state;
 pub mod time;
 pub mod watch;

@@ -22,28 +22,31 @@ const FUNCTION_METRICS: [(&str, Statistic); 5] = [
     ("ConcurrentExecutions", Statistic::Maximum),
 ];
 
-/// Functions to watch: the drift functions, the re-drive's function (its errors hold the
-/// automatic re-drive), tileIngestLambda for the alarms, and the function whose reserved
-/// concurrency flow control sets (to know what to put back), sorted and unique.
+/// Functions to watch, sorted and unique, and whether each needs its configuration and
+/// concurrency (drift functions, for the capacity rule; the function whose reserved concurrency
+/// flow control sets, to know what to put back) or only its metrics (the re-drive's function,
+/// whose errors hold the automatic re-drive, and tileIngestLambda for the alarms). A function
+/// watched for metrics only is never reported missing: CloudWatch simply has no minutes for it.
 #[must_use]
-pub fn watched_functions(policy: &Policy) -> Vec<String> {
-    let mut names = Vec::new();
+pub fn watched_functions(policy: &Policy) -> Vec<(String, bool)> {
+    let mut names: Vec<(String, bool)> = Vec::new();
     if policy.drift.enabled {
-        names.extend(policy.drift.functions.iter().cloned());
-    }
-    if policy.redrive.enabled {
-        names.push(policy.redrive.function.clone());
-    }
-    if policy.alarms.enabled {
-        names.push(policy.domain.function("tileIngestLambda"));
+        names.extend(policy.drift.functions.iter().map(|f| (f.clone(), true)));
     }
     if let Some(fc) = &policy.signals.flow_control
         && fc.lever == FlowLever::ReservedConcurrency
     {
-        names.push(fc.function.clone());
+        names.push((fc.function.clone(), true));
     }
-    names.sort();
-    names.dedup();
+    if policy.redrive.enabled {
+        names.push((policy.redrive.function.clone(), false));
+    }
+    if policy.alarms.enabled {
+        names.push((policy.domain.function("tileIngestLambda"), false));
+    }
+    // Configured entries first, so dedup keeps them.
+    names.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+    names.dedup_by(|a, b| a.0 == b.0);
     names
 }
 
@@ -68,7 +71,21 @@ pub async fn observe_pause<M: Metrics, Q: Queues, F: Functions>(
     let names = watched_functions(policy);
     let mut found = Vec::new();
     let mut account: Option<Result<u32, PortError>> = None;
-    for name in &names {
+    for (name, configured) in &names {
+        if !configured {
+            found.push(FunctionObs {
+                name: name.clone(),
+                timeout: None,
+                reserved_concurrency: None,
+                concurrency_limit: None,
+                duration_ms: Series::default(),
+                invocations: Series::default(),
+                errors: Series::default(),
+                throttles: Series::default(),
+                concurrent: Series::default(),
+            });
+            continue;
+        }
         let config = match functions.configuration(name).await {
             Ok(config) => config,
             Err(e) => {

@@ -1,0 +1,213 @@
+//! What `remediator status` prints, and the operator's word on a pause (`pause ack`,
+//! `pause end`), both read from and written to the controller's state.
+//!
+//! The running controller keeps its memory in process and saves it every tick; it adopts an
+//! operator's note from the stored state before each tick and again just before saving, so a
+//! note written between two ticks is never overwritten.
+
+use crate::memory::Memory;
+use crate::pause::{OperatorNote, cap_text};
+use crate::policy::Policy;
+use crate::time::{Timestamp, human};
+use serde::Serialize;
+use std::fmt::Write as _;
+
+/// The operator's note could not be taken.
+#[derive(Debug, thiserror::Error)]
+pub enum PauseCommandError {
+    #[error("no pause in progress{0}")]
+    NotPaused(String),
+}
+
+/// The pause state as `status --output json` prints it.
+#[derive(Debug, Serialize)]
+pub struct Status<'a> {
+    pub paused: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub episode: Option<&'a crate::pause::Episode>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paused_for_s: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_episode: Option<(Timestamp, Timestamp)>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suppressed_since: Option<Timestamp>,
+    pub flow_limits: &'a [crate::pause::FlowLimit],
+    pub baselines: &'a [crate::pause::Baseline],
+    pub notices: &'a [crate::pause::NoticeRecord],
+}
+
+#[must_use]
+pub fn status(memory: &Memory, now: Timestamp) -> Status<'_> {
+    let p = &memory.pause;
+    Status {
+        paused: p.episode.is_some(),
+        episode: p.episode.as_ref(),
+        paused_for_s: p.episode.as_ref().map(|e| now.since(e.since).as_secs()),
+        last_episode: p.last_episode,
+        suppressed_since: p.suppressed_since,
+        flow_limits: &p.flow_limits,
+        baselines: &p.baselines,
+        notices: &p.notices,
+    }
+}
+
+/// The status in words.
+#[must_use]
+pub fn render(memory: &Memory, policy: &Policy, now: Timestamp) -> String {
+    let p = &memory.pause;
+    let mut out = String::new();
+    match &p.episode {
+        Some(e) => {
+            let _ = writeln!(
+                out,
+                "performers: ASKED TO PAUSE since {} ({})",
+                e.since,
+                human(now.since(e.since))
+            );
+            let jobs = if e.jobs.is_empty() {
+                "none listed".to_string()
+            } else {
+                e.jobs.join(", ")
+            };
+            let _ = writeln!(out, "  jobs: {jobs}");
+            for t in &e.trouble {
+                let _ = writeln!(out, "  why: {t}");
+            }
+            match (&e.acknowledged, &e.end_requested) {
+                (_, Some(end)) => {
+                    let _ = writeln!(
+                        out,
+                        "  ended by {} at {}: the controller resumes at its next tick",
+                        end.by, end.at
+                    );
+                }
+                (Some(ack), None) => {
+                    let _ = writeln!(
+                        out,
+                        "  acknowledged by {} at {}: no reminders or alarm; resumes when steady",
+                        ack.by, ack.at
+                    );
+                }
+                (None, None) => {
+                    let _ = writeln!(
+                        out,
+                        "  not acknowledged: reminders every {}, alarm after {} (`remediator pause ack`)",
+                        human(policy.drift.renotify_every),
+                        human(policy.drift.alarm_after)
+                    );
+                }
+            }
+            let _ = writeln!(
+                out,
+                "  resumes once every watched function is steady for {}, not before {} after the start (`remediator pause end` resumes now)",
+                human(policy.drift.sustained_for),
+                human(policy.drift.min_pause)
+            );
+        }
+        None => {
+            let _ = write!(out, "performers: not paused");
+            if let Some((since, ended)) = p.last_episode {
+                let _ = write!(out, " (last pause {since} to {ended})");
+            }
+            let _ = writeln!(out);
+            if let Some(s) = p.suppressed_since {
+                let _ = writeln!(
+                    out,
+                    "  an operator ended the last pause at {s}: no new pause until every watched function is steady"
+                );
+            }
+        }
+    }
+    for l in &p.flow_limits {
+        let _ = writeln!(
+            out,
+            "flow control: {} set to {} at {} (to be put back to {})",
+            l.target,
+            cap_text(l.limited_to),
+            l.at,
+            cap_text(l.original)
+        );
+    }
+    for b in &p.baselines {
+        let _ = writeln!(
+            out,
+            "baseline: {} {:.0} ms ({} minute(s) learned, through {})",
+            b.function, b.ms, b.minutes, b.through
+        );
+    }
+    for (name, d) in &policy.drift.baselines {
+        let _ = writeln!(out, "baseline: {name} {} (fixed in the policy)", human(*d));
+    }
+    if let Some(e) = &p.episode {
+        let key = crate::memory::episode_key(e.since);
+        for n in p.notices.iter().filter(|n| n.key.starts_with(&key)) {
+            let channels: Vec<String> = n.delivered.iter().map(ToString::to_string).collect();
+            let on = if channels.is_empty() {
+                "no channel (logged)".to_string()
+            } else {
+                channels.join(", ")
+            };
+            let _ = writeln!(out, "notice: {} at {} on {on}", n.key, n.at);
+        }
+    }
+    out
+}
+
+/// Notes who acknowledged the pause in progress.
+///
+/// # Errors
+/// No pause is in progress.
+pub fn acknowledge(memory: &mut Memory, by: &str, at: Timestamp) -> Result<(), PauseCommandError> {
+    let episode = episode(memory)?;
+    episode.acknowledged = Some(OperatorNote {
+        by: by.to_string(),
+        at,
+    });
+    Ok(())
+}
+
+/// Asks the controller to end the pause in progress at its next tick.
+///
+/// # Errors
+/// No pause is in progress.
+pub fn request_end(memory: &mut Memory, by: &str, at: Timestamp) -> Result<(), PauseCommandError> {
+    let episode = episode(memory)?;
+    episode.end_requested = Some(OperatorNote {
+        by: by.to_string(),
+        at,
+    });
+    Ok(())
+}
+
+fn episode(memory: &mut Memory) -> Result<&mut crate::pause::Episode, PauseCommandError> {
+    let last = memory
+        .pause
+        .last_episode
+        .map(|(s, e)| format!(" (the last one ran from {s} to {e})"))
+        .unwrap_or_default();
+    memory
+        .pause
+        .episode
+        .as_mut()
+        .ok_or(PauseCommandError::NotPaused(last))
+}
+
+impl Memory {
+    /// Takes an operator's note on the running episode from the stored state: the one thing
+    /// written to the state by someone other than this controller.
+    pub fn adopt_operator_notes(&mut self, stored: &Memory) {
+        let (Some(mine), Some(theirs)) = (self.pause.episode.as_mut(), &stored.pause.episode)
+        else {
+            return;
+        };
+        if mine.since != theirs.since {
+            return;
+        }
+        if mine.acknowledged.is_none() {
+            mine.acknowledged.clone_from(&theirs.acknowledged);
+        }
+        if mine.end_requested.is_none() {
+            mine.end_requested.clone_from(&theirs.end_requested);
+        }
+    }
+}
