@@ -275,12 +275,25 @@ pub fn problems(report: &TickReport) -> Vec<String> {
         .map(|(reason, subjects)| format!("{}: not observed: {reason}", subjects.join(", ")))
         .collect();
     for done in &report.actions {
-        if let Outcome::Failed { error, .. } = &done.outcome {
-            out.push(format!(
+        match &done.outcome {
+            Outcome::Failed { error, .. } => out.push(format!(
                 "{} {}: failed: {error}",
                 done.action.kind(),
                 done.action.subject()
-            ));
+            )),
+            Outcome::Sent { deliveries } => {
+                for d in deliveries {
+                    if let Some(error) = &d.error {
+                        out.push(format!(
+                            "{} {} on {}: failed (owed, retried next tick): {error}",
+                            done.action.kind(),
+                            done.action.subject(),
+                            d.channel
+                        ));
+                    }
+                }
+            }
+            _ => {}
         }
     }
     out
