@@ -164,6 +164,12 @@ pub fn advice(cause: AlertCause) -> &'static str {
         AlertCause::PageOutDeadLetters => {
             "page-outs are failing: the cache manager will set a Redis write lock and refuse writes until a person clears it. Act now."
         }
+        AlertCause::Capacity => {
+            "more capacity will not help here, or the policy ceiling is reached: a person must look (see the evidence)."
+        }
+        AlertCause::RedriveGaveUp => {
+            "the re-drive stopped without draining the queue: read tileIngestLambda's errors; the rule will not start another on this queue before the escalation interval unless a person does (`remediator redrive`)."
+        }
         AlertCause::RedisCpu => {
             "Redis is at its CPU ceiling, slowing the endpoints (more endpoints will not help): ask readers to use access-mode=raw (or no-cache)."
         }

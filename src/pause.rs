@@ -87,6 +87,10 @@ pub enum AlertCause {
     PageOutDeadLetters,
     /// A Redis cluster's engine CPU at its ceiling.
     RedisCpu,
+    /// A capacity escalation (hot partition, on-demand throttling, ceiling reached).
+    Capacity,
+    /// A re-drive stopped without draining its queue.
+    RedriveGaveUp,
 }
 
 impl fmt::Display for AlertCause {
@@ -98,6 +102,8 @@ impl fmt::Display for AlertCause {
             AlertCause::FunctionThrottled => "function-throttled",
             AlertCause::PageOutDeadLetters => "page-out-dead-letters",
             AlertCause::RedisCpu => "redis-cpu",
+            AlertCause::Capacity => "capacity",
+            AlertCause::RedriveGaveUp => "redrive-gave-up",
         })
     }
 }

@@ -473,3 +473,31 @@ fn a_non_empty_dead_letter_queue_alerts_once_per_escalation_interval() {
     assert!(n.message.subject.starts_with("[remediator] ALERT"), "{n:?}");
     assert!(n.message.body.contains("write lock"), "{n:?}");
 }
+
+#[test]
+fn a_redrive_that_gave_up_is_told_to_people_once() {
+    let mut r = Replay::new(policy_with("[guardrails]\nescalation_interval = \"1h\""));
+    let durations = steady(90, 0.05);
+    let order = remediator::action::RedriveOrder {
+        target: remediator::redrive::Target {
+            job: "7".into(),
+            queue: "test-boss-ingest-7".into(),
+            queue_url: "https://sqs.us-east-1.amazonaws.com/1/test-boss-ingest-7".into(),
+            function: "tileIngestLambda-test-boss".into(),
+        },
+        settings: remediator::redrive::Settings::from_policy(&r.policy, 10.0, None),
+        origin: remediator::action::RedriveOrigin::Manual,
+        visible: 5,
+        in_flight: 0,
+    };
+    r.memory.record(&Action::Redrive(order), T0, &[]);
+    let end = remediator::redrive::End::NoProgress {
+        stalled_s: 600,
+        function_errors: Some(5.0),
+    };
+    r.memory
+        .record_redrive_end("test-boss-ingest-7", T0.plus(Duration::from_secs(60)), &end);
+    r.run(&durations);
+    let alerts = r.notices(Topic::Alert(remediator::pause::AlertCause::RedriveGaveUp));
+    assert_eq!(alerts, vec![0], "{:?}", r.done);
+}

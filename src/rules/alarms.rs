@@ -3,6 +3,7 @@
 //! subject within the escalation interval; a channel that failed is owed the notice.
 
 use super::pause::push_notice;
+use crate::action::Action;
 use crate::decide::Decision;
 use crate::memory::Memory;
 use crate::messages;
@@ -18,6 +19,18 @@ pub fn decide(observed: &Observed, policy: &Policy, memory: &Memory, decision: &
     if !policy.alarms.enabled {
         return;
     }
+    // Escalations proposed by the capacity rule this tick go to people too.
+    let escalations: Vec<(String, String)> = decision
+        .actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Escalate(e) => Some((
+                e.resource.to_string(),
+                format!("{:?}: {}; {}", e.cause, e.evidence, e.advice),
+            )),
+            _ => None,
+        })
+        .collect();
     let at = observed.at;
     let mut raise = |cause: AlertCause, about: &str, evidence: String| {
         decision.verdict(RULE, about, format!("{cause}: {evidence}"));
@@ -93,6 +106,20 @@ pub fn decide(observed: &Observed, policy: &Policy, memory: &Memory, decision: &
                 dl.name
             ),
         );
+    }
+    for (resource, evidence) in escalations {
+        raise(AlertCause::Capacity, &resource, evidence);
+    }
+    for r in &memory.redrives {
+        if let Some(end) = r.end.as_ref().filter(|e| e.gave_up)
+            && at.since(end.at) < policy.guardrails.escalation_interval
+        {
+            raise(
+                AlertCause::RedriveGaveUp,
+                &r.queue,
+                format!("the re-drive of {} started {} {} at {}", r.queue, r.at, end.describe, end.at),
+            );
+        }
     }
     for cache in &observed.caches {
         if let Some(p) = fresh(&cache.engine_cpu, observed, policy).last()
