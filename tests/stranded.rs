@@ -298,3 +298,44 @@ fn a_gap_in_the_readings_restarts_the_stranded_clock() {
         1
     );
 }
+
+#[test]
+fn a_stranded_queue_is_not_re_driven_into_an_erroring_lambda() {
+    let policy = policy();
+    let mut memory = Memory::default();
+    let stuck = [job(120, None, Some(0))];
+    ticks(&policy, &mut memory, &[0, 5, 10], &stuck);
+    let at = T0.plus(Duration::from_secs(15 * 60));
+    let errors = |n: f64| remediator::model::Series {
+        points: vec![remediator::model::Point {
+            start: at.minute_floor().minus(Duration::from_secs(120)),
+            value: n,
+        }],
+    };
+    let function = |n: f64| remediator::model::FunctionObs {
+        name: "tileIngestLambda-test-boss".into(),
+        timeout: None,
+        reserved_concurrency: None,
+        concurrency_limit: None,
+        duration_ms: remediator::model::Series::default(),
+        invocations: remediator::model::Series::default(),
+        errors: errors(n),
+        throttles: remediator::model::Series::default(),
+        concurrent: remediator::model::Series::default(),
+    };
+    let mut obs = observed(at, stuck.to_vec());
+    obs.functions = vec![function(4.0)];
+    let decision = decide(&obs, &policy, &memory);
+    assert!(redrives(&decision.actions).is_empty());
+    assert!(
+        decision.held.iter().any(|h| matches!(
+            &h.reason,
+            HoldReason::FunctionFailing { function, errors } if function == "tileIngestLambda-test-boss" && *errors == 4.0
+        )),
+        "{:?}",
+        decision.held
+    );
+    // No errors in the recent minutes: re-driven.
+    obs.functions = vec![function(0.0)];
+    assert_eq!(redrives(&decide(&obs, &policy, &memory).actions).len(), 1);
+}
