@@ -133,6 +133,11 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = ProgressStyle::Auto)]
         progress: ProgressStyle,
     },
+    /// Check the channels that tell people (SNS topic, chat webhook).
+    Signals {
+        #[command(subcommand)]
+        command: SignalsCommand,
+    },
     /// Run the real decision core against a simulated BOSS in virtual time.
     Simulate {
         /// A shipped scenario name (tileindex-burst, idindex-hot-partition) or a scenario file.
@@ -152,5 +157,19 @@ pub enum Command {
         seed: Option<u64>,
         #[arg(long, value_enum, default_value_t = Output::Text)]
         output: Output,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SignalsCommand {
+    /// Send one test message on every channel the policy switches on and print, one line per
+    /// channel, whether it was delivered. Exit 0 all delivered, 1 any failed, 2 none enabled.
+    Test {
+        /// The policy file (TOML).
+        #[arg(long, env = "REMEDIATOR_POLICY")]
+        policy: PathBuf,
+        /// Text added to the test message.
+        #[arg(long)]
+        message: Option<String>,
     },
 }

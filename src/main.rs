@@ -5,7 +5,7 @@ use anyhow::Context as _;
 use clap::Parser;
 use remediator::action::{Action, HoldReason};
 use remediator::aws::{self, Aws};
-use remediator::cli::{Cli, Command, LogFormat, Output, ProgressStyle};
+use remediator::cli::{Cli, Command, LogFormat, Output, ProgressStyle, SignalsCommand};
 use remediator::controller::{Controller, Mode, problems};
 use remediator::journal::Journal;
 use remediator::journal::RedriveEntry;
@@ -230,6 +230,30 @@ async fn redrive(
     })
 }
 
+/// `remediator signals test`: one test message on every channel the policy switches on, one
+/// line per channel; 1 if any failed.
+async fn signals_test(policy: &Policy, text: Option<&str>) -> ExitCode {
+    use remediator::ports::Signals as _;
+    let config = aws::load_config(policy.region.as_deref()).await;
+    let signals = aws::AwsSignals::new(&config, &policy.signals);
+    let message = aws::test_message(policy.domain.as_str(), text, Timestamp::now());
+    let mut failed = false;
+    for channel in policy.signals.channels() {
+        match signals.send(channel, &message).await {
+            Ok(receipt) => println!("{channel}: delivered ({receipt})"),
+            Err(e) => {
+                failed = true;
+                println!("{channel}: failed: {e}");
+            }
+        }
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
 /// Prints what went wrong in a one-shot tick, one line each; non-zero if anything did.
 fn one_shot_exit(report: &TickReport) -> ExitCode {
     let problems = problems(report);
@@ -337,6 +361,20 @@ fn execute(command: Command) -> anyhow::Result<ExitCode> {
                 manual::policy_for(&request, given).map_err(|e| BadInput(e.to_string()))?;
             let journal = Journal::open(journal.as_deref())?;
             runtime()?.block_on(redrive(&policy, &request, journal, progress))
+        }
+        Command::Signals {
+            command: SignalsCommand::Test { policy, message },
+        } => {
+            let policy = Policy::load(&policy)?;
+            if policy.signals.channels().is_empty() {
+                return Err(BadInput(
+                    "the policy switches on no signal channel: set [signals.sns] topic_arn or \
+                     [signals.webhook] url (and leave `enabled` out or true) to test them"
+                        .into(),
+                )
+                .into());
+            }
+            Ok(runtime()?.block_on(signals_test(&policy, message.as_deref())))
         }
         Command::Check { policy, output } => {
             let policy = Policy::load(&policy)?;

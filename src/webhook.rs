@@ -1,5 +1,6 @@
 //! The chat webhook's HTTP client: one JSON POST (Slack-compatible `{"text": ...}`), retried
-//! within the call on connection errors, timeouts, 5xx and 429.
+//! within the call on connection errors, timeouts, 5xx and 429; never on other 4xx or a TLS
+//! certificate refused.
 //!
 //! Built on the hyper/rustls stack the AWS SDK already uses; `https://` trusts the platform's
 //! root certificates, `http://` is plain. A webhook URL usually carries its secret in the path,
@@ -112,8 +113,9 @@ impl WebhookClient {
     /// [`BACKOFF`] apart. Returns the receipt `webhook HTTP <status>`.
     ///
     /// # Errors
-    /// `Permanent` for a malformed URL or a 4xx other than 429; `Throttled` when the last
-    /// attempt was answered 429; `Transient` for connection errors, timeouts and 5xx.
+    /// `Permanent` for a malformed URL, a 4xx other than 429 or a refused TLS certificate;
+    /// `Throttled` when the last attempt was answered 429; `Transient` for connection errors,
+    /// timeouts and 5xx.
     pub async fn post(
         &self,
         url: &str,
@@ -189,11 +191,13 @@ impl WebhookClient {
             .body(Full::new(Bytes::from(body.to_string())))
             .map_err(|e| Failure::Permanent(format!("cannot build the request: {e}")))?;
         let exchange = async {
-            let response = self
-                .client
-                .request(request)
-                .await
-                .map_err(|e| Failure::Retry(chain(&e)))?;
+            let response = self.client.request(request).await.map_err(|e| {
+                if refused_certificate(&e) {
+                    Failure::Permanent(chain(&e))
+                } else {
+                    Failure::Retry(chain(&e))
+                }
+            })?;
             let status = response.status();
             let retry_after = response
                 .headers()
@@ -247,6 +251,31 @@ fn quoted(text: &str) -> String {
     format!(": {short}")
 }
 
+/// Whether TLS refused the server's certificate (or the server ours): the next attempt would
+/// meet the same certificate.
+fn refused_certificate(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut pending = vec![err];
+    while let Some(e) = pending.pop() {
+        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+            return matches!(
+                tls,
+                rustls::Error::InvalidCertificate(_) | rustls::Error::AlertReceived(_)
+            );
+        }
+        // An io::Error hides the error it wraps from `source()`; look inside.
+        if let Some(inner) = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+        {
+            pending.push(inner as &(dyn std::error::Error + 'static));
+        }
+        if let Some(source) = e.source() {
+            pending.push(source);
+        }
+    }
+    false
+}
+
 /// An error and its causes on one line, each once ("client error (Connect): tcp connect
 /// error: Connection refused (os error 111)").
 fn chain(err: &(dyn std::error::Error + 'static)) -> String {
@@ -280,6 +309,17 @@ mod tests {
             "https://hooks.slack.com"
         );
         assert_eq!(redacted("http://127.0.0.1:9/hook"), "http://127.0.0.1:9");
+    }
+
+    #[test]
+    fn a_refused_certificate_is_found_however_deeply_io_errors_wrap_it() {
+        use std::io::{Error, ErrorKind};
+        // The shape hyper-rustls gives: io::Error(Other, io::Error(InvalidData, rustls::Error)).
+        let tls = rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer);
+        let wrapped = Error::other(Error::new(ErrorKind::InvalidData, tls));
+        assert!(refused_certificate(&wrapped));
+        let refused = Error::new(ErrorKind::ConnectionRefused, "connection refused");
+        assert!(!refused_certificate(&Error::other(refused)));
     }
 
     #[test]

@@ -14,7 +14,7 @@ mod tables;
 pub use functions::LambdaFunctions;
 pub use metrics::CloudWatchMetrics;
 pub use queues::SqsQueues;
-pub use signals::AwsSignals;
+pub use signals::{AwsSignals, test_message};
 pub use tables::DynamoTables;
 
 use crate::ports::PortError;
@@ -181,7 +181,14 @@ where
         SdkError::ServiceError(ctx) => {
             let e = ctx.err();
             let code = e.code().unwrap_or("Unknown");
-            let message = format!("{code}: {}", e.message().unwrap_or("no message"));
+            let message = match e.code() {
+                Some(code) => format!("{code}: {}", e.message().unwrap_or("no message")),
+                // No AWS error at all (a proxy's or an emulator's bare 404 page, say).
+                None => format!(
+                    "HTTP {} without an AWS error code",
+                    ctx.raw().status().as_u16()
+                ),
+            };
             if code == "ResourceNotFoundException"
                 || code == "ResourceNotFound"
                 || code == "QueueDoesNotExist"

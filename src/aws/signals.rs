@@ -82,6 +82,35 @@ impl Signals for AwsSignals {
     }
 }
 
+/// The message of `remediator signals test`: who sends it, from where, for which stack.
+#[must_use]
+pub fn test_message(domain: &str, text: Option<&str>, now: crate::time::Timestamp) -> Message {
+    let host = hostname();
+    let mut body = format!(
+        "remediator signal test from {host} at {now} for the stack {domain}. \
+         If you can read this, the channel works; nothing needs doing."
+    );
+    if let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) {
+        body.push_str("\n\n");
+        body.push_str(text);
+    }
+    Message {
+        subject: format!("remediator signal test from {host} ({domain})"),
+        body,
+    }
+}
+
+/// This machine's name, as the kernel or `/etc/hostname` gives it.
+fn hostname() -> String {
+    ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .filter_map(|path| std::fs::read_to_string(path).ok())
+        .chain(std::env::var("HOSTNAME").ok())
+        .map(|name| name.trim().to_string())
+        .find(|name| !name.is_empty())
+        .unwrap_or_else(|| "an unnamed host".to_string())
+}
+
 /// A subject SNS accepts: printable ASCII on one line, at most [`SNS_SUBJECT_MAX`] characters,
 /// starting with a letter, digit or punctuation. Common typographic characters become their
 /// ASCII look-alikes, anything else `?`; a subject that is too long ends in `...`.

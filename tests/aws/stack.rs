@@ -197,8 +197,9 @@ impl Stack {
             .cloned()
     }
 
-    /// Puts one `Sum`-able datapoint per minute into `AWS/DynamoDB` for the minutes starting
-    /// `minutes_ago` (e.g. `[3, 2, 1]`) before the current minute.
+    /// Puts one datapoint per minute into `AWS/DynamoDB` for the minutes starting
+    /// `minutes_ago` (e.g. `[3, 2, 1]`) before the current minute. With one datapoint a minute,
+    /// the minute's Sum, Average and Maximum are all `value`.
     pub async fn put_metric(
         &self,
         short: &str,
@@ -207,40 +208,53 @@ impl Stack {
         value: f64,
         minutes_ago: &[i64],
     ) {
-        let mut dims = vec![
-            CwDimension::builder()
-                .name("TableName")
-                .value(self.table(short))
-                .build(),
-        ];
-        if let Some(index) = index {
-            dims.push(
-                CwDimension::builder()
-                    .name("GlobalSecondaryIndexName")
-                    .value(index)
-                    .build(),
-            );
-        }
-        let now = self.base_minute;
-        let data: Vec<MetricDatum> = minutes_ago
+        let table = self.table(short);
+        let mut dims = vec![("TableName", table.as_str())];
+        dims.extend(index.map(|i| ("GlobalSecondaryIndexName", i)));
+        let points: Vec<(i64, f64)> = minutes_ago.iter().map(|ago| (*ago, value)).collect();
+        self.put_datapoints("AWS/DynamoDB", &dims, metric, StandardUnit::Count, &points)
+            .await;
+    }
+
+    /// Puts datapoints `(minutes ago, value)` of one metric; several in one minute make that
+    /// minute's Sum, Average and Maximum differ.
+    pub async fn put_datapoints(
+        &self,
+        namespace: &str,
+        dimensions: &[(&str, &str)],
+        metric: &str,
+        unit: StandardUnit,
+        points: &[(i64, f64)],
+    ) {
+        let dims: Vec<CwDimension> = dimensions
             .iter()
-            .map(|ago| {
+            .map(|(name, value)| CwDimension::builder().name(*name).value(*value).build())
+            .collect();
+        let now = self.base_minute;
+        let data: Vec<MetricDatum> = points
+            .iter()
+            .map(|(ago, value)| {
                 MetricDatum::builder()
                     .metric_name(metric)
                     .set_dimensions(Some(dims.clone()))
                     .timestamp(DateTime::from_secs(now - ago * 60))
-                    .value(value)
-                    .unit(StandardUnit::Count)
+                    .value(*value)
+                    .unit(unit.clone())
                     .build()
             })
             .collect();
         self.cloudwatch
             .put_metric_data()
-            .namespace("AWS/DynamoDB")
+            .namespace(namespace)
             .set_metric_data(Some(data))
             .send()
             .await
             .expect("put metric data");
+    }
+
+    /// The endpoint the stack's clients talk to.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
     }
 
     /// Write throttling on a table or GSI: consumption at the provisioned 10 WCU/s and `events`
