@@ -138,6 +138,33 @@ pub enum Command {
         #[command(subcommand)]
         command: SignalsCommand,
     },
+    /// Print whether performers are asked to pause, since when and why, what flow control
+    /// holds, and the learned duration baselines (from the state file).
+    Status {
+        /// The policy file (TOML).
+        #[arg(long, env = "REMEDIATOR_POLICY")]
+        policy: PathBuf,
+        /// State file; default: the policy's `controller.state_file`.
+        #[arg(long)]
+        state: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
+    /// An operator's word on the pause in progress; the running controller takes it at its
+    /// next tick.
+    Pause {
+        #[command(subcommand)]
+        command: PauseCommand,
+        /// The policy file (TOML).
+        #[arg(long, env = "REMEDIATOR_POLICY", global = true)]
+        policy: Option<PathBuf>,
+        /// State file; default: the policy's `controller.state_file`.
+        #[arg(long, global = true)]
+        state: Option<PathBuf>,
+        /// Who says so, for the messages and the journal; default: $USER.
+        #[arg(long, global = true)]
+        by: Option<String>,
+    },
     /// Run the real decision core against a simulated BOSS in virtual time.
     Simulate {
         /// A shipped scenario name (tileindex-burst, idindex-hot-partition) or a scenario file.
@@ -158,6 +185,15 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Output::Text)]
         output: Output,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PauseCommand {
+    /// Someone is on it: stop the reminders and the alarm; the pause stays until steady.
+    Ack,
+    /// End the pause now: the controller sends the resume message and puts flow control back,
+    /// and starts no new pause until every watched function has been steady again.
+    End,
 }
 
 #[derive(Debug, Subcommand)]

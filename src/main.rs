@@ -5,7 +5,9 @@ use anyhow::Context as _;
 use clap::Parser;
 use remediator::action::{Action, HoldReason};
 use remediator::aws::{self, Aws};
-use remediator::cli::{Cli, Command, LogFormat, Output, ProgressStyle, SignalsCommand};
+use remediator::cli::{
+    Cli, Command, LogFormat, Output, PauseCommand, ProgressStyle, SignalsCommand,
+};
 use remediator::controller::{Controller, Mode, problems};
 use remediator::journal::Journal;
 use remediator::journal::RedriveEntry;
@@ -17,7 +19,8 @@ use remediator::redrive::show::Show;
 use remediator::redrive::{End, drive};
 use remediator::sim::{self, ControllerKind, Scenario};
 use remediator::source::Problems;
-use remediator::state::FileState;
+use remediator::state::{FileState, StateStore as _};
+use remediator::status;
 use remediator::time::Timestamp;
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
@@ -293,6 +296,16 @@ async fn shutdown_signal() {
     tracing::info!("signal received: finishing what is in flight, then stopping");
 }
 
+/// The state file of `status` and `pause`: the flag, else the policy's.
+fn state_path(policy: &Policy, flag: Option<PathBuf>) -> Result<PathBuf, BadInput> {
+    flag.or_else(|| policy.controller.state_file.clone())
+        .ok_or_else(|| {
+            BadInput(
+                "no state file: pass --state or set controller.state_file in the policy (the pause lives in the controller's state)".into(),
+            )
+        })
+}
+
 fn load_policy(path: Option<&Path>) -> Result<Policy, Problems> {
     match path {
         Some(p) => Policy::load(p),
@@ -375,6 +388,55 @@ fn execute(command: Command) -> anyhow::Result<ExitCode> {
                 .into());
             }
             Ok(runtime()?.block_on(signals_test(&policy, message.as_deref())))
+        }
+        Command::Status {
+            policy,
+            state,
+            output,
+        } => {
+            let policy = Policy::load(&policy)?;
+            let store = FileState::new(state_path(&policy, state)?);
+            let memory = runtime()?.block_on(store.load())?;
+            let now = Timestamp::now();
+            match output {
+                Output::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&status::status(&memory, now))?
+                ),
+                Output::Text => print!("{}", status::render(&memory, &policy, now)),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Pause {
+            command,
+            policy,
+            state,
+            by,
+        } => {
+            let policy = policy.ok_or_else(|| BadInput("--policy is required".into()))?;
+            let policy = Policy::load(&policy)?;
+            let store = FileState::new(state_path(&policy, state)?);
+            let by = by
+                .or_else(|| std::env::var("USER").ok())
+                .unwrap_or_else(|| "an operator".into());
+            let rt = runtime()?;
+            let mut memory = rt.block_on(store.load())?;
+            let now = Timestamp::now();
+            let noted = match command {
+                PauseCommand::Ack => status::acknowledge(&mut memory, &by, now),
+                PauseCommand::End => status::request_end(&mut memory, &by, now),
+            };
+            noted.map_err(|e| BadInput(e.to_string()))?;
+            rt.block_on(store.save(&memory))?;
+            println!(
+                "noted in {}: {} by {by} at {now}; the running controller takes it at its next tick",
+                store.path().display(),
+                match command {
+                    PauseCommand::Ack => "pause acknowledged",
+                    PauseCommand::End => "end of the pause requested",
+                }
+            );
+            Ok(ExitCode::SUCCESS)
         }
         Command::Check { policy, output } => {
             let policy = Policy::load(&policy)?;
