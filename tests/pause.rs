@@ -199,7 +199,7 @@ fn a_slow_creep_pauses_before_durations_double_and_is_not_learned_away() {
     let durations: Vec<f64> = (0..160_i32)
         .map(|m| BASE_MS * 1.015_f64.powi((m - 40).max(0)))
         .collect();
-    let doubled = durations.iter().position(|d| *d >= 2.0 * BASE_MS).unwrap();
+    let doubled = durations.iter().position(|d| *d >= 2.0 * BASE_MS).expect("present");
     let mut r = Replay::new(policy());
     r.run(&durations);
     let pauses = r.minutes_of("pause");
@@ -209,7 +209,7 @@ fn a_slow_creep_pauses_before_durations_double_and_is_not_learned_away() {
         "paused at minute {} but durations doubled at {doubled}",
         pauses[0]
     );
-    let baseline = r.memory.pause.baseline(FUNCTION).unwrap().ms;
+    let baseline = r.memory.pause.baseline(FUNCTION).expect("present").ms;
     assert!(baseline < 1.1 * BASE_MS, "the creep dragged the baseline to {baseline}");
     let Some((_, Action::Pause(order))) = r.done.iter().find(|(_, a)| a.kind() == "pause") else {
         panic!("no pause order");
@@ -303,7 +303,7 @@ fn reminders_then_one_alarm_until_someone_acknowledges() {
 
     let mut r = Replay::new(policy());
     r.run(&durations[..60]);
-    let episode = r.memory.pause.episode.as_mut().unwrap();
+    let episode = r.memory.pause.episode.as_mut().expect("present");
     episode.acknowledged = Some(OperatorNote {
         by: "alice".into(),
         at: T0,
@@ -324,7 +324,7 @@ fn an_operator_end_resumes_and_holds_new_pauses_until_steady() {
     durations.extend(std::iter::repeat_n(3.0 * BASE_MS, 20));
     let mut r = Replay::new(policy());
     r.run(&durations[..50]);
-    r.memory.pause.episode.as_mut().unwrap().end_requested = Some(OperatorNote {
+    r.memory.pause.episode.as_mut().expect("present").end_requested = Some(OperatorNote {
         by: "bob".into(),
         at: T0,
     });
@@ -393,8 +393,8 @@ fn flow_control_caps_index_mappings_and_puts_them_back_after_a_restart() {
         }
         if m == 45 {
             // A restart: the memory comes back from the state file.
-            let text = serde_json::to_string(&r.memory).unwrap();
-            r.memory = serde_json::from_str(&text).unwrap();
+            let text = serde_json::to_string(&r.memory).expect("memory serialises");
+            r.memory = serde_json::from_str(&text).expect("memory deserialises");
             assert_eq!(r.memory.pause.flow_limits.len(), 2);
             assert_eq!(caps, [Some(2), Some(2), None], "capped while paused");
         }
