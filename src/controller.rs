@@ -262,17 +262,31 @@ impl<'a, M: Metrics, T: Tables, Q: Queues, F: Functions, N: Signals, S: StateSto
 /// could not be observed, and every call that failed.
 #[must_use]
 pub fn problems(report: &TickReport) -> Vec<String> {
-    // One line per distinct reason: an unreachable endpoint fails every table the same way.
-    let mut by_reason: Vec<(&str, Vec<&str>)> = Vec::new();
+    // One line per distinct cause: an unreachable endpoint fails every table, queue and
+    // function the same way, whatever the call. A group of one call keeps the call's name.
+    let mut by_cause: Vec<(&str, Vec<&str>, Vec<&str>)> = Vec::new();
     for u in &report.observed.unobserved {
-        match by_reason.iter_mut().find(|(r, _)| *r == u.reason) {
-            Some((_, subjects)) => subjects.push(&u.subject),
-            None => by_reason.push((&u.reason, vec![&u.subject])),
+        let cause = cause_of(&u.reason);
+        match by_cause.iter_mut().find(|(c, _, _)| *c == cause) {
+            Some((_, subjects, reasons)) => {
+                subjects.push(&u.subject);
+                if !reasons.contains(&u.reason.as_str()) {
+                    reasons.push(&u.reason);
+                }
+            }
+            None => by_cause.push((cause, vec![&u.subject], vec![&u.reason])),
         }
     }
-    let mut out: Vec<String> = by_reason
+    let mut out: Vec<String> = by_cause
         .into_iter()
-        .map(|(reason, subjects)| format!("{}: not observed: {reason}", subjects.join(", ")))
+        .map(|(cause, subjects, reasons)| {
+            let reason = if reasons.len() == 1 {
+                reasons[0]
+            } else {
+                cause
+            };
+            format!("{}: not observed: {reason}", subjects.join(", "))
+        })
         .collect();
     for done in &report.actions {
         match &done.outcome {
@@ -297,6 +311,14 @@ pub fn problems(report: &TickReport) -> Vec<String> {
         }
     }
     out
+}
+
+/// A port error's message without its `<service> <operation> failed (...)` prefix.
+fn cause_of(reason: &str) -> &str {
+    match reason.split_once(" failed") {
+        Some((_, rest)) => rest.split_once(": ").map_or(reason, |(_, cause)| cause),
+        None => reason,
+    }
 }
 
 /// One log line per action and hold, so the log alone tells what happened and why.
@@ -327,8 +349,12 @@ fn log_report(report: &TickReport, mode: Mode) {
                 for d in deliveries {
                     let channel = d.channel;
                     match (&d.receipt, &d.error) {
-                        (_, Some(error)) => tracing::error!(%kind, %subject, %channel, "{kind} {subject} on {channel} failed, owed until it goes out (retried next tick): {error}"),
-                        (receipt, None) => tracing::info!(%kind, %subject, %channel, "sent {kind} {subject} on {channel} ({}): {reason}", receipt.as_deref().unwrap_or("delivered")),
+                        (_, Some(error)) => {
+                            tracing::error!(%kind, %subject, %channel, "{kind} {subject} on {channel} failed, owed until it goes out (retried next tick): {error}")
+                        }
+                        (receipt, None) => {
+                            tracing::info!(%kind, %subject, %channel, "sent {kind} {subject} on {channel} ({}): {reason}", receipt.as_deref().unwrap_or("delivered"))
+                        }
                     }
                 }
             }

@@ -7,14 +7,15 @@
 //! dominates the raise.
 
 // The shared binary runner; its argument-only `remediator` is not used here.
+mod adapters;
 #[allow(dead_code)]
 #[path = "../common/mod.rs"]
 mod common;
-mod adapters;
 #[path = "../loopback/lambda.rs"]
 mod lambda;
 #[path = "../loopback/lambda_front.rs"]
 mod lambda_front;
+mod pause;
 mod proxy;
 mod redrive;
 mod signals;
@@ -224,10 +225,15 @@ async fn run_once_raises_exactly_the_throttled_dimensions_then_cools_down() {
         .collect();
     let raises = done.iter().filter(|d| d.0 == "raise-capacity").count();
     assert_eq!(raises, 2, "journal actions: {done:?}");
-    assert!(done.iter().all(|d| d.1 == "applied" || d.0 == "escalate"));
+    assert!(done.iter().all(|d| d.1 == "applied" || d.1 == "reported"));
     assert!(
         done.iter().any(|d| d.0 == "escalate" && d.1 == "reported"),
         "idIndex throttling is escalated: {done:?}"
+    );
+    // With no signal channel configured, the escalation's notice goes to the log only.
+    assert!(
+        done.iter().any(|d| d.0 == "notify" && d.1 == "reported"),
+        "and told to people: {done:?}"
     );
     assert!(
         first.stderr.contains("did raise-capacity"),
@@ -320,8 +326,8 @@ async fn dry_run_and_plan_change_nothing_and_agree_with_run() {
     let resources: Vec<String> = kinds(&plan["actions"]).into_iter().map(|k| k.1).collect();
     assert_eq!(
         resources.len(),
-        3,
-        "two raises and one escalation: {resources:?}"
+        4,
+        "two raises, one escalation and its notice: {resources:?}"
     );
     assert!(
         resources.contains(&format!("tileindex.{d} write")),
@@ -738,20 +744,31 @@ async fn ingest_queues_and_functions_are_observed_for_the_later_rules() {
         .replace("[drift]\nenabled = false", "[drift]\nenabled = true");
     std::fs::write(&policy, text).expect("policy");
     let journal_path = strs(&dir, "journal.jsonl");
-    let plan = remediator(
-        moto_url(),
-        &[
-            "plan",
-            "--policy",
-            policy.to_str().expect("utf-8"),
-            "--journal",
-            &journal_path,
-        ],
-    );
+    // moto has no GetAccountSettings: the front answers it and forwards the rest to moto.
+    let front = lambda_front::LambdaFront::start(moto_url()).await;
+    front.set_account_concurrency(700);
+    let args = [
+        "plan".to_string(),
+        "--policy".to_string(),
+        policy.to_str().expect("utf-8").to_string(),
+        "--journal".to_string(),
+        journal_path.clone(),
+    ];
+    let endpoint = front.endpoint();
+    let plan = tokio::task::spawn_blocking(move || {
+        output(
+            isolated(moto_url(), true)
+                .env("AWS_ENDPOINT_URL_LAMBDA", endpoint)
+                .args(args),
+        )
+    })
+    .await
+    .expect("plan ran");
     assert_eq!(plan.code, 1, "{}", plan.stderr);
     let errors = error_lines(&plan.stderr);
     assert_eq!(errors.len(), 1, "{}", plan.stderr);
     assert!(errors[0].contains("multiLambda-"), "{}", errors[0]);
+    assert!(front.account_settings_calls() >= 1);
     let record = &journal(Path::new(&journal_path))[0];
     let ingest: Vec<Value> = record["jobs"]
         .as_array()
@@ -768,6 +785,15 @@ async fn ingest_queues_and_functions_are_observed_for_the_later_rules() {
             (format!("tileIngestLambda-{}", stack.dashed()), 120),
             (format!("tileUploadLambda-{}", stack.dashed()), 120)
         ]
+    );
+    let limits = name_and_number(&record["functions"], "concurrency_limit");
+    assert_eq!(
+        limits,
+        [
+            (format!("tileIngestLambda-{}", stack.dashed()), 700),
+            (format!("tileUploadLambda-{}", stack.dashed()), 700)
+        ],
+        "no reserved concurrency: the account's limit"
     );
 }
 
