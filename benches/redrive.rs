@@ -104,7 +104,9 @@ impl Functions for Stamped {
         function: &str,
         reserved: Option<u32>,
     ) -> Result<(), PortError> {
-        self.inner.set_reserved_concurrency(function, reserved).await
+        self.inner
+            .set_reserved_concurrency(function, reserved)
+            .await
     }
 
     async fn account_concurrency(&self) -> Result<u32, PortError> {

@@ -32,7 +32,9 @@ pub enum Outcome {
     /// A change of the controller's own state (the pause episode): no call was made.
     Recorded,
     /// A notice, channel by channel.
-    Sent { deliveries: Vec<Delivery> },
+    Sent {
+        deliveries: Vec<Delivery>,
+    },
 }
 
 /// How one channel took a notice: a receipt, or the error after retries.
@@ -166,7 +168,10 @@ async fn change_flow<F: Functions>(functions: &F, change: &FlowChange) -> Outcom
     let (result, call) = match &change.target {
         FlowTarget::Mapping { uuid, .. } => (
             functions.set_mapping_concurrency(uuid, change.to).await,
-            format!("UpdateEventSourceMapping {uuid} MaximumConcurrency {}", cap_text(change.to)),
+            format!(
+                "UpdateEventSourceMapping {uuid} MaximumConcurrency {}",
+                cap_text(change.to)
+            ),
         ),
         FlowTarget::Reserved { function } => match change.to {
             Some(n) => (

@@ -8,7 +8,8 @@
 use crate::action::{Action, Held, HoldReason};
 use crate::decide::Verdict;
 use crate::model::{
-    BillingMode, Dimension, FunctionObs, IngestJob, Observed, Resource, Series, TableStatus, Unobserved,
+    BillingMode, Dimension, FunctionObs, IngestJob, Observed, Resource, Series, TableStatus,
+    Unobserved,
 };
 use crate::ports::ScalingRange;
 use crate::reconcile::{Done, TickReport};

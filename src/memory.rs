@@ -304,7 +304,12 @@ impl Memory {
             }
             Action::LimitFlow(change) => {
                 // A target capped twice keeps its first original: that is what to put back.
-                if !self.pause.flow_limits.iter().any(|l| l.target == change.target) {
+                if !self
+                    .pause
+                    .flow_limits
+                    .iter()
+                    .any(|l| l.target == change.target)
+                {
                     self.pause.flow_limits.push(FlowLimit {
                         target: change.target.clone(),
                         original: change.from,

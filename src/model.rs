@@ -193,7 +193,11 @@ pub struct IngestJob {
 pub struct FunctionObs {
     pub name: String,
     /// The function's timeout, when its configuration could be read.
-    #[serde(default, with = "crate::serde_secs::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "crate::serde_secs::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub timeout: Option<Duration>,
     /// Reserved concurrency, if the function has any.
     #[serde(default, skip_serializing_if = "Option::is_none")]

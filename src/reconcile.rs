@@ -62,7 +62,14 @@ pub async fn tick<M: Metrics, T: Tables, Q: Queues, F: Functions, N: Signals, L:
     memory.prune(at);
     let mut observed = observe(ports.metrics, ports.tables, policy, at).await;
     observe_ingest(ports.queues, policy, &mut observed).await;
-    observe_pause(ports.metrics, ports.queues, ports.functions, policy, &mut observed).await;
+    observe_pause(
+        ports.metrics,
+        ports.queues,
+        ports.functions,
+        policy,
+        &mut observed,
+    )
+    .await;
     memory.note_settled(&observed);
     let decision = decide(&observed, policy, memory);
     // After deciding: the rule compares this tick's counts with the watch kept so far.

@@ -28,7 +28,8 @@ pub fn learn(memory: &mut PauseMemory, observed: &Observed, policy: &Policy) {
 /// paused, so a slow creep cannot drag the baseline up with it.
 fn learn_baselines(memory: &mut PauseMemory, observed: &Observed, policy: &Policy) {
     let period = policy.controller.metric_period.as_secs().max(1);
-    let learn = u32::try_from(policy.drift.learn_for.as_secs().div_ceil(period)).unwrap_or(u32::MAX);
+    let learn =
+        u32::try_from(policy.drift.learn_for.as_secs().div_ceil(period)).unwrap_or(u32::MAX);
     let paused = memory.episode.is_some();
     for f in &observed.functions {
         if !policy.drift.functions.contains(&f.name) || policy.drift.baselines.contains_key(&f.name)
@@ -71,7 +72,8 @@ pub fn baseline_ms(memory: &PauseMemory, policy: &Policy, function: &str) -> Opt
         return Some(fixed.as_secs_f64() * 1000.0);
     }
     let period = policy.controller.metric_period.as_secs().max(1);
-    let learn = u32::try_from(policy.drift.learn_for.as_secs().div_ceil(period)).unwrap_or(u32::MAX);
+    let learn =
+        u32::try_from(policy.drift.learn_for.as_secs().div_ceil(period)).unwrap_or(u32::MAX);
     memory
         .baseline(function)
         .filter(|b| b.minutes >= learn)
@@ -111,13 +113,13 @@ fn end_suppression(memory: &mut PauseMemory, observed: &Observed, policy: &Polic
 fn watch_growth(memory: &mut PauseMemory, observed: &Observed) {
     let mut next = Vec::new();
     for job in &observed.jobs {
-        for depth in [Some(&job.ingest), job.index.as_ref()].into_iter().flatten() {
+        for depth in [Some(&job.ingest), job.index.as_ref()]
+            .into_iter()
+            .flatten()
+        {
             let total = depth.total();
             let watch = match memory.growth.iter().find(|g| g.queue == depth.name) {
-                Some(w) if total > 0 && total >= w.total => GrowthWatch {
-                    total,
-                    ..w.clone()
-                },
+                Some(w) if total > 0 && total >= w.total => GrowthWatch { total, ..w.clone() },
                 _ => GrowthWatch {
                     queue: depth.name.clone(),
                     total,
@@ -143,7 +145,11 @@ fn watch_growth(memory: &mut PauseMemory, observed: &Observed) {
 
 /// How long a queue has grown, and by how much; `None` if it has not.
 #[must_use]
-pub fn growth(memory: &PauseMemory, queue: &str, at: crate::time::Timestamp) -> Option<(Duration, u64)> {
+pub fn growth(
+    memory: &PauseMemory,
+    queue: &str,
+    at: crate::time::Timestamp,
+) -> Option<(Duration, u64)> {
     memory
         .growth
         .iter()

@@ -106,7 +106,10 @@ fn resource(
 fn observed(resources: Vec<ResourceObs>) -> Observed {
     Observed {
         resources,
-        ..Observed::empty(MINUTE.plus(Duration::from_secs(150)), Duration::from_secs(60))
+        ..Observed::empty(
+            MINUTE.plus(Duration::from_secs(150)),
+            Duration::from_secs(60),
+        )
     }
 }
 

@@ -199,7 +199,10 @@ fn a_slow_creep_pauses_before_durations_double_and_is_not_learned_away() {
     let durations: Vec<f64> = (0..160_i32)
         .map(|m| BASE_MS * 1.015_f64.powi((m - 40).max(0)))
         .collect();
-    let doubled = durations.iter().position(|d| *d >= 2.0 * BASE_MS).expect("present");
+    let doubled = durations
+        .iter()
+        .position(|d| *d >= 2.0 * BASE_MS)
+        .expect("present");
     let mut r = Replay::new(policy());
     r.run(&durations);
     let pauses = r.minutes_of("pause");
@@ -210,7 +213,10 @@ fn a_slow_creep_pauses_before_durations_double_and_is_not_learned_away() {
         pauses[0]
     );
     let baseline = r.memory.pause.baseline(FUNCTION).expect("present").ms;
-    assert!(baseline < 1.1 * BASE_MS, "the creep dragged the baseline to {baseline}");
+    assert!(
+        baseline < 1.1 * BASE_MS,
+        "the creep dragged the baseline to {baseline}"
+    );
     let Some((_, Action::Pause(order))) = r.done.iter().find(|(_, a)| a.kind() == "pause") else {
         panic!("no pause order");
     };
@@ -230,14 +236,20 @@ fn recovery_resumes_once_after_the_minimum_pause_with_one_message_each() {
     assert_eq!((pauses.len(), resumes.len()), (1, 1), "{:?}", r.done);
     assert!(pauses[0] >= 34 && pauses[0] <= 36, "pause at {}", pauses[0]);
     // Durations are back at minute 50; five steady minutes and 15 minutes of pause needed.
-    assert!(resumes[0] >= 54, "resumed at {} before 5 steady minutes", resumes[0]);
-    assert!(resumes[0] >= pauses[0] + 15, "resumed before the minimum pause");
+    assert!(
+        resumes[0] >= 54,
+        "resumed at {} before 5 steady minutes",
+        resumes[0]
+    );
+    assert!(
+        resumes[0] >= pauses[0] + 15,
+        "resumed before the minimum pause"
+    );
     assert!(resumes[0] <= 56, "resumed late, at {}", resumes[0]);
     assert_eq!(r.notices(Topic::Pause), vec![pauses[0]]);
     assert_eq!(r.notices(Topic::Resume), vec![resumes[0]]);
     assert!(r.memory.pause.episode.is_none());
-    let Some((_, Action::Resume(order))) = r.done.iter().find(|(_, a)| a.kind() == "resume")
-    else {
+    let Some((_, Action::Resume(order))) = r.done.iter().find(|(_, a)| a.kind() == "resume") else {
         panic!("no resume order");
     };
     assert!(matches!(order.cause, ResumeCause::Steady { .. }));
@@ -274,7 +286,13 @@ fn minute_to_minute_swings_count_as_unsteady() {
     let Some((_, Action::Pause(order))) = r.done.iter().find(|(_, a)| a.kind() == "pause") else {
         panic!("no pause: {:?}", r.done);
     };
-    assert!(order.trouble.iter().any(|t| t.kind == TroubleKind::Unsteady), "{order:?}");
+    assert!(
+        order
+            .trouble
+            .iter()
+            .any(|t| t.kind == TroubleKind::Unsteady),
+        "{order:?}"
+    );
 }
 
 #[test]
@@ -287,7 +305,10 @@ fn near_the_concurrency_limit_pauses_even_while_learning() {
     };
     assert!(*m < 12);
     assert_eq!(order.trouble[0].kind, TroubleKind::NearCapacity);
-    assert!(order.trouble[0].evidence.contains("of the 1000"), "{order:?}");
+    assert!(
+        order.trouble[0].evidence.contains("of the 1000"),
+        "{order:?}"
+    );
 }
 
 #[test]
@@ -313,7 +334,10 @@ fn reminders_then_one_alarm_until_someone_acknowledges() {
         r.tick(m, &observed);
     }
     assert!(r.notices(Topic::Reminder).is_empty() && r.notices(Topic::Alarm).is_empty());
-    assert!(r.memory.pause.episode.is_some(), "an acknowledged pause stays");
+    assert!(
+        r.memory.pause.episode.is_some(),
+        "an acknowledged pause stays"
+    );
 }
 
 #[test]
@@ -324,7 +348,12 @@ fn an_operator_end_resumes_and_holds_new_pauses_until_steady() {
     durations.extend(std::iter::repeat_n(3.0 * BASE_MS, 20));
     let mut r = Replay::new(policy());
     r.run(&durations[..50]);
-    r.memory.pause.episode.as_mut().expect("present").end_requested = Some(OperatorNote {
+    r.memory
+        .pause
+        .episode
+        .as_mut()
+        .expect("present")
+        .end_requested = Some(OperatorNote {
         by: "bob".into(),
         at: T0,
     });
@@ -345,7 +374,11 @@ fn an_operator_end_resumes_and_holds_new_pauses_until_steady() {
     // Still drifting until minute 90: no new pause; after steady minutes, drift pauses again.
     let pauses = r.minutes_of("pause");
     assert_eq!(pauses.len(), 2, "{:?}", r.done);
-    assert!(pauses[1] > 110, "paused again at {} while suppressed", pauses[1]);
+    assert!(
+        pauses[1] > 110,
+        "paused again at {} while suppressed",
+        pauses[1]
+    );
 }
 
 fn flow_policy() -> Policy {
@@ -432,7 +465,11 @@ fn a_failed_channel_is_owed_the_message_and_the_other_is_not_sent_twice() {
         })
         .collect();
     assert_eq!(pause_notices[0], vec![Channel::Sns, Channel::Webhook]);
-    assert!(pause_notices[1..].iter().all(|c| c == &vec![Channel::Webhook]));
+    assert!(
+        pause_notices[1..]
+            .iter()
+            .all(|c| c == &vec![Channel::Webhook])
+    );
     let retries = pause_notices.len() - 1;
     assert!(retries >= 3, "webhook retried each tick: {retries}");
     r.working = vec![Channel::Sns, Channel::Webhook];
@@ -441,7 +478,11 @@ fn a_failed_channel_is_owed_the_message_and_the_other_is_not_sent_twice() {
         let observed = r.observed(m, &durations, 600.0, 1000);
         r.tick(m, &observed);
     }
-    assert_eq!(r.notices(Topic::Pause).len(), before + 1, "delivered once, then quiet");
+    assert_eq!(
+        r.notices(Topic::Pause).len(),
+        before + 1,
+        "delivered once, then quiet"
+    );
 }
 
 fn queue(name: &str, visible: u64) -> QueueDepth {
@@ -465,7 +506,9 @@ fn a_non_empty_dead_letter_queue_alerts_once_per_escalation_interval() {
         observed.deadletter = Some(queue("DeadletterTestBoss", 3));
         r.tick(m, &observed);
     }
-    let alerts = r.notices(Topic::Alert(remediator::pause::AlertCause::PageOutDeadLetters));
+    let alerts = r.notices(Topic::Alert(
+        remediator::pause::AlertCause::PageOutDeadLetters,
+    ));
     assert_eq!(alerts, vec![0, 60, 120], "{:?}", r.done);
     let Some((_, Action::Notify(n))) = r.done.iter().find(|(_, a)| a.kind() == "notify") else {
         panic!()

@@ -227,3 +227,156 @@ fn a_malformed_scenario_names_file_line_and_field() {
         "{stderr}"
     );
 }
+
+// ---- Too much activity: the Lambda functions and the performers ----
+
+/// The local policy with the SNS channel on (a made-up topic), so the simulated performers
+/// receive the controller's messages: with no channel a notice is only logged.
+fn policy_with_signals() -> Policy {
+    let text = std::fs::read_to_string("policies/local.toml").unwrap_or_else(|e| panic!("{e}"));
+    let on = text.replacen(
+        "[signals.sns]\nenabled = false",
+        "[signals.sns]\nenabled = true\ntopic_arn = \"arn:aws:sns:us-east-1:123456789012:local-boss-performers\"",
+        1,
+    );
+    assert_ne!(
+        on, text,
+        "policies/local.toml no longer has `[signals.sns] enabled = false`"
+    );
+    Policy::parse(Path::new("signals.toml"), &on).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn without_a_pause_the_performers_ramp_tips_the_system_over() {
+    let policy = policy_with_signals();
+    // None of the baselines can pause performers: each shows the blow-up.
+    for kind in [
+        ControllerKind::None,
+        ControllerKind::BossAutoscaler,
+        ControllerKind::TargetTracking,
+    ] {
+        let s = run("too-much-activity", &policy, kind).summary;
+        assert_eq!(s.functions, 3, "{kind:?}");
+        assert!(s.tipped_minutes >= 30, "{kind:?}: {s:?}");
+        assert!(
+            s.peak_duration_ratio >= 4.0,
+            "{kind:?}: durations should blow up far above base: {s:?}"
+        );
+        assert!(s.lambda_throttles > 0, "{kind:?}: {s:?}");
+        assert_eq!((s.pauses, s.messages), (0, 0), "{kind:?}");
+        assert!(
+            s.tiles_ingested * 10 < s.tiles_uploaded * 7,
+            "{kind:?}: a tipped system falls behind: {s:?}"
+        );
+    }
+}
+
+#[test]
+fn remediator_pauses_the_performers_before_the_blow_up_and_resumes_them() {
+    let policy = policy_with_signals();
+    let ours = run("too-much-activity", &policy, ControllerKind::Remediator);
+    let none = run("too-much-activity", &policy, ControllerKind::None).summary;
+    let s = &ours.summary;
+    let signalled = |prefix: &str| -> Vec<u64> {
+        ours.timeline
+            .iter()
+            .filter(|e| e.kind == "signalled" && e.text.starts_with(prefix))
+            .map(|e| e.at)
+            .collect()
+    };
+    let pauses = signalled("[remediator] PAUSE");
+    let resumes = signalled("[remediator] RESUME");
+    let Some(tipped_at) = none.first_tipped_at else {
+        panic!("the scenario should tip over without a controller: {none:?}")
+    };
+    assert!(s.pauses >= 1, "{s:?}");
+    assert!(
+        pauses.first().is_some_and(|at| *at < tipped_at),
+        "first pause {pauses:?} should come before {tipped_at} s"
+    );
+    assert!(
+        resumes.first().is_some_and(|r| *r > pauses[0]),
+        "{pauses:?} {resumes:?}"
+    );
+    assert!(
+        s.tipped_minutes * 10 <= none.tipped_minutes,
+        "{s:?} vs {none:?}"
+    );
+    assert!(s.peak_duration_ratio < 2.5, "{s:?}");
+    assert!(s.tiles_ingested > none.tiles_ingested, "{s:?} vs {none:?}");
+    // The performers carried out the pause (after the compliance delay) and came back.
+    let complied: Vec<&str> = ours
+        .timeline
+        .iter()
+        .filter(|e| e.kind == "complied")
+        .map(|e| e.text.as_str())
+        .collect();
+    assert!(
+        complied.first().is_some_and(|t| t.starts_with("paused"))
+            && complied.iter().any(|t| t.starts_with("resumed")),
+        "{complied:?}"
+    );
+    let text = remediator::sim::report::summary(&ours);
+    assert!(
+        text.contains("performer pauses") && text.contains("tipped over"),
+        "{text}"
+    );
+}
+
+#[test]
+fn too_much_activity_is_deterministic_for_a_seed() {
+    let policy = policy_with_signals();
+    let a = run("too-much-activity", &policy, ControllerKind::Remediator);
+    let b = run("too-much-activity", &policy, ControllerKind::Remediator);
+    assert_eq!(a.summary, b.summary);
+    assert_eq!(a.timeline, b.timeline);
+}
+
+#[test]
+fn tables_only_scenarios_report_no_lambda_figures() {
+    let policy = Policy::local();
+    for scenario in ["tileindex-burst", "idindex-hot-partition"] {
+        let s = run(scenario, &policy, ControllerKind::Remediator).summary;
+        assert_eq!(
+            (
+                s.functions,
+                s.pauses,
+                s.messages,
+                s.tipped_minutes,
+                s.tiles_uploaded
+            ),
+            (0, 0, 0, 0, 0),
+            "{scenario}"
+        );
+        let text = remediator::sim::report::comparison(scenario, 1, &[s]);
+        assert!(!text.contains("tiles in"), "{text}");
+    }
+}
+
+#[test]
+fn compare_shows_the_lambda_table_for_the_activity_scenario() {
+    let (code, stdout, stderr) = remediator(&["simulate", "too-much-activity", "--compare"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("scenario too-much-activity")
+            && stdout.contains("tipped")
+            && stdout.contains("tiles in"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_malformed_activity_section_names_file_line_and_field() {
+    let (code, _, stderr) = remediator(&["simulate", "tests/bad_scenarios/bad-activity.toml"]);
+    assert_eq!(code, 2, "{stderr}");
+    for expected in [
+        "bad-activity.toml:10:45: performers.points.1.at: `later` is not a duration",
+        "bad-activity.toml:11:15: performers.pause_share: 1.5 is out of range: allowed [0, 1]",
+        "bad-activity.toml:17:9: functions.0.table: no table `tilindex` in this scenario",
+        "bad-activity.toml:21:8: functions.1.name: `tileUploadLambda` is named twice",
+        "bad-activity.toml:22:11: functions.1.base_ms: 0 must be above 0",
+        "bad-activity.toml:23:11: functions.1.timeout: Lambda allows timeouts from 1 s to 15 minutes",
+    ] {
+        assert!(stderr.contains(expected), "{expected}\n{stderr}");
+    }
+}

@@ -5,9 +5,7 @@
 
 use crate::model::{CacheObs, FunctionObs, Observed, Series, Unobserved};
 use crate::policy::{FlowLever, Policy};
-use crate::ports::{
-    Functions, MetricQuery, MetricWindow, Metrics, PortError, Queues, Statistic,
-};
+use crate::ports::{Functions, MetricQuery, MetricWindow, Metrics, PortError, Queues, Statistic};
 use std::time::Duration;
 
 const LAMBDA: &str = "AWS/Lambda";
@@ -219,7 +217,11 @@ pub async fn observe_pause<M: Metrics, Q: Queues, F: Functions>(
                 mappings.sort_by(|a, b| a.queue.cmp(&b.queue).then(a.uuid.cmp(&b.uuid)));
                 observed.mappings = mappings;
             }
-            Err(e) => unobserved(observed, &format!("{} event-source mappings", fc.function), &e),
+            Err(e) => unobserved(
+                observed,
+                &format!("{} event-source mappings", fc.function),
+                &e,
+            ),
         }
     }
     observed

@@ -117,7 +117,10 @@ pub fn decide(observed: &Observed, policy: &Policy, memory: &Memory, decision: &
             raise(
                 AlertCause::RedriveGaveUp,
                 &r.queue,
-                format!("the re-drive of {} started {} {} at {}", r.queue, r.at, end.describe, end.at),
+                format!(
+                    "the re-drive of {} started {} {} at {}",
+                    r.queue, r.at, end.describe, end.at
+                ),
             );
         }
     }
@@ -154,7 +157,9 @@ fn fresh<'s>(
     series
         .points
         .iter()
-        .filter(|p| observed.at.since(p.start.plus(observed.period)) <= policy.controller.stale_after)
+        .filter(|p| {
+            observed.at.since(p.start.plus(observed.period)) <= policy.controller.stale_after
+        })
         .collect()
 }
 

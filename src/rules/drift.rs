@@ -57,7 +57,11 @@ fn window<'s>(points: &'s [Point], frame: &Frame<'_>) -> Option<&'s [Point]> {
     if frame.at.since(newest.start.plus(frame.period)) > frame.stale_after {
         return None;
     }
-    let from = newest.start.0.saturating_sub(frame.drift.sustained_for.as_secs()) + 1;
+    let from = newest
+        .start
+        .0
+        .saturating_sub(frame.drift.sustained_for.as_secs())
+        + 1;
     let first = points.iter().position(|p| p.start.0 >= from).unwrap_or(0);
     Some(&points[first..])
 }

@@ -1,7 +1,7 @@
 //! One module per rule. Each reads the observation and adds actions and verdicts to a decision.
 
-pub mod capacity;
 pub mod alarms;
+pub mod capacity;
 pub mod drift;
 pub mod pause;
 pub mod stranded;

@@ -25,7 +25,14 @@ pub fn decide(observed: &Observed, policy: &Policy, memory: &Memory, decision: &
     let pause = &memory.pause;
     if !policy.drift.enabled {
         if let Some(episode) = &pause.episode {
-            end(observed, policy, memory, episode, "drift detection switched off in the policy", decision);
+            end(
+                observed,
+                policy,
+                memory,
+                episode,
+                "drift detection switched off in the policy",
+                decision,
+            );
         } else {
             restore_leftovers(observed, memory, decision);
         }
@@ -65,9 +72,10 @@ pub fn decide(observed: &Observed, policy: &Policy, memory: &Memory, decision: &
         None if !trouble.is_empty() => {
             let jobs: Vec<String> = observed.jobs.iter().map(|j| j.job.clone()).collect();
             let flow = limits_wanted(observed, policy, memory);
-            let message =
-                messages::pause(at, &trouble, &jobs, &flow, policy.drift.min_pause);
-            decision.actions.push(Action::Pause(PauseOrder { trouble, jobs }));
+            let message = messages::pause(at, &trouble, &jobs, &flow, policy.drift.min_pause);
+            decision
+                .actions
+                .push(Action::Pause(PauseOrder { trouble, jobs }));
             let notice = performers(episode_key(at), Topic::Pause, message);
             push_notice(decision, memory, policy, notice, at);
             decision
@@ -107,7 +115,10 @@ pub fn decide(observed: &Observed, policy: &Policy, memory: &Memory, decision: &
             } else if unseen.is_empty() {
                 "not steady yet".to_string()
             } else {
-                format!("cannot tell whether steady: {} not observed", unseen.join(", "))
+                format!(
+                    "cannot tell whether steady: {} not observed",
+                    unseen.join(", ")
+                )
             };
             decision.verdict(
                 RULE,
@@ -183,7 +194,13 @@ fn end(
     }));
     let message = messages::resume(episode.since, at, why, &restores);
     let key = format!("{}/resume", episode_key(episode.since));
-    push_notice(decision, memory, policy, performers(key, Topic::Resume, message), at);
+    push_notice(
+        decision,
+        memory,
+        policy,
+        performers(key, Topic::Resume, message),
+        at,
+    );
     decision
         .actions
         .extend(restores.into_iter().map(Action::RestoreFlow));
@@ -206,9 +223,11 @@ fn resend_resume(observed: &Observed, policy: &Policy, memory: &Memory, decision
 /// Limits left over with no episode (a restore that failed, or one interrupted by a restart)
 /// are put back.
 fn restore_leftovers(observed: &Observed, memory: &Memory, decision: &mut Decision) {
-    decision
-        .actions
-        .extend(restores(observed, memory).into_iter().map(Action::RestoreFlow));
+    decision.actions.extend(
+        restores(observed, memory)
+            .into_iter()
+            .map(Action::RestoreFlow),
+    );
 }
 
 /// The current setting of a flow target, if observed.
@@ -252,7 +271,9 @@ fn limits_wanted(observed: &Observed, policy: &Policy, memory: &Memory) -> Vec<F
         FlowLever::EventSourceMapping => observed
             .mappings
             .iter()
-            .filter(|m| m.function == fc.function || m.function.ends_with(&format!(":{}", fc.function)))
+            .filter(|m| {
+                m.function == fc.function || m.function.ends_with(&format!(":{}", fc.function))
+            })
             .filter(|m| m.queue.ends_with("-index") && m.queue.starts_with(&policy.domain.dashed()))
             .map(|m| FlowChange {
                 target: FlowTarget::Mapping {

@@ -120,7 +120,9 @@ fn judge(
     // invocations into the failing lambda.
     let errors = observed
         .function(&policy.redrive.function)
-        .map_or(0.0, |f| super::alarms::recent_sum(&f.errors, observed, policy));
+        .map_or(0.0, |f| {
+            super::alarms::recent_sum(&f.errors, observed, policy)
+        });
     if errors > 0.0 {
         let reason = HoldReason::FunctionFailing {
             function: policy.redrive.function.clone(),

@@ -1,10 +1,12 @@
 //! The simulated world behind the same ports the AWS adapters implement.
 
+use super::performers::Received;
 use super::world::World;
 use crate::model::{Resource, Series};
 use crate::ports::{
-    FunctionConfig, Functions, MetricQuery, MetricWindow, Metrics, PortError, QueueDepth, Queues,
-    ScalingUpdate, TableDescription, TableUpdate, Tables,
+    Channel, EventSourceMapping, FunctionConfig, Functions, Message, MetricQuery, MetricWindow,
+    Metrics, PortError, QueueDepth, Queues, ScalingUpdate, Signals, TableDescription, TableUpdate,
+    Tables,
 };
 use std::sync::{Mutex, MutexGuard};
 
@@ -31,14 +33,16 @@ impl SimCloud {
     }
 }
 
+fn dimension(query: &MetricQuery, name: &str) -> Option<String> {
+    query
+        .dimensions
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
+}
+
 fn resource_of(query: &MetricQuery) -> Option<Resource> {
-    let get = |name: &str| {
-        query
-            .dimensions
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-    };
+    let get = |name: &str| dimension(query, name);
     let table = get("TableName")?;
     Some(Resource {
         table,
@@ -56,6 +60,13 @@ impl Metrics for SimCloud {
         Ok(queries
             .iter()
             .map(|q| {
+                if let Some(function) = dimension(q, "FunctionName") {
+                    let range = (window.start, window.end);
+                    return world
+                        .lambdas
+                        .series(&function, q.metric, q.statistic, range, world.now)
+                        .unwrap_or_default();
+                }
                 resource_of(q).map_or_else(Series::default, |r| {
                     world.series(&r, q.metric, window.start, window.end)
                 })
@@ -82,8 +93,7 @@ impl Tables for SimCloud {
     }
 }
 
-/// The simulated BOSS models tables only: it has no ingest queues, and no Lambda functions
-/// (a policy that enables drift detection sees them as unobserved).
+/// The simulated BOSS has no ingest queues (the functions' backlogs are not exposed as queues).
 impl Queues for SimCloud {
     async fn list(&self, _prefix: &str) -> Result<Vec<String>, PortError> {
         Ok(Vec::new())
@@ -108,11 +118,11 @@ impl Queues for SimCloud {
     }
 }
 
+/// The scenario's Lambda functions (none in a tables-only scenario). They have no event-source
+/// mappings the controller could cap; reserved concurrency is modelled.
 impl Functions for SimCloud {
     async fn configuration(&self, name: &str) -> Result<FunctionConfig, PortError> {
-        Err(PortError::NotFound {
-            resource: format!("function {name} (the simulator has no Lambda functions)"),
-        })
+        self.world().lambdas.configuration(name)
     }
 
     async fn invoke_async(&self, name: &str, _payload: &[u8]) -> Result<(), PortError> {
@@ -122,48 +132,54 @@ impl Functions for SimCloud {
     async fn event_source_mappings(
         &self,
         function: &str,
-    ) -> Result<Vec<crate::ports::EventSourceMapping>, PortError> {
-        Err(PortError::NotFound {
-            resource: format!("mappings of {function} (STUB)"),
-        })
+    ) -> Result<Vec<EventSourceMapping>, PortError> {
+        self.world()
+            .lambdas
+            .configuration(function)
+            .map(|_| Vec::new())
     }
 
-    async fn set_mapping_concurrency(&self, uuid: &str, _max: Option<u32>) -> Result<(), PortError> {
+    async fn set_mapping_concurrency(
+        &self,
+        uuid: &str,
+        _max: Option<u32>,
+    ) -> Result<(), PortError> {
         Err(PortError::NotFound {
-            resource: format!("mapping {uuid} (STUB)"),
+            resource: format!("event-source mapping {uuid} (the simulator has none)"),
         })
     }
 
     async fn reserved_concurrency(&self, function: &str) -> Result<Option<u32>, PortError> {
-        Err(PortError::NotFound {
-            resource: format!("function {function} (STUB)"),
-        })
+        self.world().lambdas.reserved(function)
     }
 
     async fn set_reserved_concurrency(
         &self,
         function: &str,
-        _reserved: Option<u32>,
+        reserved: Option<u32>,
     ) -> Result<(), PortError> {
-        Err(PortError::NotFound {
-            resource: format!("function {function} (STUB)"),
-        })
+        self.world().lambdas.set_reserved(function, reserved)
     }
 
     async fn account_concurrency(&self) -> Result<u32, PortError> {
-        Err(PortError::NotFound {
-            resource: "account settings (STUB)".to_string(),
-        })
+        Ok(self.world().lambdas.account_concurrency())
     }
 }
 
-/// The simulated performers read the signals: STUB until the too-much-activity model lands.
-impl crate::ports::Signals for SimCloud {
-    async fn send(
-        &self,
-        channel: crate::ports::Channel,
-        message: &crate::ports::Message,
-    ) -> Result<String, PortError> {
-        Ok(format!("{channel}: {}", message.subject))
+/// Every message is recorded in the world; the simulated performers read it (see
+/// `performers.rs` for the subjects they recognise).
+impl Signals for SimCloud {
+    async fn send(&self, channel: Channel, message: &Message) -> Result<String, PortError> {
+        let mut world = self.world();
+        let at = world.elapsed();
+        world.received.push(Received {
+            at,
+            channel,
+            subject: message.subject.clone(),
+        });
+        if let Some(p) = world.lambdas.performers_mut() {
+            p.receive(at, &message.subject);
+        }
+        Ok(format!("{channel}: delivered to the simulated performers"))
     }
 }

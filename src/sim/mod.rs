@@ -1,8 +1,12 @@
 //! A simulated BOSS in virtual time: scenarios, the world, the baselines, and the runner that
 //! drives `remediator`'s real tick (or a baseline) through it.
 
+pub mod activity;
+pub mod activity_report;
 pub mod baselines;
 pub mod cloud;
+pub mod lambdas;
+pub mod performers;
 pub mod report;
 pub mod runner;
 pub mod scenario;

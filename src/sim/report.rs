@@ -14,7 +14,9 @@ pub fn clock(seconds: u64) -> String {
     )
 }
 
-fn minutes(seconds: u64) -> String {
+/// `12m05s`: a span of time in the summary and the comparison table.
+#[must_use]
+pub fn clock_span(seconds: u64) -> String {
     format!("{}m{:02}s", seconds / 60, seconds % 60)
 }
 
@@ -47,7 +49,7 @@ pub fn summary(result: &RunResult) -> String {
     let _ = writeln!(
         out,
         "  time with throttling    {}",
-        minutes(s.seconds_with_throttling)
+        clock_span(s.seconds_with_throttling)
     );
     let _ = writeln!(
         out,
@@ -62,6 +64,7 @@ pub fn summary(result: &RunResult) -> String {
     let _ = writeln!(out, "  capacity cost           ${:.2}", s.capacity_cost_usd);
     let _ = writeln!(out, "  capacity changes        {}", s.actions);
     let _ = writeln!(out, "  escalations             {}", s.escalations);
+    out.push_str(&super::activity_report::summary_lines(s));
     out
 }
 
@@ -89,7 +92,7 @@ pub fn comparison(scenario: &str, seed: u64, rows: &[Summary]) -> String {
             "{:<16} {:>14} {:>12} {:>9} {:>9} {:>9.0} {:>9.0} {:>10.2} {:>8} {:>11}",
             s.controller,
             s.throttled_requests,
-            minutes(s.seconds_with_throttling),
+            clock_span(s.seconds_with_throttling),
             s.peak_read_units,
             s.peak_write_units,
             s.mean_read_units,
@@ -99,5 +102,6 @@ pub fn comparison(scenario: &str, seed: u64, rows: &[Summary]) -> String {
             s.escalations
         );
     }
+    out.push_str(&super::activity_report::comparison_lines(rows));
     out
 }

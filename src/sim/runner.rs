@@ -50,7 +50,8 @@ impl ControllerKind {
 pub struct TimelineEntry {
     /// Seconds since the scenario began.
     pub at: u64,
-    /// `saw`, `did`, `would`, `failed`, `escalated` or `held`.
+    /// `saw`, `did`, `would`, `failed`, `escalated`, `held`, `signalled` (a message the
+    /// controller sent: the channel, and the subject) or `complied` (what the performers did).
     pub kind: &'static str,
     pub subject: String,
     pub text: String,
@@ -70,6 +71,27 @@ pub struct Summary {
     /// Capacity dimensions changed by UpdateTable.
     pub actions: u32,
     pub escalations: u32,
+    /// Simulated Lambda functions; 0 for a scenario of tables only (the figures below are 0).
+    pub functions: u32,
+    /// Pauses the performers carried out, and how long their clients were held back.
+    pub pauses: u32,
+    pub paused_seconds: u64,
+    /// Messages the controller sent (each channel counted).
+    pub messages: u32,
+    /// Minutes whose mean ρ (invocations/s × duration / concurrency available) reached 1.
+    pub tipped_minutes: u64,
+    /// Start of the first tipped minute, in seconds since the scenario began.
+    pub first_tipped_at: Option<u64>,
+    /// The highest minute-average Duration relative to its function's base, with that
+    /// function and its minute average.
+    pub peak_duration_function: String,
+    pub peak_duration_ms: f64,
+    pub peak_duration_ratio: f64,
+    pub lambda_throttles: u64,
+    pub lambda_errors: u64,
+    pub tiles_uploaded: u64,
+    /// Tiles through the last function of the ingest path.
+    pub tiles_ingested: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -101,6 +123,7 @@ pub async fn run(scenario: &Scenario, policy: &Policy, kind: ControllerKind) -> 
     let mut timeline = Vec::new();
     let mut last_holds: HoldsSeen = BTreeMap::new();
     let mut escalations = 0;
+    let mut seen = (0, 0);
     let interval = policy.controller.interval.as_secs().max(1);
     let total = scenario.duration.as_secs();
     for second in 0..total {
@@ -119,6 +142,10 @@ pub async fn run(scenario: &Scenario, policy: &Policy, kind: ControllerKind) -> 
         let mut world = cloud.world();
         baseline.step(&mut world);
         world.step();
+        seen = super::activity_report::messages(&world, seen, &mut timeline);
+        if (second + 1) % SAW_EVERY == 0 {
+            super::activity_report::saw(&world, second + 1, &mut timeline);
+        }
         if kind == ControllerKind::Remediator && (second + 1) % SAW_EVERY == 0 {
             for s in world
                 .snapshot()
@@ -145,6 +172,7 @@ pub async fn run(scenario: &Scenario, policy: &Policy, kind: ControllerKind) -> 
     #[allow(clippy::cast_precision_loss)]
     let seconds = t.seconds.max(1) as f64;
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let activity = super::activity_report::summary(&world);
     let summary = Summary {
         controller: kind.name(),
         throttled_requests: t.throttled_requests.round() as u64,
@@ -156,6 +184,19 @@ pub async fn run(scenario: &Scenario, policy: &Policy, kind: ControllerKind) -> 
         capacity_cost_usd: t.capacity_cost_usd,
         actions: t.capacity_changes,
         escalations,
+        functions: activity.functions,
+        pauses: activity.pauses,
+        paused_seconds: activity.paused_seconds,
+        messages: activity.messages,
+        tipped_minutes: activity.tipped_minutes,
+        first_tipped_at: activity.first_tipped_at,
+        peak_duration_function: activity.peak_duration_function,
+        peak_duration_ms: activity.peak_duration_ms,
+        peak_duration_ratio: activity.peak_duration_ratio,
+        lambda_throttles: activity.lambda_throttles,
+        lambda_errors: activity.lambda_errors,
+        tiles_uploaded: activity.tiles_uploaded,
+        tiles_ingested: activity.tiles_ingested,
     };
     RunResult {
         scenario: scenario.name.clone(),

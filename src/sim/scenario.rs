@@ -1,5 +1,6 @@
 //! Scenario files: the situation a simulation replays (tables, workload over time, seed).
 
+use super::activity::{Activity, RawActivity, RawFunction, RawLambda, RawPerformers};
 use crate::model::{BillingMode, Dimension};
 use crate::source::{Problems, Source};
 use serde::Deserialize;
@@ -7,7 +8,7 @@ use std::path::Path;
 use std::time::Duration;
 
 /// Scenarios shipped in `simulations/`, embedded so `simulate` works from any directory.
-pub const SHIPPED: [(&str, &str); 2] = [
+pub const SHIPPED: [(&str, &str); 3] = [
     (
         "tileindex-burst",
         include_str!("../../simulations/tileindex-burst.toml"),
@@ -15,6 +16,10 @@ pub const SHIPPED: [(&str, &str); 2] = [
     (
         "idindex-hot-partition",
         include_str!("../../simulations/idindex-hot-partition.toml"),
+    ),
+    (
+        "too-much-activity",
+        include_str!("../../simulations/too-much-activity.toml"),
     ),
 ];
 
@@ -31,6 +36,11 @@ struct RawScenario {
     tables: Vec<RawTable>,
     #[serde(default)]
     workload: Vec<RawWorkload>,
+    /// The performers and the Lambda functions their tiles invoke (`activity.rs`).
+    performers: Option<RawPerformers>,
+    lambda: Option<RawLambda>,
+    #[serde(default)]
+    functions: Vec<RawFunction>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -85,6 +95,8 @@ pub struct Scenario {
     pub metric_delay_seconds: (u64, u64),
     pub tables: Vec<TableSpec>,
     pub workload: Vec<Workload>,
+    /// Performers and Lambda functions; `None` for a scenario of tables only.
+    pub activity: Option<Activity>,
 }
 
 #[derive(Debug, Clone)]
@@ -309,6 +321,17 @@ impl Scenario {
             (60, 120),
             &mut problems,
         );
+        let table_names: Vec<String> = tables.iter().map(|t| t.short_name.clone()).collect();
+        let activity = super::activity::check(
+            &RawActivity {
+                performers: raw.performers.as_ref(),
+                lambda: raw.lambda.as_ref(),
+                functions: &raw.functions,
+            },
+            &table_names,
+            &source,
+            &mut problems,
+        );
         if total.is_zero() && problems.is_empty() {
             problems.push(source.problem("duration", "must be longer than zero"));
         }
@@ -325,6 +348,7 @@ impl Scenario {
             metric_delay_seconds,
             tables,
             workload: checked,
+            activity,
         })
     }
 }

@@ -5,6 +5,7 @@
 //! random draw is a hash of the scenario seed and what is drawn, so a run is reproducible and
 //! the oracle can look at true demand ahead of time.
 
+use super::lambdas::Lambdas;
 use super::scenario::{Scenario, TableSpec, interpolate};
 use crate::model::{BillingMode, Dimension, Point, Resource, Series, TableStatus};
 use crate::policy::{Domain, Prices};
@@ -131,6 +132,10 @@ pub struct World {
     metrics: BTreeMap<(Resource, &'static str), Vec<Datapoint>>,
     pub totals: Totals,
     last_second: Vec<Snapshot>,
+    /// The Lambda functions and performers (`lambdas.rs`); empty for a tables-only scenario.
+    pub lambdas: Lambdas,
+    /// Every message the controller sent, in order (`SimCloud` records them).
+    pub received: Vec<super::performers::Received>,
 }
 
 /// Simulations open at 2026-01-05T14:00:00Z, a Monday afternoon.
@@ -151,11 +156,11 @@ fn mix(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
-fn hash(parts: &[u64]) -> u64 {
+pub(super) fn hash(parts: &[u64]) -> u64 {
     parts.iter().fold(0x5EED, |acc, p| mix(acc ^ mix(*p)))
 }
 
-fn text_hash(s: &str) -> u64 {
+pub(super) fn text_hash(s: &str) -> u64 {
     s.bytes().fold(0xCBF2_9CE4_8422_2325, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x100_0000_01B3)
     })
@@ -163,7 +168,7 @@ fn text_hash(s: &str) -> u64 {
 
 /// A uniform draw in [0, 1) from a hash.
 #[allow(clippy::cast_precision_loss)]
-fn unit(h: u64) -> f64 {
+pub(super) fn unit(h: u64) -> f64 {
     (h >> 11) as f64 / (1u64 << 53) as f64
 }
 
@@ -203,6 +208,8 @@ impl World {
             metrics: BTreeMap::new(),
             totals: Totals::default(),
             last_second: Vec::new(),
+            lambdas: Lambdas::new(scenario.activity.as_ref(), domain, scenario.seed),
+            received: Vec::new(),
         }
     }
 
@@ -235,6 +242,10 @@ impl World {
             general += interpolate(&w.points, second) * noise;
             hot += interpolate(&w.hot_key, second) * noise;
         }
+        // What the functions put on the table now (a look ahead sees the current load).
+        if index.is_none() && !self.lambdas.is_empty() {
+            general += self.lambdas.table_load(table_short, dimension);
+        }
         (general, hot)
     }
 
@@ -242,6 +253,10 @@ impl World {
     pub fn step(&mut self) {
         let second = self.elapsed();
         self.finish_updates();
+        if !self.lambdas.is_empty() {
+            let shares = self.throttled_shares();
+            self.lambdas.step(second, &shares);
+        }
         let mut snapshots = Vec::new();
         let mut throttled_now = 0.0;
         for ti in 0..self.tables.len() {
@@ -430,6 +445,35 @@ impl World {
                 .or_default()
                 .push(point);
         }
+        self.lambdas.publish(self.now, self.elapsed(), self.delays);
+    }
+
+    /// Per table (short name), the share of its [read, write] requests throttled last second.
+    fn throttled_shares(&self) -> Vec<(String, [f64; 2])> {
+        let mut out: Vec<(String, [f64; 2])> = Vec::new();
+        for s in self
+            .last_second
+            .iter()
+            .filter(|s| s.resource.index.is_none())
+        {
+            let Some(t) = self.tables.iter().find(|t| t.name == s.resource.table) else {
+                continue;
+            };
+            let share = if s.demand > 0.0 {
+                s.throttled / s.demand
+            } else {
+                0.0
+            };
+            match out.iter_mut().find(|(n, _)| *n == t.spec.short_name) {
+                Some((_, v)) => v[dim_index(s.dimension)] = share,
+                None => {
+                    let mut v = [0.0; 2];
+                    v[dim_index(s.dimension)] = share;
+                    out.push((t.spec.short_name.clone(), v));
+                }
+            }
+        }
+        out
     }
 
     fn finish_updates(&mut self) {

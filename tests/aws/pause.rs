@@ -243,7 +243,7 @@ async fn drift_pauses_performers_caps_the_mappings_and_a_restarted_controller_re
     let third = scene.run_once(false).await;
     assert_eq!(third.code, 0, "{}", third.stderr);
     let notes = scene.inbox.take().await;
-    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert_eq!(notes.len(), 1, "{notes:?}\n{}", third.stderr);
     assert!(
         notes[0].subject.starts_with("[remediator] RESUME"),
         "{notes:?}"

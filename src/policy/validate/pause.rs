@@ -21,7 +21,14 @@ impl Checker<'_, '_> {
         if shorts.is_empty() && dr.and_then(|d| d.enabled).unwrap_or(false) {
             self.fail("drift.functions", "name at least one function to watch");
         }
-        let ratio = self.number("drift.ratio", dr.and_then(|d| d.ratio), 1.5, 1.0, 100.0, true);
+        let ratio = self.number(
+            "drift.ratio",
+            dr.and_then(|d| d.ratio),
+            1.5,
+            1.0,
+            100.0,
+            true,
+        );
         let exit_ratio = self.number(
             "drift.exit_ratio",
             dr.and_then(|d| d.exit_ratio),
@@ -44,7 +51,10 @@ impl Checker<'_, '_> {
             if !shorts.contains(short) {
                 self.fail(
                     &field,
-                    format!("`{short}` is not one of drift.functions ({})", shorts.join(", ")),
+                    format!(
+                        "`{short}` is not one of drift.functions ({})",
+                        shorts.join(", ")
+                    ),
                 );
             }
             let d = self.duration(&field, Some(text), Duration::ZERO);
@@ -69,7 +79,12 @@ impl Checker<'_, '_> {
                 dr.and_then(|d| d.sustained_for.as_ref()),
                 300,
             ),
-            min_pause: duration(self, "drift.min_pause", dr.and_then(|d| d.min_pause.as_ref()), 900),
+            min_pause: duration(
+                self,
+                "drift.min_pause",
+                dr.and_then(|d| d.min_pause.as_ref()),
+                900,
+            ),
             renotify_every: duration(
                 self,
                 "drift.renotify_every",
@@ -83,7 +98,12 @@ impl Checker<'_, '_> {
                 4 * 3600,
             ),
             baselines,
-            learn_for: duration(self, "drift.learn_for", dr.and_then(|d| d.learn_for.as_ref()), 900),
+            learn_for: duration(
+                self,
+                "drift.learn_for",
+                dr.and_then(|d| d.learn_for.as_ref()),
+                900,
+            ),
             concurrency_share: self.number(
                 "drift.concurrency_share",
                 dr.and_then(|d| d.concurrency_share),
@@ -188,13 +208,14 @@ impl Checker<'_, '_> {
     }
 
     pub(super) fn alarms(&mut self, a: Option<&RawAlarms>) -> Alarms {
-        let redis_clusters = a
-            .and_then(|a| a.redis_clusters.clone())
-            .unwrap_or_default();
+        let redis_clusters = a.and_then(|a| a.redis_clusters.clone()).unwrap_or_default();
         if let Some(empty) = redis_clusters.iter().position(String::is_empty) {
             self.fail(
                 "alarms.redis_clusters",
-                format!("entry {} is empty; name an ElastiCache cluster id", empty + 1),
+                format!(
+                    "entry {} is empty; name an ElastiCache cluster id",
+                    empty + 1
+                ),
             );
         }
         Alarms {
