@@ -122,8 +122,12 @@ pub async fn observe_pause<M: Metrics, Q: Queues, F: Functions>(
             concurrent: Series::default(),
         });
     }
+    // Without the account's limit only the capacity rule goes blind (its verdict says so);
+    // durations are still judged, so this is a warning, not a failed observation.
     if let Some(Err(e)) = &account {
-        unobserved(observed, "Lambda account concurrency", e);
+        tracing::warn!(
+            "Lambda GetAccountSettings failed, the capacity rule cannot judge functions without reserved concurrency: {e}"
+        );
     }
     let clusters = if policy.alarms.enabled {
         policy.alarms.redis_clusters.clone()

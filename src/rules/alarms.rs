@@ -20,17 +20,21 @@ pub fn decide(observed: &Observed, policy: &Policy, memory: &Memory, decision: &
         return;
     }
     // Escalations proposed by the capacity rule this tick go to people too.
-    let escalations: Vec<(String, String)> = decision
-        .actions
-        .iter()
-        .filter_map(|a| match a {
-            Action::Escalate(e) => Some((
-                e.resource.to_string(),
+    // Like the guard: one per resource and cause, none already escalated within the interval.
+    let mut escalations: Vec<(String, String)> = Vec::new();
+    for a in &decision.actions {
+        let Action::Escalate(e) = a else { continue };
+        let recent = memory
+            .last_escalation(&e.resource, e.cause)
+            .is_some_and(|t| observed.at.since(t) < policy.guardrails.escalation_interval);
+        let about = e.resource.to_string();
+        if !recent && !escalations.iter().any(|(r, _)| *r == about) {
+            escalations.push((
+                about,
                 format!("{:?}: {}; {}", e.cause, e.evidence, e.advice),
-            )),
-            _ => None,
-        })
-        .collect();
+            ));
+        }
+    }
     let at = observed.at;
     let mut raise = |cause: AlertCause, about: &str, evidence: String| {
         decision.verdict(RULE, about, format!("{cause}: {evidence}"));

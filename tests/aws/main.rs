@@ -49,9 +49,18 @@ fn policy(dir: &Path, domain: &str) -> PathBuf {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/policies/local.toml"))
         .expect("local policy");
     let text = text.replace("domain = \"local.boss\"", &format!("domain = \"{domain}\""));
-    // Drift detection watches Lambda functions these stacks do not have; the pause tests
-    // switch it on with functions they create.
-    let text = text.replace("[drift]\nenabled = true", "[drift]\nenabled = false");
+    // Drift detection watches Lambda functions these stacks do not have, and the alert topic
+    // is the demo stack's; the pause tests switch both on with resources they create.
+    let text = text
+        .replace("[drift]\nenabled = true", "[drift]\nenabled = false")
+        .replace(
+            "[signals.sns]\nenabled = true",
+            "[signals.sns]\nenabled = false",
+        )
+        .replace(
+            "topic_arn = \"arn:aws:sns:us-east-1:123456789012:local-boss-alerts\"",
+            "",
+        );
     let path = dir.join("policy.toml");
     std::fs::write(&path, text).expect("write policy");
     path

@@ -10,12 +10,22 @@ metric names and dimensions DynamoDB uses: the last three minutes show TileIndex
 writing at their provisioned 10 WCU/s with 120 throttle events a minute, and idIndex (on
 demand) with 300. Run it again to refresh the data; tables that exist are kept.
 
+It also creates the three watched Lambda functions (moto keeps them without running them) and
+the SNS alert topic `<dom>-alerts` named in policies/local.toml, with an SQS queue
+`<dom>-alerts-inbox` subscribed to it, so pause and alert messages can be read back:
+
+    aws --endpoint-url http://127.0.0.1:5010 sqs receive-message --queue-url \
+        http://127.0.0.1:5010/123456789012/local-boss-alerts-inbox
+
 With `--stranded N`, ingest job 7 gets N chunk messages in `<dom>-ingest-7` and an empty
 tile-index queue `<dom>-7-index`: a stranded job for `remediator redrive --job 7`.
 """
 
 import argparse
 import datetime
+import io
+import json
+import zipfile
 
 import boto3
 
@@ -40,7 +50,9 @@ def main() -> None:
     )
     ddb = boto3.client("dynamodb", **kw)
     cw = boto3.client("cloudwatch", **kw)
-    existing = set(ddb.list_tables()["TableNames"])
+    existing = {
+        name for page in ddb.get_paginator("list_tables").paginate() for name in page["TableNames"]
+    }
 
     def table(short: str) -> str:
         return f"{short}.{args.domain}"
@@ -93,9 +105,48 @@ def main() -> None:
         put("tileindex", index, "ConsumedReadCapacityUnits", 60.0)
     put("idIndex", None, "ConsumedWriteCapacityUnits", 6000.0)
     put("idIndex", None, "WriteThrottleEvents", 300.0)
+    dom = args.domain.replace(".", "-")
+    functions(boto3.client("iam", **kw), boto3.client("lambda", **kw), dom)
+    print(f"alerts: {alerts(boto3.client('sns', **kw), boto3.client('sqs', **kw), dom)}")
     print(f"stack {args.domain} ready at {args.endpoint}; throttling injected for {minutes[0]:%H:%M}-{now:%H:%M} UTC")
     if args.stranded:
         print(f"stranded: {strand(boto3.client('sqs', **kw), args.domain, args.stranded)}")
+
+
+def functions(iam, lam, dom: str) -> None:
+    """tileIngestLambda, tileUploadLambda and multiLambda, as BOSS names them."""
+    role = f"{dom}-lambda-role"
+    try:
+        arn = iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps({}))["Role"]["Arn"]
+    except iam.exceptions.EntityAlreadyExistsException:
+        arn = iam.get_role(RoleName=role)["Role"]["Arn"]
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as z:
+        z.writestr("handler.py", "def handler(event, context):\n    return None\n")
+    existing = {
+        f["FunctionName"] for page in lam.get_paginator("list_functions").paginate() for f in page["Functions"]
+    }
+    for short, timeout in [("tileIngestLambda", 510), ("tileUploadLambda", 120), ("multiLambda", 120)]:
+        name = f"{short}-{dom}"
+        if name not in existing:
+            lam.create_function(
+                FunctionName=name,
+                Runtime="python3.11",
+                Role=arn,
+                Handler="handler.handler",
+                Code={"ZipFile": code.getvalue()},
+                Timeout=timeout,
+                MemorySize=3008 if short == "tileIngestLambda" else 1024,
+            )
+
+
+def alerts(sns, sqs, dom: str) -> str:
+    """The alert topic and an inbox queue subscribed to it; returns the inbox URL."""
+    topic = sns.create_topic(Name=f"{dom}-alerts")["TopicArn"]
+    inbox = sqs.create_queue(QueueName=f"{dom}-alerts-inbox")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+    return f"topic {topic}, inbox {inbox}"
 
 
 def strand(sqs, domain: str, count: int) -> str:
