@@ -99,7 +99,7 @@ pub fn decide(observed: &Observed, policy: &Policy, memory: &Memory, decision: &
                     crate::time::human(policy.drift.sustained_for),
                     assessments
                         .iter()
-                        .map(|a| a.finding.clone())
+                        .map(|a| format!("{}: {}", a.function, a.finding))
                         .collect::<Vec<_>>()
                         .join("; ")
                 );
