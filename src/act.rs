@@ -58,6 +58,7 @@ pub async fn act<T: Tables, F: Functions, N: Signals, L: Launcher>(
     let mut outcomes: Vec<Option<Outcome>> = vec![None; admitted.len()];
     let mut per_table: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     let mut new_minimums: Vec<ScalingUpdate> = Vec::new();
+    let mut notices: Vec<usize> = Vec::new();
     for (i, action) in admitted.iter().enumerate() {
         match action {
             Action::RaiseCapacity(c) | Action::LowerCapacity(c) => {
@@ -82,7 +83,8 @@ pub async fn act<T: Tables, F: Functions, N: Signals, L: Launcher>(
             }
             Action::Escalate(_) => outcomes[i] = Some(Outcome::Reported),
             Action::Pause(_) | Action::Resume(_) => outcomes[i] = Some(Outcome::Recorded),
-            Action::Notify(notice) => outcomes[i] = Some(notify(signals, notice).await),
+            // Sent last: a channel that times out must not delay a capacity change.
+            Action::Notify(_) => notices.push(i),
             Action::LimitFlow(change) | Action::RestoreFlow(change) => {
                 outcomes[i] = Some(change_flow(functions, change).await);
             }
@@ -114,6 +116,11 @@ pub async fn act<T: Tables, F: Functions, N: Signals, L: Launcher>(
         };
         for i in indices {
             outcomes[i] = Some(outcome.clone());
+        }
+    }
+    for i in notices {
+        if let Action::Notify(notice) = &admitted[i] {
+            outcomes[i] = Some(notify(signals, notice).await);
         }
     }
     outcomes

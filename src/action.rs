@@ -309,6 +309,10 @@ pub enum HoldReason {
         end: String,
         until: Timestamp,
     },
+    /// Performers are asked to pause: the lambdas cannot keep up, a re-drive waits.
+    PerformersPaused {
+        since: Timestamp,
+    },
     /// The function a re-drive would invoke is failing: more invocations would only fail too.
     FunctionFailing {
         function: String,
@@ -369,6 +373,10 @@ impl fmt::Display for HoldReason {
             HoldReason::RedriveGaveUp { end, until } => write!(
                 f,
                 "the last re-drive of this queue {end}; not started again before {until} unless a person does"
+            ),
+            HoldReason::PerformersPaused { since } => write!(
+                f,
+                "performers are asked to pause since {since}; re-drives wait for the resume"
             ),
             HoldReason::FunctionFailing { function, errors } => write!(
                 f,

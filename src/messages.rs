@@ -2,7 +2,7 @@
 //! notices. Every subject starts with `[remediator] PAUSE`, `RESUME` or `ALERT`, so mail
 //! filters (and the simulated performers) can sort them; SNS subjects stay under 100 characters.
 
-use crate::pause::{AlertCause, Episode, FlowChange, Trouble, cap_text};
+use crate::pause::{AlertCause, Episode, FlowChange, Trouble, TroubleKind, cap_text};
 use crate::ports::Message;
 use crate::time::{Timestamp, human};
 use std::fmt::Write as _;
@@ -58,7 +58,7 @@ pub fn pause(
     if !flow.is_empty() {
         let _ = writeln!(
             body,
-            "Backend flow control (put back on resume; uploads still land in SQS):"
+            "Backend flow control being applied (put back on resume; uploads still land in SQS):"
         );
         for f in flow {
             let _ = writeln!(
@@ -77,8 +77,13 @@ pub fn pause(
     );
     Message {
         subject: subject(format!(
-            "[remediator] PAUSE uploads: {} drifting",
-            functions_of(trouble)
+            "[remediator] PAUSE uploads: {} {}",
+            functions_of(trouble),
+            if trouble.iter().all(|t| t.kind == TroubleKind::NearCapacity) {
+                "near the concurrency limit"
+            } else {
+                "drifting"
+            }
         )),
         body,
     }
@@ -136,7 +141,7 @@ pub fn resume(since: Timestamp, at: Timestamp, why: &str, flow: &[FlowChange]) -
     for f in flow {
         let _ = writeln!(
             body,
-            "Restored {}: {} → {}",
+            "Putting back {}: {} → {}",
             f.target,
             cap_text(f.from),
             cap_text(f.to)

@@ -189,6 +189,10 @@ pub struct Episode {
 pub struct Baseline {
     pub function: String,
     pub ms: f64,
+    /// The baseline when learning finished: the learned one never leaves a band of
+    /// exit_ratio around it, so months of slow creep cannot become "normal".
+    #[serde(default)]
+    pub learned_ms: f64,
     /// Steady minutes folded in so far.
     pub minutes: u32,
     /// Start of the newest minute folded in.

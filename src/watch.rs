@@ -24,8 +24,9 @@ pub fn learn(memory: &mut PauseMemory, observed: &Observed, policy: &Policy) {
 }
 
 /// Folds new minutes into each function's learned baseline: every minute until `learn_for` is
-/// covered, then only steady minutes (at or below baseline × exit ratio) and never while
-/// paused, so a slow creep cannot drag the baseline up with it.
+/// covered, then only steady minutes (at or below baseline × exit ratio), never while paused,
+/// and never beyond a band of exit ratio around the first learned value, so a slow creep cannot
+/// drag the baseline up with it (nor a quiet spell down).
 fn learn_baselines(memory: &mut PauseMemory, observed: &Observed, policy: &Policy) {
     let period = policy.controller.metric_period.as_secs().max(1);
     let learn =
@@ -42,6 +43,7 @@ fn learn_baselines(memory: &mut PauseMemory, observed: &Observed, policy: &Polic
                 memory.baselines.push(Baseline {
                     function: f.name.clone(),
                     ms: 0.0,
+                    learned_ms: 0.0,
                     minutes: 0,
                     through: crate::time::Timestamp(0),
                 });
@@ -51,11 +53,19 @@ fn learn_baselines(memory: &mut PauseMemory, observed: &Observed, policy: &Polic
         let b = &mut memory.baselines[index];
         let through = b.through;
         for p in f.duration_ms.points.iter().filter(|p| p.start > through) {
+            let band = policy.drift.exit_ratio;
             if b.minutes < learn {
                 b.ms = (b.ms * f64::from(b.minutes) + p.value) / f64::from(b.minutes + 1);
                 b.minutes += 1;
-            } else if !paused && p.value <= b.ms * policy.drift.exit_ratio {
-                b.ms += (p.value - b.ms) / FOLLOW_MINUTES;
+                if b.minutes == learn {
+                    b.learned_ms = b.ms;
+                }
+            } else if !paused && p.value <= b.ms * band {
+                if b.learned_ms <= 0.0 {
+                    b.learned_ms = b.ms;
+                }
+                let followed = b.ms + (p.value - b.ms) / FOLLOW_MINUTES;
+                b.ms = followed.clamp(b.learned_ms / band, b.learned_ms * band);
                 b.minutes = b.minutes.saturating_add(1);
             }
             b.through = p.start;
@@ -182,8 +192,7 @@ fn forget_lost_flow_limits(memory: &mut PauseMemory, observed: &Observed, policy
                     .iter()
                     .any(|m| &m.uuid == uuid && m.max_concurrency == limit.limited_to)
         }
-        FlowTarget::Reserved { function } => observed
-            .function(function)
-            .is_none_or(|f| f.reserved_concurrency == limit.limited_to),
+        FlowTarget::Reserved { function } => crate::rules::pause::reserved_read(observed, function)
+            .is_none_or(|now| now == limit.limited_to),
     });
 }

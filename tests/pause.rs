@@ -320,7 +320,8 @@ fn reminders_then_one_alarm_until_someone_acknowledges() {
     let pause = r.minutes_of("pause")[0];
     // renotify_every 1h, alarm_after 2h.
     assert_eq!(r.notices(Topic::Reminder), vec![pause + 60], "{:?}", r.done);
-    assert_eq!(r.notices(Topic::Alarm), vec![pause + 120]);
+    // The alarm repeats every renotify interval until someone acknowledges.
+    assert_eq!(r.notices(Topic::Alarm), vec![pause + 120, pause + 180]);
 
     let mut r = Replay::new(policy());
     r.run(&durations[..60]);
@@ -543,4 +544,123 @@ fn a_redrive_that_gave_up_is_told_to_people_once() {
     r.run(&durations);
     let alerts = r.notices(Topic::Alert(remediator::pause::AlertCause::RedriveGaveUp));
     assert_eq!(alerts, vec![0], "{:?}", r.done);
+}
+
+#[test]
+fn a_creep_of_twenty_percent_an_hour_is_not_learned_as_normal() {
+    // Learned at 1000 ms, then 0.3 % longer every minute (about 20 % an hour) for six hours.
+    let durations: Vec<f64> = (0..390_i32)
+        .map(|m| BASE_MS * 1.003_f64.powi((m - 30).max(0)))
+        .collect();
+    let mut r = Replay::new(policy());
+    r.run(&durations);
+    let pauses = r.minutes_of("pause");
+    assert_eq!(pauses.len(), 1, "{:?}", r.done);
+    let baseline = r.memory.pause.baseline(FUNCTION).expect("learned").ms;
+    assert!(
+        baseline <= 1.2 * BASE_MS + 1.0,
+        "baseline followed the creep to {baseline}"
+    );
+    let at_pause = durations[pauses[0]];
+    assert!(at_pause < 2.0 * BASE_MS, "paused only at {at_pause} ms");
+}
+
+fn reserved_policy() -> Policy {
+    policy_with(
+        r#"
+[signals.flow_control]
+enabled = true
+lever = "reserved-concurrency"
+function = "tileUploadLambda"
+max_concurrency = 3
+"#,
+    )
+}
+
+/// Runs `durations` with the function's reserved concurrency as the controller's own actions
+/// leave it (starting at `reserved`), demand for 15 concurrent executions, and
+/// the reading of reserved concurrency failing at the minutes in `unread`.
+fn run_reserved(
+    r: &mut Replay,
+    durations: &[f64],
+    mut reserved: Option<u32>,
+    unread: &[usize],
+) -> Option<u32> {
+    for m in 0..durations.len() {
+        let limit = reserved.unwrap_or(1000);
+        // Demand for 15 concurrent executions, served up to the limit: under our cap of 3
+        // the function runs flat out at its (capped) limit.
+        let busy = f64::from(limit.min(15));
+        let per_minute = busy * 60.0 / (durations[m] / 1000.0);
+        let mut observed = r.observed(m, durations, per_minute, limit);
+        observed.functions[0].reserved_concurrency = reserved;
+        if unread.contains(&m) {
+            observed.unobserved.push(remediator::model::Unobserved {
+                subject: format!("{FUNCTION} reserved concurrency"),
+                reason: "Lambda GetFunctionConcurrency failed (transient): timeout".into(),
+            });
+            observed.functions[0].reserved_concurrency = None;
+        }
+        let before = r.done.len();
+        r.tick(m, &observed);
+        for (_, action) in &r.done[before..] {
+            if let Action::LimitFlow(c) | Action::RestoreFlow(c) = action {
+                reserved = c.to;
+            }
+        }
+    }
+    reserved
+}
+
+#[test]
+fn our_own_reserved_cap_neither_keeps_the_pause_going_nor_raises_throttle_alarms() {
+    let mut durations = steady(30, 0.05);
+    durations.extend(std::iter::repeat_n(2.5 * BASE_MS, 20));
+    durations.extend(steady(40, 0.05));
+    let mut r = Replay::new(reserved_policy());
+    let end = run_reserved(&mut r, &durations, Some(50), &[]);
+    assert_eq!(r.minutes_of("limit-flow").len(), 1, "{:?}", r.done);
+    assert_eq!(
+        r.minutes_of("resume").len(),
+        1,
+        "the cap does not hold the pause: {:?}",
+        r.done
+    );
+    assert_eq!(end, Some(50), "the original reservation is back");
+    assert!(r.memory.pause.flow_limits.is_empty());
+}
+
+#[test]
+fn an_unread_reservation_is_neither_capped_from_a_guess_nor_forgotten() {
+    let mut durations = steady(30, 0.05);
+    durations.extend(std::iter::repeat_n(2.5 * BASE_MS, 20));
+    durations.extend(steady(40, 0.05));
+    let mut r = Replay::new(reserved_policy());
+    // Find the pause minute first, then make the reading fail there and at the resume.
+    let mut probe = Replay::new(reserved_policy());
+    run_reserved(&mut probe, &durations, Some(50), &[]);
+    let pause = probe.minutes_of("pause")[0];
+    let resume = probe.minutes_of("resume")[0];
+    let end = run_reserved(
+        &mut r,
+        &durations,
+        Some(50),
+        &[pause, resume, resume + 1, resume + 2],
+    );
+    let limits: Vec<_> = r
+        .done
+        .iter()
+        .filter_map(|(m, a)| match a {
+            Action::LimitFlow(c) => Some((*m, c.from)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        limits,
+        vec![(pause + 1, Some(50))],
+        "capped once read: {:?}",
+        r.done
+    );
+    assert_eq!(end, Some(50), "put back once read again: {:?}", r.done);
+    assert!(r.memory.pause.flow_limits.is_empty());
 }

@@ -51,10 +51,33 @@ fn job(visible: u64, upload: Option<u64>, index: Option<u64>) -> IngestJob {
     }
 }
 
+/// Jobs observed at `at`, with the ingest lambda's (empty) metrics read: no errors.
 fn observed(at: Timestamp, jobs: Vec<IngestJob>) -> Observed {
     Observed {
         jobs,
+        functions: vec![ingest_function(0.0, at)],
         ..Observed::empty(at, Duration::from_secs(60))
+    }
+}
+
+/// tileIngestLambda with `errors` in the minute two minutes before `at`.
+fn ingest_function(errors: f64, at: Timestamp) -> remediator::model::FunctionObs {
+    use remediator::model::{Point, Series};
+    remediator::model::FunctionObs {
+        name: "tileIngestLambda-test-boss".into(),
+        timeout: None,
+        reserved_concurrency: None,
+        concurrency_limit: None,
+        duration_ms: Series::default(),
+        invocations: Series::default(),
+        errors: Series {
+            points: vec![Point {
+                start: at.minute_floor().minus(Duration::from_secs(120)),
+                value: errors,
+            }],
+        },
+        throttles: Series::default(),
+        concurrent: Series::default(),
     }
 }
 
@@ -306,23 +329,7 @@ fn a_stranded_queue_is_not_re_driven_into_an_erroring_lambda() {
     let stuck = [job(120, None, Some(0))];
     ticks(&policy, &mut memory, &[0, 5, 10], &stuck);
     let at = T0.plus(Duration::from_secs(15 * 60));
-    let errors = |n: f64| remediator::model::Series {
-        points: vec![remediator::model::Point {
-            start: at.minute_floor().minus(Duration::from_secs(120)),
-            value: n,
-        }],
-    };
-    let function = |n: f64| remediator::model::FunctionObs {
-        name: "tileIngestLambda-test-boss".into(),
-        timeout: None,
-        reserved_concurrency: None,
-        concurrency_limit: None,
-        duration_ms: remediator::model::Series::default(),
-        invocations: remediator::model::Series::default(),
-        errors: errors(n),
-        throttles: remediator::model::Series::default(),
-        concurrent: remediator::model::Series::default(),
-    };
+    let function = |n: f64| ingest_function(n, at);
     let mut obs = observed(at, stuck.to_vec());
     obs.functions = vec![function(4.0)];
     let decision = decide(&obs, &policy, &memory);
@@ -338,4 +345,16 @@ fn a_stranded_queue_is_not_re_driven_into_an_erroring_lambda() {
     // No errors in the recent minutes: re-driven.
     obs.functions = vec![function(0.0)];
     assert_eq!(redrives(&decide(&obs, &policy, &memory).actions).len(), 1);
+    // Its metrics unread: held, not re-driven blind.
+    obs.functions.clear();
+    let decision = decide(&obs, &policy, &memory);
+    assert!(redrives(&decision.actions).is_empty());
+    assert!(
+        decision
+            .held
+            .iter()
+            .any(|h| matches!(h.reason, HoldReason::MissingData { .. })),
+        "{:?}",
+        decision.held
+    );
 }

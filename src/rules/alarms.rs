@@ -57,9 +57,15 @@ pub fn decide(observed: &Observed, policy: &Policy, memory: &Memory, decision: &
                 ),
             );
         }
+        let capped = |queue: &str| {
+            memory.pause.flow_limits.iter().any(|l| {
+                matches!(&l.target, crate::pause::FlowTarget::Mapping { queue: q, .. } if q == queue)
+            })
+        };
         if let Some(index) = &job.index
             && let Some((lasted, by)) = crate::watch::growth(&memory.pause, &index.name, at)
             && lasted >= growing_for
+            && !capped(&index.name)
         {
             raise(
                 AlertCause::IndexQueueGrowing,
@@ -85,14 +91,16 @@ pub fn decide(observed: &Observed, policy: &Policy, memory: &Memory, decision: &
                     job.job,
                     job.ingest.total(),
                     crate::time::human(lasted),
-                    crate::time::human(policy.drift.sustained_for)
+                    crate::time::human(policy.drift.sustained_for + policy.controller.stale_after)
                 ),
             );
         }
     }
     for f in &observed.functions {
         let throttles = recent_sum(&f.throttles, observed, policy);
-        if throttles > 0.0 {
+        // Throttles under remediator's own reserved-concurrency cap are the pause working.
+        let own_cap = super::pause::own_reserved_cap(&memory.pause, &f.name).is_some();
+        if throttles > 0.0 && !own_cap {
             raise(
                 AlertCause::FunctionThrottled,
                 &f.name,
@@ -148,7 +156,7 @@ fn throttled_evidence(f: &FunctionObs, throttles: f64, policy: &Policy) -> Strin
     format!(
         "{throttles:.0} throttled invocation(s) of {} in the last {}",
         f.name,
-        crate::time::human(policy.drift.sustained_for)
+        crate::time::human(policy.drift.sustained_for + policy.controller.stale_after)
     )
 }
 

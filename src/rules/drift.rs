@@ -154,7 +154,9 @@ pub fn assess(f: &FunctionObs, baseline_ms: Option<f64>, frame: &Frame<'_>) -> A
                 ),
             });
         }
-        steady &= !unsteady && values.iter().all(|v| *v <= low);
+        // Steady needs far fewer swings than unsteady does (hysteresis on swings too).
+        let calm = pairs < 3 || jumps * 4 <= pairs;
+        steady &= calm && values.iter().all(|v| *v <= low);
     } else {
         finding = format!("{finding}, learning its baseline");
     }

@@ -50,7 +50,13 @@ pub fn decide(observed: &Observed, policy: &Policy, memory: &Memory, decision: &
         match observed.function(name) {
             Some(f) => {
                 let base = crate::watch::baseline_ms(pause, policy, name);
-                let a = assess(f, base, &frame);
+                // Our own reserved-concurrency cap is not the function's capacity: judged
+                // against it, the pause would keep itself going.
+                let mut f = f.clone();
+                if let Some(limit) = own_reserved_cap(pause, name) {
+                    f.concurrency_limit = limit.original;
+                }
+                let a = assess(&f, base, &frame);
                 decision.verdict(RULE, name.clone(), a.finding.clone());
                 assessments.push(a);
             }
@@ -155,8 +161,10 @@ fn continue_episode(
         let every = policy.drift.renotify_every.as_secs().max(1);
         let k = lasted.as_secs() / every;
         if lasted >= policy.drift.alarm_after {
+            // The alarm repeats every renotify interval until someone acknowledges the pause.
+            let n = (lasted - policy.drift.alarm_after).as_secs() / every;
             let message = messages::reminder(episode, at, true);
-            let notice = performers(format!("{key}/alarm"), Topic::Alarm, message);
+            let notice = performers(format!("{key}/alarm-{n}"), Topic::Alarm, message);
             push_notice(decision, memory, policy, notice, at);
         } else if k >= 1 {
             let message = messages::reminder(episode, at, false);
@@ -180,11 +188,14 @@ fn end(
 ) {
     let at = observed.at;
     let restores = restores(observed, memory);
-    let cause = match &episode.end_requested {
-        Some(note) => ResumeCause::Operator {
+    let cause = match (&episode.end_requested, policy.drift.enabled) {
+        (Some(note), _) => ResumeCause::Operator {
             name: note.by.clone(),
         },
-        None => ResumeCause::Steady {
+        (None, false) => ResumeCause::Operator {
+            name: "the policy (drift.enabled = false)".to_string(),
+        },
+        (None, true) => ResumeCause::Steady {
             evidence: why.to_string(),
         },
     };
@@ -220,6 +231,18 @@ fn resend_resume(observed: &Observed, policy: &Policy, memory: &Memory, decision
     push_notice(decision, memory, policy, notice, observed.at);
 }
 
+/// The reserved-concurrency limit this controller holds on `function`, if any.
+#[must_use]
+pub fn own_reserved_cap<'m>(
+    pause: &'m crate::pause::PauseMemory,
+    function: &str,
+) -> Option<&'m crate::pause::FlowLimit> {
+    pause
+        .flow_limits
+        .iter()
+        .find(|l| matches!(&l.target, FlowTarget::Reserved { function: f } if f == function))
+}
+
 /// Limits left over with no episode (a restore that failed, or one interrupted by a restart)
 /// are put back.
 fn restore_leftovers(observed: &Observed, memory: &Memory, decision: &mut Decision) {
@@ -230,7 +253,8 @@ fn restore_leftovers(observed: &Observed, memory: &Memory, decision: &mut Decisi
     );
 }
 
-/// The current setting of a flow target, if observed.
+/// The current setting of a flow target; `None` when it was not read this tick (a failed
+/// reading, or a mapping no longer listed), so nothing is decided on a guess.
 fn current(observed: &Observed, target: &FlowTarget) -> Option<Option<u32>> {
     match target {
         FlowTarget::Mapping { uuid, .. } => observed
@@ -238,19 +262,31 @@ fn current(observed: &Observed, target: &FlowTarget) -> Option<Option<u32>> {
             .iter()
             .find(|m| &m.uuid == uuid)
             .map(|m| m.max_concurrency),
-        FlowTarget::Reserved { function } => {
-            observed.function(function).map(|f| f.reserved_concurrency)
-        }
+        FlowTarget::Reserved { function } => reserved_read(observed, function),
     }
 }
 
-/// Every remembered limit whose setting is still ours (or unread) goes back to its original.
+/// A function's reserved concurrency, if it was read this tick.
+#[must_use]
+pub fn reserved_read(observed: &Observed, function: &str) -> Option<Option<u32>> {
+    let failed = format!("{function} reserved concurrency");
+    if observed.unobserved.iter().any(|u| u.subject == failed) {
+        return None;
+    }
+    observed
+        .function(function)
+        .filter(|f| f.timeout.is_some())
+        .map(|f| f.reserved_concurrency)
+}
+
+/// Every remembered limit whose setting is still ours goes back to its original. One not read
+/// this tick waits for a tick that reads it; one changed by someone else since is left alone.
 fn restores(observed: &Observed, memory: &Memory) -> Vec<FlowChange> {
     memory
         .pause
         .flow_limits
         .iter()
-        .filter(|l| current(observed, &l.target).is_none_or(|now| now == l.limited_to))
+        .filter(|l| current(observed, &l.target) == Some(l.limited_to))
         .map(|l| FlowChange {
             target: l.target.clone(),
             from: l.limited_to,
@@ -290,10 +326,10 @@ fn limits_wanted(observed: &Observed, policy: &Policy, memory: &Memory) -> Vec<F
             let target = FlowTarget::Reserved {
                 function: fc.function.clone(),
             };
-            match observed.function(&fc.function) {
-                Some(f) if !held(&target) && above(f.reserved_concurrency) => vec![FlowChange {
+            match reserved_read(observed, &fc.function) {
+                Some(now) if !held(&target) && above(now) => vec![FlowChange {
                     target,
-                    from: f.reserved_concurrency,
+                    from: now,
                     to: Some(fc.max_concurrency),
                 }],
                 _ => Vec::new(),
@@ -315,7 +351,8 @@ fn performers(key: String, topic: Topic, message: Message) -> Notice {
 
 /// Proposes `notice` on the channels it is still owed on. A notice never recorded goes to
 /// every configured channel (or, with none, to the log once); one recorded goes again only to
-/// channels that failed, and only within `renotify_every` of its first try.
+/// channels that failed: a RESUME or ALARM until delivered, others within `renotify_every` of
+/// the first try.
 pub fn push_notice(
     decision: &mut Decision,
     memory: &Memory,
@@ -325,12 +362,17 @@ pub fn push_notice(
 ) {
     let channels = policy.signals.channels();
     let record = memory.pause.notices.iter().find(|n| n.key == notice.key);
+    // A RESUME or an ALARM is owed until it goes out (or is pruned after a day): performers
+    // who never hear the resume stay paused. Other notices are superseded by the next one.
+    let keeps_trying = matches!(notice.topic, Topic::Resume | Topic::Alarm);
     notice.channels = match record {
         None => channels,
-        Some(record) if at.since(record.at) < policy.drift.renotify_every => channels
-            .into_iter()
-            .filter(|c| !record.delivered.contains(c))
-            .collect(),
+        Some(record) if keeps_trying || at.since(record.at) < policy.drift.renotify_every => {
+            channels
+                .into_iter()
+                .filter(|c| !record.delivered.contains(c))
+                .collect()
+        }
         Some(_) => Vec::new(),
     };
     if record.is_none() || !notice.channels.is_empty() {

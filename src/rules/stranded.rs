@@ -118,11 +118,26 @@ fn judge(
     });
     // The runbook: a growing ingest queue with erroring lambdas needs a person, not more
     // invocations into the failing lambda.
-    let errors = observed
-        .function(&policy.redrive.function)
-        .map_or(0.0, |f| {
-            super::alarms::recent_sum(&f.errors, observed, policy)
-        });
+    // Performers are asked to pause because the lambdas cannot keep up: a re-drive would add
+    // to their load. It waits for the resume.
+    if let Some(episode) = &memory.pause.episode {
+        let reason = HoldReason::PerformersPaused {
+            since: episode.since,
+        };
+        decision.held.push(Held::action(order, reason));
+        return;
+    }
+    let Some(function) = observed.function(&policy.redrive.function) else {
+        let reason = HoldReason::MissingData {
+            what: format!(
+                "{}'s Errors could not be read: not re-driving into a lambda that may be failing",
+                policy.redrive.function
+            ),
+        };
+        decision.held.push(Held::action(order, reason));
+        return;
+    };
+    let errors = super::alarms::recent_sum(&function.errors, observed, policy);
     if errors > 0.0 {
         let reason = HoldReason::FunctionFailing {
             function: policy.redrive.function.clone(),

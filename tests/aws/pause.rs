@@ -249,7 +249,7 @@ async fn drift_pauses_performers_caps_the_mappings_and_a_restarted_controller_re
         "{notes:?}"
     );
     assert!(
-        notes[0].message.contains("Restored"),
+        notes[0].message.contains("Putting back"),
         "{}",
         notes[0].message
     );

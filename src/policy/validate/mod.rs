@@ -10,6 +10,9 @@ use crate::source::{Problem, Problems, Source};
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// The longest duration a policy may give.
+const MAX_DURATION: Duration = Duration::from_secs(30 * 86_400);
+
 /// CloudWatch's finest period for DynamoDB metrics; cooldowns shorter than this act on no news.
 const METRIC_PERIOD: Duration = Duration::from_secs(60);
 
@@ -35,6 +38,15 @@ impl Checker<'_, '_> {
         match humantime::parse_duration(text) {
             Ok(d) if d.is_zero() => {
                 self.fail(field, "must be longer than zero");
+                default
+            }
+            // Longer than any window a controller reasons about, and time arithmetic stays far
+            // from overflow.
+            Ok(d) if d > MAX_DURATION => {
+                self.fail(
+                    field,
+                    format!("`{text}` is longer than the 30 days allowed"),
+                );
                 default
             }
             Ok(d) => d,
