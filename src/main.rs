@@ -419,23 +419,15 @@ fn execute(command: Command) -> anyhow::Result<ExitCode> {
             let by = by
                 .or_else(|| std::env::var("USER").ok())
                 .unwrap_or_else(|| "an operator".into());
-            let rt = runtime()?;
-            let mut memory = rt.block_on(store.load())?;
-            let now = Timestamp::now();
-            let noted = match command {
-                PauseCommand::Ack => status::acknowledge(&mut memory, &by, now),
-                PauseCommand::End => status::request_end(&mut memory, &by, now),
+            let note = match command {
+                PauseCommand::Ack => status::Note::Acknowledge,
+                PauseCommand::End => status::Note::End,
             };
-            noted.map_err(|e| BadInput(e.to_string()))?;
-            rt.block_on(store.save(&memory))?;
-            println!(
-                "noted in {}: {} by {by} at {now}; the running controller takes it at its next tick",
-                store.path().display(),
-                match command {
-                    PauseCommand::Ack => "pause acknowledged",
-                    PauseCommand::End => "end of the pause requested",
-                }
-            );
+            match runtime()?.block_on(status::note(&store, note, &by, Timestamp::now())) {
+                Ok(said) => println!("{}: {said}", store.path().display()),
+                Err(status::PauseCommandError::State(e)) => return Err(e.into()),
+                Err(e) => return Err(BadInput(e.to_string()).into()),
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Check { policy, output } => {

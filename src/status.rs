@@ -17,6 +17,41 @@ use std::fmt::Write as _;
 pub enum PauseCommandError {
     #[error("no pause in progress{0}")]
     NotPaused(String),
+    #[error(transparent)]
+    State(#[from] crate::state::StateError),
+}
+
+/// What an operator says about the pause in progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Note {
+    Acknowledge,
+    End,
+}
+
+/// Writes an operator's note into the stored state, for the running controller to take at its
+/// next tick; returns the sentence to print.
+///
+/// # Errors
+/// No pause in progress, or the state cannot be read or written.
+pub async fn note<S: crate::state::StateStore>(
+    store: &S,
+    note: Note,
+    by: &str,
+    at: Timestamp,
+) -> Result<String, PauseCommandError> {
+    let mut memory = store.load().await?;
+    match note {
+        Note::Acknowledge => acknowledge(&mut memory, by, at)?,
+        Note::End => request_end(&mut memory, by, at)?,
+    }
+    store.save(&memory).await?;
+    let what = match note {
+        Note::Acknowledge => "pause acknowledged",
+        Note::End => "end of the pause requested",
+    };
+    Ok(format!(
+        "{what} by {by} at {at}; the running controller takes it at its next tick"
+    ))
 }
 
 /// The pause state as `status --output json` prints it.
