@@ -91,8 +91,8 @@ pub struct MetricWindow {
 }
 
 pub trait Metrics {
-    /// Fetches every query over the window in one batch; one series (period sums) per query,
-    /// in query order.
+    /// Fetches every query over the window in one batch; one series per query (the query's
+    /// statistic per period), in query order.
     fn fetch(
         &self,
         queries: &[MetricQuery],
@@ -276,8 +276,9 @@ pub trait Functions {
         function: &str,
         reserved: Option<u32>,
     ) -> impl Future<Output = Result<(), PortError>> + Send;
-    /// The account's concurrency limit in this region (GetAccountSettings), the ceiling of the
-    /// runbook's capacity rule for a function without reserved concurrency.
+    /// The concurrency a function without reserved concurrency can draw on in this region: the
+    /// account's unreserved pool (GetAccountSettings), the ceiling of the runbook's capacity
+    /// rule for such a function.
     fn account_concurrency(&self) -> impl Future<Output = Result<u32, PortError>> + Send;
 }
 

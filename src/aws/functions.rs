@@ -166,7 +166,12 @@ impl Functions for LambdaFunctions {
             operation: "GetAccountSettings",
             message: "the answer carried no AccountLimit".to_string(),
         })?;
-        Ok(u32::try_from(limit.concurrent_executions()).unwrap_or(0))
+        // A function without reserved concurrency draws on the unreserved pool, not the whole
+        // account limit (Lambda keeps at least 100 unreserved).
+        let pool = limit
+            .unreserved_concurrent_executions()
+            .unwrap_or_else(|| limit.concurrent_executions());
+        Ok(u32::try_from(pool).unwrap_or(0))
     }
 }
 

@@ -154,8 +154,14 @@ pub fn assess(f: &FunctionObs, baseline_ms: Option<f64>, frame: &Frame<'_>) -> A
                 ),
             });
         }
-        // Steady needs far fewer swings than unsteady does (hysteresis on swings too).
-        let calm = pairs < 3 || jumps * 4 <= pairs;
+        // Steady needs far fewer swings than unsteady does (hysteresis on swings too), judged
+        // over the sustained window only: the step down of a recovery is not a swing.
+        let recent_pairs = values.len().saturating_sub(1);
+        let recent_jumps = values
+            .windows(2)
+            .filter(|w| (w[1] - w[0]).abs() > (drift.ratio - 1.0) * base)
+            .count();
+        let calm = recent_pairs < 3 || recent_jumps * 4 <= recent_pairs;
         steady &= calm && values.iter().all(|v| *v <= low);
     } else {
         finding = format!("{finding}, learning its baseline");

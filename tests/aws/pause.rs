@@ -238,8 +238,10 @@ async fn drift_pauses_performers_caps_the_mappings_and_a_restarted_controller_re
     assert_eq!(hook.requests().len(), 1);
     assert_eq!(scene.caps().await, [Some(2), Some(2)]);
 
-    // Steady again: the next process resumes and puts the originals back.
+    // Steady again (and the policy's 1 s minimum pause over, in whole seconds): the next
+    // process resumes and puts the originals back.
     scene.durations(&[(2, STEADY_MS), (1, STEADY_MS)]).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let third = scene.run_once(false).await;
     assert_eq!(third.code, 0, "{}", third.stderr);
     let notes = scene.inbox.take().await;
