@@ -96,12 +96,7 @@ fn end_suppression(memory: &mut PauseMemory, observed: &Observed, policy: &Polic
     if memory.suppressed_since.is_none() {
         return;
     }
-    let frame = Frame {
-        drift: &policy.drift,
-        at: observed.at,
-        period: observed.period,
-        stale_after: policy.controller.stale_after,
-    };
+    let frame = Frame::new(policy, observed);
     let all_seen = policy
         .drift
         .functions

@@ -193,9 +193,9 @@ impl WebhookClient {
         let exchange = async {
             let response = self.client.request(request).await.map_err(|e| {
                 if refused_certificate(&e) {
-                    Failure::Permanent(chain(&e))
+                    Failure::Permanent(crate::aws::one_line(&e))
                 } else {
-                    Failure::Retry(chain(&e))
+                    Failure::Retry(crate::aws::one_line(&e))
                 }
             })?;
             let status = response.status();
@@ -274,21 +274,6 @@ fn refused_certificate(err: &(dyn std::error::Error + 'static)) -> bool {
         }
     }
     false
-}
-
-/// An error and its causes on one line, each once ("client error (Connect): tcp connect
-/// error: Connection refused (os error 111)").
-fn chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut next = Some(err);
-    while let Some(e) = next {
-        let text = e.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        next = e.source();
-    }
-    parts.join(": ")
 }
 
 #[cfg(test)]

@@ -251,16 +251,16 @@ fn without_a_pause_the_performers_ramp_tips_the_system_over() {
         ControllerKind::TargetTracking,
     ] {
         let s = run("too-much-activity", &policy, kind).summary;
-        assert_eq!(s.functions, 3, "{kind:?}");
-        assert!(s.tipped_minutes >= 30, "{kind:?}: {s:?}");
+        assert_eq!(s.activity.functions, 3, "{kind:?}");
+        assert!(s.activity.tipped_minutes >= 30, "{kind:?}: {s:?}");
         assert!(
-            s.peak_duration_ratio >= 4.0,
+            s.activity.peak_duration_ratio >= 4.0,
             "{kind:?}: durations should blow up far above base: {s:?}"
         );
-        assert!(s.lambda_throttles > 0, "{kind:?}: {s:?}");
-        assert_eq!((s.pauses, s.messages), (0, 0), "{kind:?}");
+        assert!(s.activity.lambda_throttles > 0, "{kind:?}: {s:?}");
+        assert_eq!((s.activity.pauses, s.activity.messages), (0, 0), "{kind:?}");
         assert!(
-            s.tiles_ingested * 10 < s.tiles_uploaded * 7,
+            s.activity.tiles_ingested * 10 < s.activity.tiles_uploaded * 7,
             "{kind:?}: a tipped system falls behind: {s:?}"
         );
     }
@@ -281,10 +281,10 @@ fn remediator_pauses_the_performers_before_the_blow_up_and_resumes_them() {
     };
     let pauses = signalled("[remediator] PAUSE");
     let resumes = signalled("[remediator] RESUME");
-    let Some(tipped_at) = none.first_tipped_at else {
+    let Some(tipped_at) = none.activity.first_tipped_at else {
         panic!("the scenario should tip over without a controller: {none:?}")
     };
-    assert!(s.pauses >= 1, "{s:?}");
+    assert!(s.activity.pauses >= 1, "{s:?}");
     assert!(
         pauses.first().is_some_and(|at| *at < tipped_at),
         "first pause {pauses:?} should come before {tipped_at} s"
@@ -294,11 +294,14 @@ fn remediator_pauses_the_performers_before_the_blow_up_and_resumes_them() {
         "{pauses:?} {resumes:?}"
     );
     assert!(
-        s.tipped_minutes * 10 <= none.tipped_minutes,
+        s.activity.tipped_minutes * 10 <= none.activity.tipped_minutes,
         "{s:?} vs {none:?}"
     );
-    assert!(s.peak_duration_ratio < 2.5, "{s:?}");
-    assert!(s.tiles_ingested > none.tiles_ingested, "{s:?} vs {none:?}");
+    assert!(s.activity.peak_duration_ratio < 2.5, "{s:?}");
+    assert!(
+        s.activity.tiles_ingested > none.activity.tiles_ingested,
+        "{s:?} vs {none:?}"
+    );
     // The performers carried out the pause (after the compliance delay) and came back.
     let complied: Vec<&str> = ours
         .timeline
@@ -333,7 +336,12 @@ fn tables_only_scenarios_report_no_lambda_figures() {
     for scenario in ["tileindex-burst", "idindex-hot-partition"] {
         let s = run(scenario, &policy, ControllerKind::Remediator).summary;
         assert_eq!(
-            (s.functions, s.pauses, s.tipped_minutes, s.tiles_uploaded),
+            (
+                s.activity.functions,
+                s.activity.pauses,
+                s.activity.tipped_minutes,
+                s.activity.tiles_uploaded
+            ),
             (0, 0, 0, 0),
             "{scenario}"
         );

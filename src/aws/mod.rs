@@ -243,7 +243,7 @@ where
 
 /// The cause chain on one line, each cause once, e.g. "dispatch failure: io error: client
 /// error (Connect): tcp connect error: Connection refused (os error 111)".
-fn one_line(err: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn one_line(err: &(dyn std::error::Error + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut next = Some(err);
     while let Some(e) = next {

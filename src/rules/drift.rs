@@ -37,7 +37,18 @@ pub struct Frame<'p> {
     pub stale_after: Duration,
 }
 
-impl Frame<'_> {
+impl<'p> Frame<'p> {
+    /// The frame of one tick: the policy's drift settings at the observation's time.
+    #[must_use]
+    pub fn new(policy: &'p crate::policy::Policy, observed: &crate::model::Observed) -> Self {
+        Self {
+            drift: &policy.drift,
+            at: observed.at,
+            period: observed.period,
+            stale_after: policy.controller.stale_after,
+        }
+    }
+
     /// Minutes the sustained window spans.
     fn minutes(&self) -> usize {
         let p = self.period.as_secs().max(1);

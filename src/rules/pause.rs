@@ -38,12 +38,7 @@ pub fn decide(observed: &Observed, policy: &Policy, memory: &Memory, decision: &
         }
         return;
     }
-    let frame = Frame {
-        drift: &policy.drift,
-        at: observed.at,
-        period: observed.period,
-        stale_after: policy.controller.stale_after,
-    };
+    let frame = Frame::new(policy, observed);
     let mut assessments: Vec<Assessment> = Vec::new();
     let mut unseen = Vec::new();
     for name in &policy.drift.functions {

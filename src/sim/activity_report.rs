@@ -4,6 +4,7 @@
 use super::report::{clock, clock_span};
 use super::runner::{Summary, TimelineEntry};
 use super::world::World;
+use serde::Serialize;
 use std::fmt::Write as _;
 
 /// Adds the messages and compliance since `seen` (counts already shown) to the timeline;
@@ -85,20 +86,28 @@ pub(super) fn saw(world: &World, at: u64, timeline: &mut Vec<TimelineEntry>) {
 }
 
 /// The summary's Lambda and performer figures.
-#[derive(Debug, Default)]
-pub(super) struct Figures {
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Figures {
+    /// Simulated Lambda functions; 0 for a scenario of tables only (the figures below are 0).
     pub functions: u32,
+    /// Pauses the performers carried out, and how long their clients were held back.
     pub pauses: u32,
     pub paused_seconds: u64,
+    /// Messages the controller sent (each channel counted).
     pub messages: u32,
+    /// Minutes whose mean ρ (invocations/s × duration / concurrency available) reached 1.
     pub tipped_minutes: u64,
+    /// Start of the first tipped minute, in seconds since the scenario began.
     pub first_tipped_at: Option<u64>,
+    /// The highest minute-average Duration relative to its function's base, with that
+    /// function and its minute average.
     pub peak_duration_function: String,
     pub peak_duration_ms: f64,
     pub peak_duration_ratio: f64,
     pub lambda_throttles: u64,
     pub lambda_errors: u64,
     pub tiles_uploaded: u64,
+    /// Tiles through the last function of the ingest path.
     pub tiles_ingested: u64,
 }
 
@@ -136,41 +145,44 @@ pub(super) fn summary(world: &World) -> Figures {
 #[must_use]
 pub fn summary_lines(s: &Summary) -> String {
     let mut out = String::new();
-    if s.functions == 0 {
-        if s.messages > 0 {
-            let _ = writeln!(out, "  messages sent           {}", s.messages);
+    if s.activity.functions == 0 {
+        if s.activity.messages > 0 {
+            let _ = writeln!(out, "  messages sent           {}", s.activity.messages);
         }
         return out;
     }
     let _ = writeln!(
         out,
         "  performer pauses        {} (held back {}), {} message(s) sent",
-        s.pauses,
-        clock_span(s.paused_seconds),
-        s.messages
+        s.activity.pauses,
+        clock_span(s.activity.paused_seconds),
+        s.activity.messages
     );
     let first = s
+        .activity
         .first_tipped_at
         .map_or_else(String::new, |at| format!(", the first at {}", clock(at)));
     let _ = writeln!(
         out,
         "  tipped over             {} minute(s){first}",
-        s.tipped_minutes
+        s.activity.tipped_minutes
     );
     let _ = writeln!(
         out,
         "  peak duration           {:.0} ms ({:.1}× base) {}",
-        s.peak_duration_ms, s.peak_duration_ratio, s.peak_duration_function
+        s.activity.peak_duration_ms,
+        s.activity.peak_duration_ratio,
+        s.activity.peak_duration_function
     );
     let _ = writeln!(
         out,
         "  lambda throttles        {}, errors {}",
-        s.lambda_throttles, s.lambda_errors
+        s.activity.lambda_throttles, s.activity.lambda_errors
     );
     let _ = writeln!(
         out,
         "  tiles                   {} uploaded, {} ingested",
-        s.tiles_uploaded, s.tiles_ingested
+        s.activity.tiles_uploaded, s.activity.tiles_ingested
     );
     out
 }
@@ -179,7 +191,7 @@ pub fn summary_lines(s: &Summary) -> String {
 #[must_use]
 pub fn comparison_lines(rows: &[Summary]) -> String {
     let mut out = String::new();
-    if rows.iter().all(|s| s.functions == 0) {
+    if rows.iter().all(|s| s.activity.functions == 0) {
         return out;
     }
     let _ = writeln!(
@@ -201,15 +213,15 @@ pub fn comparison_lines(rows: &[Summary]) -> String {
             out,
             "{:<16} {:>6} {:>10} {:>6}m {:>9.0} {:>6.1} {:>12} {:>8} {:>11} {:>11}",
             s.controller,
-            s.pauses,
-            clock_span(s.paused_seconds),
-            s.tipped_minutes,
-            s.peak_duration_ms,
-            s.peak_duration_ratio,
-            s.lambda_throttles,
-            s.lambda_errors,
-            s.tiles_uploaded,
-            s.tiles_ingested
+            s.activity.pauses,
+            clock_span(s.activity.paused_seconds),
+            s.activity.tipped_minutes,
+            s.activity.peak_duration_ms,
+            s.activity.peak_duration_ratio,
+            s.activity.lambda_throttles,
+            s.activity.lambda_errors,
+            s.activity.tiles_uploaded,
+            s.activity.tiles_ingested
         );
     }
     out

@@ -71,27 +71,9 @@ pub struct Summary {
     /// Capacity dimensions changed by UpdateTable.
     pub actions: u32,
     pub escalations: u32,
-    /// Simulated Lambda functions; 0 for a scenario of tables only (the figures below are 0).
-    pub functions: u32,
-    /// Pauses the performers carried out, and how long their clients were held back.
-    pub pauses: u32,
-    pub paused_seconds: u64,
-    /// Messages the controller sent (each channel counted).
-    pub messages: u32,
-    /// Minutes whose mean ρ (invocations/s × duration / concurrency available) reached 1.
-    pub tipped_minutes: u64,
-    /// Start of the first tipped minute, in seconds since the scenario began.
-    pub first_tipped_at: Option<u64>,
-    /// The highest minute-average Duration relative to its function's base, with that
-    /// function and its minute average.
-    pub peak_duration_function: String,
-    pub peak_duration_ms: f64,
-    pub peak_duration_ratio: f64,
-    pub lambda_throttles: u64,
-    pub lambda_errors: u64,
-    pub tiles_uploaded: u64,
-    /// Tiles through the last function of the ingest path.
-    pub tiles_ingested: u64,
+    /// The Lambda functions and performers (all 0 for a scenario of tables only).
+    #[serde(flatten)]
+    pub activity: super::activity_report::Figures,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -184,19 +166,7 @@ pub async fn run(scenario: &Scenario, policy: &Policy, kind: ControllerKind) -> 
         capacity_cost_usd: t.capacity_cost_usd,
         actions: t.capacity_changes,
         escalations,
-        functions: activity.functions,
-        pauses: activity.pauses,
-        paused_seconds: activity.paused_seconds,
-        messages: activity.messages,
-        tipped_minutes: activity.tipped_minutes,
-        first_tipped_at: activity.first_tipped_at,
-        peak_duration_function: activity.peak_duration_function,
-        peak_duration_ms: activity.peak_duration_ms,
-        peak_duration_ratio: activity.peak_duration_ratio,
-        lambda_throttles: activity.lambda_throttles,
-        lambda_errors: activity.lambda_errors,
-        tiles_uploaded: activity.tiles_uploaded,
-        tiles_ingested: activity.tiles_ingested,
+        activity,
     };
     RunResult {
         scenario: scenario.name.clone(),
