@@ -97,17 +97,13 @@ fn end_suppression(memory: &mut PauseMemory, observed: &Observed, policy: &Polic
         return;
     }
     let frame = Frame::new(policy, observed);
-    let all_seen = policy
-        .drift
+    // Functions that could not be observed cannot drift as far as the controller knows: they
+    // must not keep the suppression forever.
+    let steady = observed
         .functions
         .iter()
-        .all(|name| observed.function(name).is_some());
-    let steady = all_seen
-        && observed
-            .functions
-            .iter()
-            .filter(|f| policy.drift.functions.contains(&f.name))
-            .all(|f| assess(f, baseline_ms(memory, policy, &f.name), &frame).steady);
+        .filter(|f| policy.drift.functions.contains(&f.name))
+        .all(|f| assess(f, baseline_ms(memory, policy, &f.name), &frame).steady);
     if steady {
         memory.suppressed_since = None;
     }

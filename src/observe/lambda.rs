@@ -71,22 +71,17 @@ pub async fn observe_pause<M: Metrics, Q: Queues, F: Functions>(
     let mut account: Option<Result<u32, PortError>> = None;
     for (name, configured) in &names {
         if !configured {
-            found.push(FunctionObs {
-                name: name.clone(),
-                timeout: None,
-                reserved_concurrency: None,
-                concurrency_limit: None,
-                duration_ms: Series::default(),
-                invocations: Series::default(),
-                errors: Series::default(),
-                throttles: Series::default(),
-                concurrent: Series::default(),
-            });
+            found.push(metrics_only(name));
             continue;
         }
         let config = match functions.configuration(name).await {
             Ok(config) => config,
             Err(e) => {
+                // A function that does not exist runs nothing and cannot drift: it is reported,
+                // and judged on its (absent) metrics rather than holding every pause open.
+                if matches!(e, PortError::NotFound { .. }) {
+                    found.push(metrics_only(name));
+                }
                 unobserved(observed, name, &e);
                 continue;
             }
@@ -238,4 +233,19 @@ fn unobserved(observed: &mut Observed, subject: &str, error: &PortError) {
         subject: subject.to_string(),
         reason: error.to_string(),
     });
+}
+
+/// A function read for its metrics only: no configuration, no concurrency.
+fn metrics_only(name: &str) -> FunctionObs {
+    FunctionObs {
+        name: name.to_string(),
+        timeout: None,
+        reserved_concurrency: None,
+        concurrency_limit: None,
+        duration_ms: Series::default(),
+        invocations: Series::default(),
+        errors: Series::default(),
+        throttles: Series::default(),
+        concurrent: Series::default(),
+    }
 }

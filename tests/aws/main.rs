@@ -792,10 +792,12 @@ async fn ingest_queues_and_functions_are_observed_for_the_later_rules() {
         .collect();
     let queues = name_and_number(&Value::from(ingest), "visible");
     assert_eq!(queues, [(q1, 3), (q2, 0)]);
+    // multiLambda does not exist: reported above, and judged on its (absent) metrics alone.
     let functions = name_and_number(&record["functions"], "timeout");
     assert_eq!(
         functions,
         [
+            (format!("multiLambda-{}", stack.dashed()), u64::MAX),
             (format!("tileIngestLambda-{}", stack.dashed()), 120),
             (format!("tileUploadLambda-{}", stack.dashed()), 120)
         ]
@@ -804,6 +806,7 @@ async fn ingest_queues_and_functions_are_observed_for_the_later_rules() {
     assert_eq!(
         limits,
         [
+            (format!("multiLambda-{}", stack.dashed()), u64::MAX),
             (format!("tileIngestLambda-{}", stack.dashed()), 700),
             (format!("tileUploadLambda-{}", stack.dashed()), 700)
         ],

@@ -387,3 +387,81 @@ async fn an_unreachable_webhook_is_reported_and_owed_while_sns_still_goes_out_on
         again.stderr
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_controller_takes_an_operators_end_at_its_next_tick() {
+    let hook = LoopbackWebhook::start().await;
+    let scene = Scene::new("pauselive", &hook.url(), MAPPING_FLOW).await;
+    let text = std::fs::read_to_string(&scene.policy)
+        .expect("policy")
+        .replace("interval = \"30s\"", "interval = \"1s\"");
+    std::fs::write(&scene.policy, text).expect("policy");
+    scene
+        .durations(&[(5, HIGH_MS), (4, HIGH_MS), (3, HIGH_MS)])
+        .await;
+    let policy = scene.policy.to_str().expect("utf-8").to_string();
+    let child = isolated(moto_url(), true)
+        .env("AWS_ENDPOINT_URL_LAMBDA", scene.front.endpoint())
+        .env("REMEDIATOR_LOG", "info,remediator::journal=off")
+        .args(["run", "--policy", &policy, "--state", &scene.state])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the controller starts");
+    // Wait for the pause (the first tick), then end it while the loop keeps running.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while scene.caps().await != [Some(2), Some(2)] {
+        assert!(std::time::Instant::now() < deadline, "no pause within 20 s");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let end = scene
+        .run(&[
+            "pause",
+            "end",
+            "--by",
+            "dave",
+            "--policy",
+            &policy,
+            "--state",
+            &scene.state,
+        ])
+        .await;
+    assert_eq!(end.code, 0, "{}", end.stderr);
+    while scene.caps().await != [None, Some(5)] {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the running controller did not take the end within 20 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    // A few more ticks: still drifting, but no new pause after an operator's end.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let out = child.wait_with_output().expect("the controller stops");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(
+        stderr.matches("did pause performers").count(),
+        1,
+        "{stderr}"
+    );
+    assert!(stderr.contains("ended by dave"), "{stderr}");
+    let notes = scene.inbox.take().await;
+    let subjects: Vec<&str> = notes.iter().map(|n| n.subject.as_str()).collect();
+    assert_eq!(subjects.len(), 2, "{subjects:?}");
+    assert!(
+        subjects[0].starts_with("[remediator] PAUSE"),
+        "{subjects:?}"
+    );
+    assert!(
+        subjects[1].starts_with("[remediator] RESUME"),
+        "{subjects:?}"
+    );
+    let status = scene.status().await;
+    assert!(
+        status.contains("an operator ended the last pause"),
+        "{status}"
+    );
+}
