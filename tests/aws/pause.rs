@@ -408,12 +408,13 @@ async fn a_running_controller_takes_an_operators_end_at_its_next_tick() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("the controller starts");
-    // Wait for the pause (the first tick), then end it while the loop keeps running.
+    // Wait for the pause to be saved (the first tick), then end it while the loop runs on.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while scene.caps().await != [Some(2), Some(2)] {
+    while !(Path::new(&scene.state).exists() && scene.status().await.contains("ASKED TO PAUSE")) {
         assert!(std::time::Instant::now() < deadline, "no pause within 20 s");
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
+    assert_eq!(scene.caps().await, [Some(2), Some(2)]);
     let end = scene
         .run(&[
             "pause",
