@@ -664,3 +664,44 @@ fn an_unread_reservation_is_neither_capped_from_a_guess_nor_forgotten() {
     assert_eq!(end, Some(50), "put back once read again: {:?}", r.done);
     assert!(r.memory.pause.flow_limits.is_empty());
 }
+
+#[test]
+fn a_resume_after_an_operators_end_is_owed_until_its_channel_takes_it() {
+    let mut durations = steady(30, 0.05);
+    durations.extend(std::iter::repeat_n(3.0 * BASE_MS, 200));
+    let mut r = Replay::new(two_channels());
+    r.run(&durations[..50]);
+    r.memory
+        .pause
+        .episode
+        .as_mut()
+        .expect("paused")
+        .end_requested = Some(OperatorNote {
+        by: "erin".into(),
+        at: T0,
+    });
+    // The webhook is down for two hours after the end (still drifting: suppressed).
+    r.working = vec![Channel::Sns];
+    for m in 50..170 {
+        let observed = r.observed(m, &durations, 600.0, 1000);
+        r.tick(m, &observed);
+    }
+    let resumes = r.notices(Topic::Resume);
+    assert_eq!(resumes[0], 50);
+    assert!(resumes.len() > 100, "retried every tick: {}", resumes.len());
+    r.working = vec![Channel::Sns, Channel::Webhook];
+    for m in 170..durations.len() {
+        let observed = r.observed(m, &durations, 600.0, 1000);
+        r.tick(m, &observed);
+    }
+    let after: Vec<_> = r
+        .notices(Topic::Resume)
+        .into_iter()
+        .filter(|m| *m >= 170)
+        .collect();
+    assert_eq!(
+        after,
+        vec![170],
+        "delivered once the webhook is back, then quiet"
+    );
+}

@@ -69,6 +69,7 @@ pub fn decide(observed: &Observed, policy: &Policy, memory: &Memory, decision: &
                 "an operator ended the last pause: no new one until every function is steady again",
             );
             restore_leftovers(observed, memory, decision);
+            resend_resume(observed, policy, memory, decision);
         }
         None if !trouble.is_empty() => {
             let jobs: Vec<String> = observed.jobs.iter().map(|j| j.job.clone()).collect();
