@@ -89,8 +89,8 @@ pub fn pause(
     }
 }
 
-/// While paused, every `renotify_every`; `alarm` once it lasts longer than `alarm_after` with
-/// nobody acknowledging it.
+/// While paused, every `renotify_every`; an `alarm` instead once it lasts longer than
+/// `alarm_after` with nobody acknowledging it.
 #[must_use]
 pub fn reminder(episode: &Episode, at: Timestamp, alarm: bool) -> Message {
     let lasted = human(at.since(episode.since));

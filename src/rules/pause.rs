@@ -1,8 +1,8 @@
 //! The performer pause (the runbook's "Too much activity"): an episode begins when a watched
 //! function is in trouble, and ends when every watched function has been steady for the
 //! sustained time after the minimum pause, or when an operator ends it. Each episode sends one
-//! pause message, reminders while it lasts (until someone acknowledges it), one alarm if it
-//! outlasts `alarm_after`, and one resume message; backend flow control is capped on entry and
+//! pause message, reminders while it lasts (until someone acknowledges it), an alarm at every
+//! reminder once it outlasts `alarm_after`, and one resume message; backend flow control is capped on entry and
 //! put back on exit, including after a restart (the limits live in the state).
 
 use super::drift::{Assessment, Frame, assess};
