@@ -7,7 +7,8 @@ use crate::action::{Action, CapacityChange};
 use crate::model::{Dimension, Observed, Resource};
 use crate::pause::{FlowChange, FlowTarget, Notice, cap_text};
 use crate::ports::{
-    Functions, PortError, ScalingRange, ScalingUpdate, Signals, TableUpdate, Tables, Throughput,
+    Channel, Functions, PortError, ScalingRange, ScalingUpdate, Signals, TableUpdate, Tables,
+    Throughput,
 };
 use crate::redrive::fleet::Launcher;
 use serde::{Deserialize, Serialize};
@@ -118,9 +119,10 @@ pub async fn act<T: Tables, F: Functions, N: Signals, L: Launcher>(
             outcomes[i] = Some(outcome.clone());
         }
     }
+    let mut down = Vec::new();
     for i in notices {
         if let Action::Notify(notice) = &admitted[i] {
-            outcomes[i] = Some(notify(signals, notice).await);
+            outcomes[i] = Some(notify(signals, notice, &mut down).await);
         }
     }
     outcomes
@@ -155,13 +157,27 @@ fn scaling_update(change: &CapacityChange, observed: &Observed) -> Option<Scalin
 
 /// Sends a notice on every channel it is owed on. One channel failing does not stop the others;
 /// with no channel configured the notice is only logged.
-async fn notify<N: Signals>(signals: &N, notice: &Notice) -> Outcome {
+/// A channel that failed once this tick (after its own retries) is `down` for the rest of
+/// the tick: its notices stay owed for the next tick instead of each waiting out the same
+/// timeouts again.
+async fn notify<N: Signals>(signals: &N, notice: &Notice, down: &mut Vec<Channel>) -> Outcome {
     if notice.channels.is_empty() {
         return Outcome::Reported;
     }
     let mut deliveries = Vec::new();
     for &channel in &notice.channels {
+        if down.contains(&channel) {
+            deliveries.push(Delivery {
+                channel,
+                receipt: None,
+                error: Some(format!("not tried: {channel} failed earlier in this tick")),
+            });
+            continue;
+        }
         let result = signals.send(channel, &notice.message).await;
+        if result.is_err() {
+            down.push(channel);
+        }
         deliveries.push(Delivery {
             channel,
             receipt: result.as_ref().ok().cloned(),

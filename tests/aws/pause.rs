@@ -466,3 +466,62 @@ async fn a_running_controller_takes_an_operators_end_at_its_next_tick() {
         "{status}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_that_failed_is_not_tried_again_in_the_same_tick() {
+    let dead = closed_url().await;
+    let scene = Scene::new("pausedown", &dead, MAPPING_FLOW).await;
+    // A page-out dead-letter queue with messages: a second notice in the same tick.
+    let d = domain("pausedown");
+    let capitalised: String = d
+        .split('.')
+        .map(|p| {
+            let mut c = p.chars();
+            c.next()
+                .map(|f| f.to_uppercase().chain(c).collect::<String>())
+                .unwrap_or_default()
+        })
+        .collect();
+    scene
+        .stack
+        .queue(&format!("Deadletter{capitalised}"), 1, 2, 30)
+        .await;
+    scene
+        .durations(&[(5, HIGH_MS), (4, HIGH_MS), (3, HIGH_MS)])
+        .await;
+    let run = scene.run_once(false).await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let records = journal(Path::new(&scene.journal));
+    let webhook: Vec<String> = records[0]["actions"]
+        .as_array()
+        .expect("actions")
+        .iter()
+        .filter(|d| d["action"]["kind"] == "notify")
+        .map(|d| {
+            d["outcome"]["deliveries"][1]["error"]
+                .as_str()
+                .unwrap_or("")
+                .to_string()
+        })
+        .collect();
+    assert_eq!(webhook.len(), 2, "a pause and an alert: {webhook:?}");
+    assert_eq!(
+        webhook.iter().filter(|e| e.contains("not tried")).count(),
+        1,
+        "the second notice does not wait on the dead webhook again: {webhook:?}"
+    );
+    let subjects: Vec<String> = scene
+        .inbox
+        .take()
+        .await
+        .into_iter()
+        .map(|n| n.subject)
+        .collect();
+    assert_eq!(subjects.len(), 2, "both still over SNS: {subjects:?}");
+    assert!(
+        subjects
+            .iter()
+            .any(|s| s.contains("ALERT page-out-dead-letters")),
+        "{subjects:?}"
+    );
+}
