@@ -237,12 +237,7 @@ impl Action {
                     n.message.subject
                 )
             }
-            Action::LimitFlow(f) | Action::RestoreFlow(f) => format!(
-                "{} from {} to {}",
-                f.target,
-                crate::pause::cap_text(f.from),
-                crate::pause::cap_text(f.to)
-            ),
+            Action::LimitFlow(f) | Action::RestoreFlow(f) => f.to_string(),
         }
     }
 }

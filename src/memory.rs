@@ -240,12 +240,7 @@ impl Memory {
             .drain(..)
             .filter(|w| {
                 let listed = watches.iter().any(|n| n.queue == w.queue);
-                // The listing failed (`<prefix>*`) or this queue's reading did (its URL).
-                let unread = observed
-                    .unobserved
-                    .iter()
-                    .any(|u| u.subject.ends_with('*') || u.subject.ends_with(&w.queue));
-                !listed && unread
+                !listed && observed.queue_unread(&w.queue)
             })
             .map(|w| QueueWatch { unread: true, ..w })
             .collect();

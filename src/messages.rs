@@ -2,7 +2,7 @@
 //! notices. Every subject starts with `[remediator] PAUSE`, `RESUME` or `ALERT`, so mail
 //! filters (and the simulated performers) can sort them; SNS subjects stay under 100 characters.
 
-use crate::pause::{AlertCause, Episode, FlowChange, Trouble, TroubleKind, cap_text};
+use crate::pause::{AlertCause, Episode, FlowChange, Trouble, TroubleKind};
 use crate::ports::Message;
 use crate::time::{Timestamp, human};
 use std::fmt::Write as _;
@@ -33,6 +33,13 @@ fn functions_of(trouble: &[Trouble]) -> String {
     names.join(", ")
 }
 
+/// One `- item` line each.
+fn bullets<T: std::fmt::Display>(body: &mut String, items: &[T]) {
+    for item in items {
+        let _ = writeln!(body, "- {item}");
+    }
+}
+
 const OPERATOR_HELP: &str = "On-call: `remediator status` shows the pause; `remediator pause ack --by NAME` stops the reminders and the alarm; `remediator pause end --by NAME` resumes now.";
 
 /// The first message of an episode.
@@ -52,23 +59,13 @@ pub fn pause(
     let _ = writeln!(body, "Since: {since}");
     let _ = writeln!(body, "Jobs with ingest queues: {}", jobs_line(jobs));
     let _ = writeln!(body, "Evidence:");
-    for t in trouble {
-        let _ = writeln!(body, "- {t}");
-    }
+    bullets(&mut body, trouble);
     if !flow.is_empty() {
         let _ = writeln!(
             body,
             "Backend flow control being applied (put back on resume; uploads still land in SQS):"
         );
-        for f in flow {
-            let _ = writeln!(
-                body,
-                "- {}: {} → {}",
-                f.target,
-                cap_text(f.from),
-                cap_text(f.to)
-            );
-        }
+        bullets(&mut body, flow);
     }
     let _ = writeln!(
         body,
@@ -109,9 +106,7 @@ pub fn reminder(episode: &Episode, at: Timestamp, alarm: bool) -> Message {
     let _ = writeln!(body, "Since: {} ({lasted})", episode.since);
     let _ = writeln!(body, "Jobs: {}", jobs_line(&episode.jobs));
     let _ = writeln!(body, "Evidence at the start:");
-    for t in &episode.trouble {
-        let _ = writeln!(body, "- {t}");
-    }
+    bullets(&mut body, &episode.trouble);
     let _ = writeln!(body, "\n{OPERATOR_HELP}");
     let head = if alarm {
         "[remediator] PAUSE ALARM: paused"
@@ -139,13 +134,7 @@ pub fn resume(since: Timestamp, at: Timestamp, why: &str, flow: &[FlowChange]) -
     );
     let _ = writeln!(body, "Why now: {why}");
     for f in flow {
-        let _ = writeln!(
-            body,
-            "Putting back {}: {} → {}",
-            f.target,
-            cap_text(f.from),
-            cap_text(f.to)
-        );
+        let _ = writeln!(body, "Putting back {f}");
     }
     Message {
         subject: subject(format!("[remediator] RESUME uploads: paused since {since}")),

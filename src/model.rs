@@ -199,9 +199,13 @@ pub struct FunctionObs {
         skip_serializing_if = "Option::is_none"
     )]
     pub timeout: Option<Duration>,
-    /// Reserved concurrency, if the function has any.
+    /// Reserved concurrency, if the function has any; meaningful only when `reservation_read`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reserved_concurrency: Option<u32>,
+    /// GetFunctionConcurrency answered this tick. A setting not read is never acted on: a
+    /// failed reading must not pass for "no reservation".
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reservation_read: bool,
     /// What the function can run at once: its reserved concurrency, else the account's limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub concurrency_limit: Option<u32>,
@@ -245,9 +249,10 @@ pub struct Observed {
     /// Redis clusters the policy names.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub caches: Vec<CacheObs>,
-    /// Event-source mappings of the flow-control function (read when flow control is on).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub mappings: Vec<crate::ports::EventSourceMapping>,
+    /// Event-source mappings of the flow-control function; `None` when not read (flow control
+    /// off, or the listing failed), so a mapping missing from a failed listing is not "gone".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mappings: Option<Vec<crate::ports::EventSourceMapping>>,
     pub unobserved: Vec<Unobserved>,
 }
 
@@ -255,6 +260,34 @@ impl Observed {
     #[must_use]
     pub fn function(&self, name: &str) -> Option<&FunctionObs> {
         self.functions.iter().find(|f| f.name == name)
+    }
+
+    /// Whether a queue could not be read this tick: the ingest-queue listing failed (its
+    /// subject is `<prefix>*`) or this queue's own reading did (its URL). A watch kept through
+    /// such a tick must not take the gap for "unchanged".
+    #[must_use]
+    pub fn queue_unread(&self, queue: &str) -> bool {
+        self.unobserved
+            .iter()
+            .any(|u| u.subject.ends_with('*') || u.subject.ends_with(queue))
+    }
+
+    /// The current setting of a flow-control target (`Some(None)`: no cap); `None` when it was
+    /// not read this tick, or the mapping is no longer listed, so nothing is decided on a guess.
+    #[must_use]
+    pub fn flow_setting(&self, target: &crate::pause::FlowTarget) -> Option<Option<u32>> {
+        match target {
+            crate::pause::FlowTarget::Mapping { uuid, .. } => self
+                .mappings
+                .as_ref()?
+                .iter()
+                .find(|m| &m.uuid == uuid)
+                .map(|m| m.max_concurrency),
+            crate::pause::FlowTarget::Reserved { function } => self
+                .function(function)
+                .filter(|f| f.reservation_read)
+                .map(|f| f.reserved_concurrency),
+        }
     }
 }
 
@@ -271,7 +304,7 @@ impl Observed {
             functions: Vec::new(),
             deadletter: None,
             caches: Vec::new(),
-            mappings: Vec::new(),
+            mappings: None,
             unobserved: Vec::new(),
         }
     }

@@ -157,6 +157,18 @@ pub struct FlowChange {
     pub to: Option<u32>,
 }
 
+impl fmt::Display for FlowChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: {} → {}",
+            self.target,
+            cap_text(self.from),
+            cap_text(self.to)
+        )
+    }
+}
+
 /// A limit or "none", for messages.
 #[must_use]
 pub fn cap_text(cap: Option<u32>) -> String {
@@ -249,16 +261,6 @@ pub struct PauseMemory {
 }
 
 impl PauseMemory {
-    /// Channels a notice has gone out on.
-    #[must_use]
-    pub fn delivered(&self, key: &str) -> Vec<Channel> {
-        self.notices
-            .iter()
-            .filter(|n| n.key == key)
-            .flat_map(|n| n.delivered.iter().copied())
-            .collect()
-    }
-
     /// The latest notice whose key starts with `prefix`.
     #[must_use]
     pub fn latest_notice(&self, prefix: &str) -> Option<&NoticeRecord> {
@@ -266,6 +268,22 @@ impl PauseMemory {
             .iter()
             .filter(|n| n.key.starts_with(prefix))
             .max_by_key(|n| n.at)
+    }
+
+    /// The reserved-concurrency limit this controller holds on `function`, if any.
+    #[must_use]
+    pub fn reserved_cap(&self, function: &str) -> Option<&FlowLimit> {
+        self.flow_limits
+            .iter()
+            .find(|l| matches!(&l.target, FlowTarget::Reserved { function: f } if f == function))
+    }
+
+    /// Whether this controller caps the mapping that drains `queue`.
+    #[must_use]
+    pub fn caps_queue(&self, queue: &str) -> bool {
+        self.flow_limits
+            .iter()
+            .any(|l| matches!(&l.target, FlowTarget::Mapping { queue: q, .. } if q == queue))
     }
 
     #[must_use]

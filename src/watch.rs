@@ -20,7 +20,7 @@ pub fn learn(memory: &mut PauseMemory, observed: &Observed, policy: &Policy) {
         end_suppression(memory, observed, policy);
     }
     watch_growth(memory, observed);
-    forget_lost_flow_limits(memory, observed, policy);
+    forget_lost_flow_limits(memory, observed);
 }
 
 /// Folds new minutes into each function's learned baseline: every minute until `learn_for` is
@@ -132,11 +132,7 @@ fn watch_growth(memory: &mut PauseMemory, observed: &Observed) {
         }
     }
     for old in memory.growth.drain(..) {
-        let unread = observed
-            .unobserved
-            .iter()
-            .any(|u| u.subject.ends_with('*') || u.subject.ends_with(&old.queue));
-        if unread && !next.iter().any(|n| n.queue == old.queue) {
+        if observed.queue_unread(&old.queue) && !next.iter().any(|n| n.queue == old.queue) {
             next.push(old);
         }
     }
@@ -162,28 +158,19 @@ pub fn growth(
 /// moves on) or whose setting someone else has changed since is forgotten: there is nothing to
 /// put back, and their setting wins over ours. While paused every limit is kept, whatever a
 /// possibly stale reading says.
-fn forget_lost_flow_limits(memory: &mut PauseMemory, observed: &Observed, policy: &Policy) {
+fn forget_lost_flow_limits(memory: &mut PauseMemory, observed: &Observed) {
     if memory.episode.is_some() {
         return;
     }
-    let mappings_read = policy
-        .signals
-        .flow_control
-        .as_ref()
-        .is_some_and(|fc| fc.lever == crate::policy::FlowLever::EventSourceMapping)
-        && !observed
-            .unobserved
-            .iter()
-            .any(|u| u.subject.ends_with("event-source mappings"));
     memory.flow_limits.retain(|limit| match &limit.target {
-        FlowTarget::Mapping { uuid, .. } => {
-            !mappings_read
-                || observed
-                    .mappings
-                    .iter()
-                    .any(|m| &m.uuid == uuid && m.max_concurrency == limit.limited_to)
-        }
-        FlowTarget::Reserved { function } => crate::rules::pause::reserved_read(observed, function)
+        // A mapping no longer in a listing that was read is gone.
+        FlowTarget::Mapping { uuid, .. } => observed.mappings.as_ref().is_none_or(|listed| {
+            listed
+                .iter()
+                .any(|m| &m.uuid == uuid && m.max_concurrency == limit.limited_to)
+        }),
+        FlowTarget::Reserved { .. } => observed
+            .flow_setting(&limit.target)
             .is_none_or(|now| now == limit.limited_to),
     });
 }

@@ -92,6 +92,7 @@ impl Replay {
             name: FUNCTION.to_string(),
             timeout: Some(Duration::from_secs(120)),
             reserved_concurrency: None,
+            reservation_read: true,
             concurrency_limit: Some(limit),
             duration_ms: points(&|i| durations[i]),
             invocations: points(&|_| per_minute),
@@ -411,11 +412,11 @@ fn flow_control_caps_index_mappings_and_puts_them_back_after_a_restart() {
     let mut caps = [None, Some(50), None];
     for m in 0..durations.len() {
         let mut observed = r.observed(m, &durations, 600.0, 1000);
-        observed.mappings = vec![
+        observed.mappings = Some(vec![
             mapping("a", "test-boss-7-index", caps[0]),
             mapping("b", "test-boss-8-index", caps[1]),
             mapping("c", "test-boss-ingest-7", caps[2]),
-        ];
+        ]);
         let before = r.done.len();
         r.tick(m, &observed);
         for (_, action) in &r.done[before..] {
@@ -600,6 +601,7 @@ fn run_reserved(
                 reason: "Lambda GetFunctionConcurrency failed (transient): timeout".into(),
             });
             observed.functions[0].reserved_concurrency = None;
+            observed.functions[0].reservation_read = false;
         }
         let before = r.done.len();
         r.tick(m, &observed);

@@ -67,6 +67,7 @@ fn ingest_function(errors: f64, at: Timestamp) -> remediator::model::FunctionObs
         name: "tileIngestLambda-test-boss".into(),
         timeout: None,
         reserved_concurrency: None,
+        reservation_read: false,
         concurrency_limit: None,
         duration_ms: Series::default(),
         invocations: Series::default(),

@@ -86,11 +86,11 @@ pub async fn observe_pause<M: Metrics, Q: Queues, F: Functions>(
                 continue;
             }
         };
-        let reserved = match functions.reserved_concurrency(name).await {
-            Ok(r) => r,
+        let (reserved, reservation_read) = match functions.reserved_concurrency(name).await {
+            Ok(r) => (r, true),
             Err(e) => {
                 unobserved(observed, &format!("{name} reserved concurrency"), &e);
-                None
+                (None, false)
             }
         };
         let limit = match reserved {
@@ -109,6 +109,7 @@ pub async fn observe_pause<M: Metrics, Q: Queues, F: Functions>(
             name: name.clone(),
             timeout: Some(config.timeout),
             reserved_concurrency: reserved,
+            reservation_read,
             concurrency_limit: limit,
             duration_ms: Series::default(),
             invocations: Series::default(),
@@ -214,7 +215,7 @@ pub async fn observe_pause<M: Metrics, Q: Queues, F: Functions>(
         match functions.event_source_mappings(&fc.function).await {
             Ok(mut mappings) => {
                 mappings.sort_by(|a, b| a.queue.cmp(&b.queue).then(a.uuid.cmp(&b.uuid)));
-                observed.mappings = mappings;
+                observed.mappings = Some(mappings);
             }
             Err(e) => unobserved(
                 observed,
@@ -241,6 +242,7 @@ fn metrics_only(name: &str) -> FunctionObs {
         name: name.to_string(),
         timeout: None,
         reserved_concurrency: None,
+        reservation_read: false,
         concurrency_limit: None,
         duration_ms: Series::default(),
         invocations: Series::default(),

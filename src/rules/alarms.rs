@@ -57,15 +57,10 @@ pub fn decide(observed: &Observed, policy: &Policy, memory: &Memory, decision: &
                 ),
             );
         }
-        let capped = |queue: &str| {
-            memory.pause.flow_limits.iter().any(|l| {
-                matches!(&l.target, crate::pause::FlowTarget::Mapping { queue: q, .. } if q == queue)
-            })
-        };
         if let Some(index) = &job.index
             && let Some((lasted, by)) = crate::watch::growth(&memory.pause, &index.name, at)
             && lasted >= growing_for
-            && !capped(&index.name)
+            && !memory.pause.caps_queue(&index.name)
         {
             raise(
                 AlertCause::IndexQueueGrowing,
@@ -99,7 +94,7 @@ pub fn decide(observed: &Observed, policy: &Policy, memory: &Memory, decision: &
     for f in &observed.functions {
         let throttles = recent_sum(&f.throttles, observed, policy);
         // Throttles under remediator's own reserved-concurrency cap are the pause working.
-        let own_cap = super::pause::own_reserved_cap(&memory.pause, &f.name).is_some();
+        let own_cap = memory.pause.reserved_cap(&f.name).is_some();
         if throttles > 0.0 && !own_cap {
             raise(
                 AlertCause::FunctionThrottled,

@@ -48,7 +48,7 @@ pub fn decide(observed: &Observed, policy: &Policy, memory: &Memory, decision: &
                 // Our own reserved-concurrency cap is not the function's capacity: judged
                 // against it, the pause would keep itself going.
                 let mut f = f.clone();
-                if let Some(limit) = own_reserved_cap(pause, name) {
+                if let Some(limit) = pause.reserved_cap(name) {
                     f.concurrency_limit = limit.original;
                 }
                 let a = assess(&f, base, &frame);
@@ -227,18 +227,6 @@ fn resend_resume(observed: &Observed, policy: &Policy, memory: &Memory, decision
     push_notice(decision, memory, policy, notice, observed.at);
 }
 
-/// The reserved-concurrency limit this controller holds on `function`, if any.
-#[must_use]
-pub fn own_reserved_cap<'m>(
-    pause: &'m crate::pause::PauseMemory,
-    function: &str,
-) -> Option<&'m crate::pause::FlowLimit> {
-    pause
-        .flow_limits
-        .iter()
-        .find(|l| matches!(&l.target, FlowTarget::Reserved { function: f } if f == function))
-}
-
 /// Limits left over with no episode (a restore that failed, or one interrupted by a restart)
 /// are put back.
 fn restore_leftovers(observed: &Observed, memory: &Memory, decision: &mut Decision) {
@@ -249,32 +237,6 @@ fn restore_leftovers(observed: &Observed, memory: &Memory, decision: &mut Decisi
     );
 }
 
-/// The current setting of a flow target; `None` when it was not read this tick (a failed
-/// reading, or a mapping no longer listed), so nothing is decided on a guess.
-fn current(observed: &Observed, target: &FlowTarget) -> Option<Option<u32>> {
-    match target {
-        FlowTarget::Mapping { uuid, .. } => observed
-            .mappings
-            .iter()
-            .find(|m| &m.uuid == uuid)
-            .map(|m| m.max_concurrency),
-        FlowTarget::Reserved { function } => reserved_read(observed, function),
-    }
-}
-
-/// A function's reserved concurrency, if it was read this tick.
-#[must_use]
-pub fn reserved_read(observed: &Observed, function: &str) -> Option<Option<u32>> {
-    let failed = format!("{function} reserved concurrency");
-    if observed.unobserved.iter().any(|u| u.subject == failed) {
-        return None;
-    }
-    observed
-        .function(function)
-        .filter(|f| f.timeout.is_some())
-        .map(|f| f.reserved_concurrency)
-}
-
 /// Every remembered limit whose setting is still ours goes back to its original. One not read
 /// this tick waits for a tick that reads it; one changed by someone else since is left alone.
 fn restores(observed: &Observed, memory: &Memory) -> Vec<FlowChange> {
@@ -282,7 +244,7 @@ fn restores(observed: &Observed, memory: &Memory) -> Vec<FlowChange> {
         .pause
         .flow_limits
         .iter()
-        .filter(|l| current(observed, &l.target) == Some(l.limited_to))
+        .filter(|l| observed.flow_setting(&l.target) == Some(l.limited_to))
         .map(|l| FlowChange {
             target: l.target.clone(),
             from: l.limited_to,
@@ -303,6 +265,7 @@ fn limits_wanted(observed: &Observed, policy: &Policy, memory: &Memory) -> Vec<F
         FlowLever::EventSourceMapping => observed
             .mappings
             .iter()
+            .flatten()
             .filter(|m| {
                 m.function == fc.function || m.function.ends_with(&format!(":{}", fc.function))
             })
@@ -322,7 +285,7 @@ fn limits_wanted(observed: &Observed, policy: &Policy, memory: &Memory) -> Vec<F
             let target = FlowTarget::Reserved {
                 function: fc.function.clone(),
             };
-            match reserved_read(observed, &fc.function) {
+            match observed.flow_setting(&target) {
                 Some(now) if !held(&target) && above(now) => vec![FlowChange {
                     target,
                     from: now,

@@ -11,6 +11,8 @@ mod adapters;
 #[allow(dead_code)]
 #[path = "../common/mod.rs"]
 mod common;
+#[path = "../loopback/http.rs"]
+mod http;
 #[path = "../loopback/lambda.rs"]
 mod lambda;
 #[path = "../loopback/lambda_front.rs"]

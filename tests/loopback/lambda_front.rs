@@ -10,20 +10,17 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::time::Duration;
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST, HeaderValue, TRANSFER_ENCODING};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode, Uri};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioExecutor;
 use serde_json::json;
 use tokio::net::TcpListener;
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
 
 /// The REST path of GetAccountSettings (API version 2016-08-19).
 const ACCOUNT_SETTINGS: &str = "/2016-08-19/account-settings";
@@ -59,7 +56,7 @@ impl LambdaFront {
             account_settings_calls: AtomicU64::new(0),
             forwarded: AtomicU64::new(0),
         });
-        let server = tokio::spawn(serve(listener, Arc::clone(&shared)));
+        let server = tokio::spawn(super::http::serve(listener, Arc::clone(&shared), handle));
         LambdaFront {
             shared,
             port,
@@ -164,23 +161,4 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Reply
         return Ok(account_settings(&shared));
     }
     Ok(forward(&shared, request).await)
-}
-
-async fn serve(listener: TcpListener, shared: Arc<Shared>) {
-    let mut connections = JoinSet::new();
-    loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-            continue;
-        };
-        while connections.try_join_next().is_some() {}
-        let shared = Arc::clone(&shared);
-        connections.spawn(async move {
-            let service = service_fn(move |request| handle(Arc::clone(&shared), request));
-            let _ = http1::Builder::new()
-                .keep_alive(true)
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        });
-    }
 }

@@ -12,13 +12,10 @@ use std::time::Duration;
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 use serde_json::Value;
 use tokio::net::TcpListener;
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
 
 /// The path of the webhook URL, standing in for the secret a Slack URL carries.
 pub const PATH: &str = "/services/T0000/B0000/not-a-secret";
@@ -91,7 +88,7 @@ impl LoopbackWebhook {
             script: Mutex::new(replies.iter().copied().collect()),
             requests: Mutex::new(Vec::new()),
         });
-        let server = tokio::spawn(serve(listener, Arc::clone(&shared)));
+        let server = tokio::spawn(super::http::serve(listener, Arc::clone(&shared), handle));
         LoopbackWebhook {
             shared,
             port,
@@ -160,23 +157,4 @@ async fn handle(
     let mut response = Response::new(Full::new(Bytes::from(text)));
     *response.status_mut() = StatusCode::from_u16(reply.status).expect("a valid status");
     Ok(response)
-}
-
-async fn serve(listener: TcpListener, shared: Arc<Shared>) {
-    let mut connections = JoinSet::new();
-    loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-            continue;
-        };
-        while connections.try_join_next().is_some() {}
-        let shared = Arc::clone(&shared);
-        connections.spawn(async move {
-            let service = service_fn(move |request| handle(Arc::clone(&shared), request));
-            // Errors here are clients going away mid-exchange (a timed-out attempt).
-            let _ = http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        });
-    }
 }
