@@ -24,7 +24,8 @@ pub enum Outcome {
     },
     /// Dry-run or plan: the action was admitted and deliberately not carried out.
     WouldApply,
-    /// Escalations are reported through the journal and the log at WARN (and, later, signals).
+    /// An escalation, or a notice with no channel configured: journal and log (WARN) only; an
+    /// escalation also becomes an `alert/capacity` notice from the alarms rule.
     Reported,
     Failed {
         error: String,
