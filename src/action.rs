@@ -313,6 +313,24 @@ pub enum HoldReason {
         function: String,
         errors: f64,
     },
+    /// A reading no AWS service could produce: the signal is set aside, nothing is decided on it.
+    Implausible {
+        signal: String,
+        value: f64,
+        minute: Timestamp,
+        bound: String,
+    },
+    /// Memory holds a time ahead of this host's clock (another host's clock, or this one went
+    /// back): what it touches waits until the clock catches up, and says so.
+    ClockSkew {
+        field: String,
+        recorded: Timestamp,
+    },
+    /// What was about to be done could not first be written to the state store, so it was not
+    /// done: a controller that cannot remember must not act.
+    StateUnwritable {
+        error: String,
+    },
 }
 
 impl fmt::Display for HoldReason {
@@ -376,6 +394,24 @@ impl fmt::Display for HoldReason {
             HoldReason::FunctionFailing { function, errors } => write!(
                 f,
                 "{function} reported {errors:.0} error(s) recently; not re-driving into a failing lambda"
+            ),
+            HoldReason::Implausible {
+                signal,
+                value,
+                minute,
+                bound,
+            } => write!(
+                f,
+                "implausible: {signal} = {} in the minute from {minute}, outside what AWS can produce ({bound}); signal set aside",
+                crate::vet::figure(*value)
+            ),
+            HoldReason::ClockSkew { field, recorded } => write!(
+                f,
+                "clock skew: {field} was recorded at {recorded}, ahead of this host's clock; waiting until then"
+            ),
+            HoldReason::StateUnwritable { error } => write!(
+                f,
+                "not done: the state store could not record it first ({error})"
             ),
             HoldReason::Refused { error, until } => {
                 write!(

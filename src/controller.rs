@@ -2,11 +2,16 @@
 //! line per decision, and the loop that ticks every interval until asked to stop.
 
 use crate::act::Outcome;
+use crate::action::HoldReason;
+use crate::decide::Decision;
 use crate::journal::{EndedRecord, Journal, JournalError, Record};
+use crate::memory::Intent;
 use crate::memory::Memory;
+use crate::observe::Deadline;
+use crate::pause::AlertCause;
 use crate::policy::Policy;
 use crate::ports::{Functions, Metrics, Queues, Signals, Tables};
-use crate::reconcile::{Ports, Step, TickReport, tick};
+use crate::reconcile::{Ports, Prepared, Step, TickReport, carry_out, observe_budget, prepare};
 use crate::redrive::Summary;
 use crate::redrive::fleet::{Fleet, NoLauncher};
 use crate::state::{StateError, StateStore};
@@ -21,6 +26,10 @@ pub enum ControllerError {
     #[error(transparent)]
     Journal(#[from] JournalError),
 }
+
+/// How long re-drives get to end after SIGTERM (their Invoke calls in flight are abandoned after
+/// it), so the process stops within seconds whatever its endpoints do.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
 /// How a tick's decisions are labelled in the journal and the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,10 +73,14 @@ pub struct Controller<'a, M, T, Q, F, N, S> {
 impl<'a, M: Metrics, T: Tables, Q: Queues, F: Functions, N: Signals, S: StateStore>
     Controller<'a, M, T, Q, F, N, S>
 {
-    /// Loads the memory from the store, if there is one.
+    /// Loads the memory from the store, if there is one, and checks it like a policy: values
+    /// no controller could have written, or times beyond the tolerated clock skew, stop the
+    /// start (the store is named with each field) rather than crash-loop or act on them. In
+    /// enforce mode the memory is written back at once, so a store that cannot be written is
+    /// found before anything is done, not after.
     ///
     /// # Errors
-    /// The state file exists but cannot be read or is damaged.
+    /// The state cannot be read, is damaged or holds untrustworthy values, or cannot be written.
     pub async fn start(
         ports: Ports<'a, M, T, Q, F, N>,
         policy: &'a Policy,
@@ -75,11 +88,36 @@ impl<'a, M: Metrics, T: Tables, Q: Queues, F: Functions, N: Signals, S: StateSto
         journal: Journal,
         mode: Mode,
     ) -> Result<Self, ControllerError> {
+        let now = Timestamp::now();
         let mut memory = match &store {
-            Some(store) => store.load().await?,
+            Some(store) => {
+                let memory = store.load().await?;
+                match crate::memory::validate::validate(&memory, now) {
+                    Ok(skews) => {
+                        for skew in skews {
+                            tracing::warn!(
+                                "clock skew: {skew}; what it touches is held until this clock catches up"
+                            );
+                        }
+                    }
+                    Err(problems) => {
+                        return Err(StateError::Invalid {
+                            store: store.name(),
+                            problems,
+                        }
+                        .into());
+                    }
+                }
+                memory
+            }
             None => Memory::default(),
         };
-        memory.interrupt_orphaned_redrives(Timestamp::now());
+        memory.interrupt_orphaned_redrives(now);
+        if mode == Mode::Enforce
+            && let Some(store) = &store
+        {
+            store.save(&memory).await?;
+        }
         Ok(Self {
             ports,
             policy,
@@ -98,8 +136,9 @@ impl<'a, M: Metrics, T: Tables, Q: Queues, F: Functions, N: Signals, S: StateSto
         self
     }
 
-    /// One tick at `at`: decide, act (in enforce mode), log, journal, and save the memory.
-    /// Plan and dry-run never write the state: nothing was done that a cooldown should cover.
+    /// One tick at `at`: decide, write the intent, act (in enforce mode), log, journal, and
+    /// save the memory. Plan and dry-run never write the state: nothing was done that a
+    /// cooldown should cover.
     ///
     /// # Errors
     /// The journal file or the state file could not be written. The tick itself happened; in
@@ -111,30 +150,46 @@ impl<'a, M: Metrics, T: Tables, Q: Queues, F: Functions, N: Signals, S: StateSto
         };
         self.note_ended(&ended);
         self.adopt_operator_notes().await;
+        let deadline = Deadline::after(observe_budget(self.policy.controller.interval));
+        let mut prepared = prepare(&self.ports, self.policy, &mut self.memory, at, deadline).await;
+        let step = self.mode.step();
+        if step == Step::Act
+            && !prepared.admitted.is_empty()
+            && let Err(e) = self.write_intent(&prepared).await
+        {
+            // A controller that cannot remember what it does must not do it: everything is
+            // held, and people are told (the only thing still sent).
+            tracing::error!("{e}: holding every action of this tick");
+            prepared.hold_all(&HoldReason::StateUnwritable {
+                error: e.to_string(),
+            });
+            let store = self.store.as_ref().map_or_else(String::new, S::name);
+            let mut alert = Decision::default();
+            crate::rules::alarms::alert(
+                &mut alert,
+                &self.memory,
+                self.policy,
+                AlertCause::StateUnwritable,
+                &store,
+                &e.to_string(),
+                at,
+            );
+            prepared.admitted = alert.actions;
+        }
         let report = match &mut self.fleet {
-            Some(fleet) => {
-                tick(
-                    &self.ports,
-                    fleet,
-                    self.policy,
-                    &mut self.memory,
-                    at,
-                    self.mode.step(),
-                )
-                .await
-            }
+            Some(fleet) => carry_out(&self.ports, fleet, &mut self.memory, prepared, step).await,
             None => {
-                tick(
+                carry_out(
                     &self.ports,
                     &mut NoLauncher,
-                    self.policy,
                     &mut self.memory,
-                    at,
-                    self.mode.step(),
+                    prepared,
+                    step,
                 )
                 .await
             }
         };
+        self.memory.intents.clear();
         // Remember what was done before anything else can fail.
         let saved = self.save().await;
         log_report(&report, self.mode);
@@ -148,6 +203,22 @@ impl<'a, M: Metrics, T: Tables, Q: Queues, F: Functions, N: Signals, S: StateSto
         saved?;
         journal?;
         Ok(report)
+    }
+
+    /// Writes the admitted actions to the store before the first call is made.
+    async fn write_intent(&mut self, prepared: &Prepared) -> Result<(), StateError> {
+        if self.store.is_none() {
+            return Ok(());
+        }
+        self.memory.intents = vec![Intent {
+            at: prepared.at,
+            actions: prepared.admitted.clone(),
+        }];
+        let saved = self.save().await;
+        if saved.is_err() {
+            self.memory.intents.clear();
+        }
+        saved
     }
 
     /// Ends the re-drives this controller started: waits for them when `wait` (a one-shot run
@@ -235,8 +306,10 @@ impl<'a, M: Metrics, T: Tables, Q: Queues, F: Functions, N: Signals, S: StateSto
         }
     }
 
-    /// Ticks every `interval` until `shutdown` completes. A tick in flight is always finished:
-    /// stopping half-way between deciding and recording would forget what was done.
+    /// Ticks every `interval` until `shutdown` completes. A signal abandons the tick in flight
+    /// at once: the calls it had not made are not made, and a call already sent is read back
+    /// from the world at the next start (its intent is in the store). Re-drives are asked to
+    /// stop and given [`SHUTDOWN_GRACE`] to end.
     pub async fn run(&mut self, interval: Duration, shutdown: impl Future<Output = ()>) {
         let mut ticker = tokio::time::interval(interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -247,14 +320,36 @@ impl<'a, M: Metrics, T: Tables, Q: Queues, F: Functions, N: Signals, S: StateSto
                 () = &mut shutdown => break,
                 _ = ticker.tick() => {}
             }
-            if let Err(e) = self.tick(Timestamp::now()).await {
-                tracing::error!("{e}");
+            let stopped = tokio::select! {
+                biased;
+                () = &mut shutdown => true,
+                result = self.tick(Timestamp::now()) => {
+                    if let Err(e) = result {
+                        tracing::error!("{e}");
+                    }
+                    false
+                }
+            };
+            if stopped {
+                tracing::warn!(
+                    "stopped in the middle of a tick: calls not yet made were abandoned; a change already sent is read back at the next start"
+                );
+                break;
             }
         }
-        if let Err(e) = self.finish_redrives(false, std::future::pending()).await {
-            tracing::error!("{e}");
+        let finished = tokio::time::timeout(
+            SHUTDOWN_GRACE,
+            self.finish_redrives(false, std::future::pending()),
+        )
+        .await;
+        match finished {
+            Ok(Ok(_)) => tracing::info!("stopped"),
+            Ok(Err(e)) => tracing::error!("{e}"),
+            Err(_) => tracing::warn!(
+                "re-drives did not end within {}s; stopped without waiting for their Invoke calls",
+                SHUTDOWN_GRACE.as_secs()
+            ),
         }
-        tracing::info!("stopped after finishing the tick in flight");
     }
 }
 

@@ -41,6 +41,7 @@ impl Decision {
 #[must_use]
 pub fn decide(observed: &Observed, policy: &Policy, memory: &Memory) -> Decision {
     let mut decision = Decision::default();
+    rules::implausible::decide(observed, policy, memory, &mut decision);
     rules::capacity::decide(observed, policy, memory, &mut decision);
     rules::stranded::decide(observed, policy, memory, &mut decision);
     rules::pause::decide(observed, policy, memory, &mut decision);

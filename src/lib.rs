@@ -30,5 +30,6 @@ pub mod source;
 pub mod state;
 pub mod status;
 pub mod time;
+pub mod vet;
 pub mod watch;
 pub mod webhook;

@@ -167,6 +167,12 @@ pub fn advice(cause: AlertCause) -> &'static str {
         AlertCause::RedisCpu => {
             "Redis is at its CPU ceiling, slowing the endpoints (more endpoints will not help): ask readers to use access-mode=raw (or no-cache)."
         }
+        AlertCause::Implausible => {
+            "a metric reported a value no AWS service could produce (see the bound): the controller holds this signal and acts on nothing it says; check what publishes to CloudWatch under this name (a test harness, a custom metric in the AWS namespace) and the CloudWatch console."
+        }
+        AlertCause::StateUnwritable => {
+            "the controller cannot write its state store, so it does nothing it could not remember (no raise, lower, re-drive or pause): fix the store (disk full, permissions, a missing directory, the state table) and it carries on at the next tick."
+        }
     }
 }
 

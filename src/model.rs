@@ -254,6 +254,9 @@ pub struct Observed {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mappings: Option<Vec<crate::ports::EventSourceMapping>>,
     pub unobserved: Vec<Unobserved>,
+    /// Signals set aside by `vet` for an impossible reading; no rule sees them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub implausible: Vec<crate::vet::Implausible>,
 }
 
 impl Observed {
@@ -292,6 +295,21 @@ impl Observed {
 }
 
 impl Observed {
+    /// Adds what another part of the same tick's observation saw (observed concurrently).
+    pub fn merge(&mut self, other: Observed) {
+        self.resources.extend(other.resources);
+        self.resources.sort_by(|a, b| a.resource.cmp(&b.resource));
+        self.jobs.extend(other.jobs);
+        self.functions.extend(other.functions);
+        self.functions.sort_by(|a, b| a.name.cmp(&b.name));
+        self.deadletter = self.deadletter.take().or(other.deadletter);
+        self.caches.extend(other.caches);
+        self.mappings = self.mappings.take().or(other.mappings);
+        self.unobserved.extend(other.unobserved);
+        self.unobserved.sort_by(|a, b| a.subject.cmp(&b.subject));
+        self.implausible.extend(other.implausible);
+    }
+
     /// An observation of nothing yet, at `at`; `observe` fills it in, and an operator's order
     /// that needs no observation is judged against it.
     #[must_use]
@@ -306,6 +324,7 @@ impl Observed {
             caches: Vec::new(),
             mappings: None,
             unobserved: Vec::new(),
+            implausible: Vec::new(),
         }
     }
 }

@@ -91,6 +91,10 @@ pub enum AlertCause {
     Capacity,
     /// A re-drive stopped without draining its queue.
     RedriveGaveUp,
+    /// A reading no AWS service could have produced: the signal is held, never acted on.
+    Implausible,
+    /// What was about to be done could not first be written to the state store: nothing done.
+    StateUnwritable,
 }
 
 impl fmt::Display for AlertCause {
@@ -104,6 +108,8 @@ impl fmt::Display for AlertCause {
             AlertCause::RedisCpu => "redis-cpu",
             AlertCause::Capacity => "capacity",
             AlertCause::RedriveGaveUp => "redrive-gave-up",
+            AlertCause::Implausible => "implausible",
+            AlertCause::StateUnwritable => "state-unwritable",
         })
     }
 }

@@ -40,6 +40,13 @@ pub enum PortError {
     /// The resource is being changed and accepts no further change now.
     #[error("{resource} is busy ({message})")]
     Busy { resource: String, message: String },
+    /// No answer before the tick's deadline: the call was abandoned, so one hung endpoint
+    /// cannot stretch a tick past its interval. Transient: the next tick asks again.
+    #[error("{operation} timed out: no answer within the tick's {budget_ms} ms")]
+    TimedOut {
+        operation: &'static str,
+        budget_ms: u64,
+    },
 }
 
 impl PortError {
@@ -47,7 +54,10 @@ impl PortError {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            PortError::Transient { .. } | PortError::Throttled { .. } | PortError::Busy { .. }
+            PortError::Transient { .. }
+                | PortError::Throttled { .. }
+                | PortError::Busy { .. }
+                | PortError::TimedOut { .. }
         )
     }
 }

@@ -2,17 +2,19 @@
 //! the simulator all drive this same function; only `Step` differs.
 
 use crate::act::{Outcome, act};
-use crate::action::{Action, Held};
+use crate::action::{Action, Held, HoldReason};
 use crate::decide::{Verdict, decide};
 use crate::guard::admit;
 use crate::memory::Memory;
 use crate::model::Observed;
-use crate::observe::{observe, observe_ingest, observe_pause};
+use crate::observe::{Deadline, observe_all};
 use crate::policy::Policy;
 use crate::ports::{Functions, Metrics, Queues, Signals, Tables};
 use crate::redrive::fleet::Launcher;
 use crate::time::Timestamp;
+use crate::vet::vet;
 use serde::{Deserialize, Serialize};
+use std::time::Duration;
 
 /// Whether this tick may change the world.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +52,36 @@ pub struct Ports<'a, M, T, Q, F, N> {
     pub signals: &'a N,
 }
 
+/// A tick decided and admitted, not yet carried out: the controller writes the admitted actions
+/// to its state store as an intent in between, and carries out nothing it could not write.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prepared {
+    pub at: Timestamp,
+    pub observed: Observed,
+    pub verdicts: Vec<Verdict>,
+    pub admitted: Vec<Action>,
+    pub held: Vec<Held>,
+}
+
+impl Prepared {
+    /// Holds every admitted action for `reason` (nothing is carried out).
+    pub fn hold_all(&mut self, reason: &HoldReason) {
+        let admitted = std::mem::take(&mut self.admitted);
+        self.held.extend(
+            admitted
+                .into_iter()
+                .map(|a| Held::action(a, reason.clone())),
+        );
+    }
+}
+
+/// How long a tick's observation may take: two thirds of the interval, so a tick whose calls
+/// hang still ends (with what did not answer held as unobserved) before the next is due.
+#[must_use]
+pub fn observe_budget(interval: Duration) -> Duration {
+    interval * 2 / 3
+}
+
 /// Runs one tick at `at` and updates `memory` with what was carried out.
 pub async fn tick<M: Metrics, T: Tables, Q: Queues, F: Functions, N: Signals, L: Launcher>(
     ports: &Ports<'_, M, T, Q, F, N>,
@@ -59,41 +91,77 @@ pub async fn tick<M: Metrics, T: Tables, Q: Queues, F: Functions, N: Signals, L:
     at: Timestamp,
     step: Step,
 ) -> TickReport {
+    let prepared = prepare(ports, policy, memory, at, Deadline::none()).await;
+    carry_out(ports, launcher, memory, prepared, step).await
+}
+
+/// Observes (by `deadline`), vets the evidence, resolves intents left by a process that stopped
+/// mid-act, decides and admits. Updates what memory learns from observing (settled changes,
+/// queue watches, baselines), but records no action.
+pub async fn prepare<M: Metrics, T: Tables, Q: Queues, F: Functions, N: Signals>(
+    ports: &Ports<'_, M, T, Q, F, N>,
+    policy: &Policy,
+    memory: &mut Memory,
+    at: Timestamp,
+    deadline: Deadline,
+) -> Prepared {
     memory.prune(at);
-    let mut observed = observe(ports.metrics, ports.tables, policy, at).await;
-    observe_ingest(ports.queues, policy, &mut observed).await;
-    observe_pause(
-        ports.metrics,
-        ports.queues,
-        ports.functions,
+    let observed = observe_all(
+        (ports.metrics, ports.tables, ports.queues, ports.functions),
         policy,
-        &mut observed,
+        at,
+        deadline,
     )
     .await;
+    let observed = vet(observed, memory);
+    let mut verdicts = memory.resolve_intents(&observed);
     memory.note_settled(&observed);
     let decision = decide(&observed, policy, memory);
     // After deciding: the rule compares this tick's counts with the watch kept so far.
     memory.watch_queues(&observed);
     crate::watch::learn(&mut memory.pause, &observed, policy);
     let admission = admit(decision.actions, &observed, policy, memory);
+    verdicts.extend(decision.verdicts);
+    let mut held = decision.held;
+    held.extend(admission.held);
+    Prepared {
+        at,
+        observed,
+        verdicts,
+        admitted: admission.admitted,
+        held,
+    }
+}
+
+/// Carries out (with `Step::Act`) what `prepare` admitted, and remembers what was done.
+pub async fn carry_out<M: Metrics, T: Tables, Q: Queues, F: Functions, N: Signals, L: Launcher>(
+    ports: &Ports<'_, M, T, Q, F, N>,
+    launcher: &mut L,
+    memory: &mut Memory,
+    prepared: Prepared,
+    step: Step,
+) -> TickReport {
+    let Prepared {
+        at,
+        observed,
+        verdicts,
+        admitted,
+        held,
+    } = prepared;
     let outcomes = match step {
         Step::Act => {
             act(
                 (ports.tables, ports.functions, ports.signals),
                 launcher,
-                &admission.admitted,
+                &admitted,
                 &observed,
             )
             .await
         }
-        Step::Plan => admission
-            .admitted
-            .iter()
-            .map(|_| Outcome::WouldApply)
-            .collect(),
+        Step::Plan => admitted.iter().map(|_| Outcome::WouldApply).collect(),
     };
     let mut actions = Vec::new();
-    for (action, outcome) in admission.admitted.into_iter().zip(outcomes) {
+    for (action, outcome) in admitted.into_iter().zip(outcomes) {
         match &outcome {
             Outcome::Applied { .. } | Outcome::Reported | Outcome::Recorded => {
                 memory.record(&action, at, &[]);
@@ -114,12 +182,10 @@ pub async fn tick<M: Metrics, T: Tables, Q: Queues, F: Functions, N: Signals, L:
         }
         actions.push(Done { action, outcome });
     }
-    let mut held = decision.held;
-    held.extend(admission.held);
     TickReport {
         at,
         observed,
-        verdicts: decision.verdicts,
+        verdicts,
         actions,
         held,
     }

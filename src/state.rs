@@ -21,6 +21,16 @@ pub enum StateError {
         "state file {path} is not a remediator state file ({message}); move it aside to start with an empty memory"
     )]
     Corrupt { path: PathBuf, message: String },
+    /// Remembered values no controller could have written, or times beyond the clock skew
+    /// tolerated: the controller refuses to start rather than crash-loop or act on them.
+    #[error(
+        "{store} holds values that cannot be trusted: {}; fix or move it aside to start with an empty memory",
+        problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+    )]
+    Invalid {
+        store: String,
+        problems: Vec<crate::memory::validate::Problem>,
+    },
     #[error("cannot write state file {path}: {source}")]
     Write {
         path: PathBuf,
@@ -29,6 +39,10 @@ pub enum StateError {
 }
 
 pub trait StateStore {
+    /// What the store is, for messages (`state file /var/lib/remediator/state.json`).
+    fn name(&self) -> String {
+        "the state store".to_string()
+    }
     /// The memory saved last, or an empty one if nothing was ever saved.
     fn load(&self) -> impl Future<Output = Result<Memory, StateError>> + Send;
     fn save(&self, memory: &Memory) -> impl Future<Output = Result<(), StateError>> + Send;
@@ -107,6 +121,10 @@ impl FileState {
 }
 
 impl StateStore for FileState {
+    fn name(&self) -> String {
+        format!("state file {}", self.path.display())
+    }
+
     async fn load(&self) -> Result<Memory, StateError> {
         self.load_sync()
     }

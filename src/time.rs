@@ -22,9 +22,10 @@ impl Timestamp {
         Duration::from_secs(self.0.saturating_sub(earlier.0))
     }
 
+    /// Saturates at the end of time: a duration from a damaged input must not wrap or panic.
     #[must_use]
     pub fn plus(self, d: Duration) -> Self {
-        Self(self.0 + d.as_secs())
+        Self(self.0.saturating_add(d.as_secs()))
     }
 
     #[must_use]
@@ -42,8 +43,16 @@ impl Timestamp {
     }
 }
 
+/// 9999-12-31T23:59:59Z: RFC 3339 has four-digit years, and humantime panics beyond them.
+pub const LAST_RFC3339: Timestamp = Timestamp(253_402_300_799);
+
 impl fmt::Display for Timestamp {
+    /// RFC 3339 (`2026-01-05T14:10:00Z`); an instant past year 9999, which only a damaged input
+    /// can hold, as `@<seconds>` so it is still shown rather than panicking.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if *self > LAST_RFC3339 {
+            return write!(f, "@{}", self.0);
+        }
         let t = std::time::UNIX_EPOCH + Duration::from_secs(self.0);
         write!(f, "{}", humantime::format_rfc3339_seconds(t))
     }
@@ -53,4 +62,24 @@ impl fmt::Display for Timestamp {
 #[must_use]
 pub fn human(d: Duration) -> String {
     humantime::format_duration(d).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instants_past_year_9999_are_shown_not_panicked_on() {
+        assert_eq!(Timestamp(99_999_999_999_999).to_string(), "@99999999999999");
+        assert_eq!(Timestamp(u64::MAX).to_string(), format!("@{}", u64::MAX));
+        assert_eq!(LAST_RFC3339.to_string(), "9999-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn plus_saturates() {
+        assert_eq!(
+            Timestamp(u64::MAX - 1).plus(Duration::from_secs(10)),
+            Timestamp(u64::MAX)
+        );
+    }
 }

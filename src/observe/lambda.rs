@@ -3,6 +3,7 @@
 //! ConcurrentExecutions minutes), the Redis clusters the policy names, the stack's page-out
 //! dead-letter queue, and the flow-control function's event-source mappings.
 
+use super::Deadline;
 use crate::model::{CacheObs, FunctionObs, Observed, Series, Unobserved};
 use crate::policy::{FlowLever, Policy};
 use crate::ports::{Functions, MetricQuery, MetricWindow, Metrics, PortError, Queues, Statistic};
@@ -65,16 +66,45 @@ pub async fn observe_pause<M: Metrics, Q: Queues, F: Functions>(
     functions: &F,
     policy: &Policy,
     observed: &mut Observed,
+    deadline: Deadline,
 ) {
     let names = watched_functions(policy);
     let mut found = Vec::new();
-    let mut account: Option<Result<u32, PortError>> = None;
+    // The configurations, reservations and the account's limit are read concurrently; the
+    // account's limit is read once, and only used for functions without a reservation.
+    let configured: Vec<&String> = names.iter().filter(|(_, c)| *c).map(|(n, _)| n).collect();
+    let (readings, account) = tokio::join!(
+        futures_util::future::join_all(configured.iter().map(|name| async move {
+            tokio::join!(
+                deadline.call("GetFunctionConfiguration", functions.configuration(name)),
+                deadline.call(
+                    "GetFunctionConcurrency",
+                    functions.reserved_concurrency(name)
+                ),
+            )
+        })),
+        async {
+            if configured.is_empty() {
+                None
+            } else {
+                Some(
+                    deadline
+                        .call("GetAccountSettings", functions.account_concurrency())
+                        .await,
+                )
+            }
+        }
+    );
+    let mut readings = configured.into_iter().zip(readings);
     for (name, configured) in &names {
         if !configured {
             found.push(metrics_only(name));
             continue;
         }
-        let config = match functions.configuration(name).await {
+        let Some((_, (config, reservation))) = readings.next() else {
+            continue;
+        };
+        let config = match config {
             Ok(config) => config,
             Err(e) => {
                 // A function that does not exist runs nothing and cannot drift: it is reported,
@@ -86,7 +116,7 @@ pub async fn observe_pause<M: Metrics, Q: Queues, F: Functions>(
                 continue;
             }
         };
-        let (reserved, reservation_read) = match functions.reserved_concurrency(name).await {
+        let (reserved, reservation_read) = match reservation {
             Ok(r) => (r, true),
             Err(e) => {
                 unobserved(observed, &format!("{name} reserved concurrency"), &e);
@@ -95,15 +125,10 @@ pub async fn observe_pause<M: Metrics, Q: Queues, F: Functions>(
         };
         let limit = match reserved {
             Some(r) => Some(r),
-            None => {
-                if account.is_none() {
-                    account = Some(functions.account_concurrency().await);
-                }
-                match &account {
-                    Some(Ok(n)) => Some(*n),
-                    _ => None,
-                }
-            }
+            None => match &account {
+                Some(Ok(n)) => Some(*n),
+                _ => None,
+            },
         };
         found.push(FunctionObs {
             name: name.clone(),
@@ -120,7 +145,10 @@ pub async fn observe_pause<M: Metrics, Q: Queues, F: Functions>(
     }
     // Without the account's limit only the capacity rule goes blind (its verdict says so);
     // durations are still judged, so this is a warning, not a failed observation.
-    if let Some(Err(e)) = &account {
+    let needed = found
+        .iter()
+        .any(|f| f.timeout.is_some() && f.reserved_concurrency.is_none());
+    if let Some(Err(e)) = account.as_ref().filter(|_| needed) {
         tracing::warn!(
             "Lambda GetAccountSettings failed, the capacity rule cannot judge functions without reserved concurrency: {e}"
         );
@@ -156,7 +184,10 @@ pub async fn observe_pause<M: Metrics, Q: Queues, F: Functions>(
             end,
             period: policy.controller.metric_period,
         };
-        match metrics.fetch(&queries, window).await {
+        match deadline
+            .call("GetMetricData", metrics.fetch(&queries, window))
+            .await
+        {
             Ok(series) if series.len() == queries.len() => {
                 let mut it = series.into_iter();
                 for f in &mut found {
@@ -199,8 +230,11 @@ pub async fn observe_pause<M: Metrics, Q: Queues, F: Functions>(
     }
     if policy.alarms.enabled {
         let name = policy.domain.deadletter_queue();
-        match queues.url(&name).await {
-            Ok(url) => match queues.depth(&url).await {
+        match deadline.call("GetQueueUrl", queues.url(&name)).await {
+            Ok(url) => match deadline
+                .call("GetQueueAttributes", queues.depth(&url))
+                .await
+            {
                 Ok(depth) => observed.deadletter = Some(depth),
                 Err(PortError::NotFound { .. }) => {}
                 Err(e) => unobserved(observed, &name, &e),
@@ -212,7 +246,13 @@ pub async fn observe_pause<M: Metrics, Q: Queues, F: Functions>(
     if let Some(fc) = &policy.signals.flow_control
         && fc.lever == FlowLever::EventSourceMapping
     {
-        match functions.event_source_mappings(&fc.function).await {
+        match deadline
+            .call(
+                "ListEventSourceMappings",
+                functions.event_source_mappings(&fc.function),
+            )
+            .await
+        {
             Ok(mut mappings) => {
                 mappings.sort_by(|a, b| a.queue.cmp(&b.queue).then(a.uuid.cmp(&b.uuid)));
                 observed.mappings = Some(mappings);

@@ -4,14 +4,17 @@ use crate::model::{
     Dimension, DimensionObs, IngestJob, Observed, Point, Resource, ResourceObs, Series, Unobserved,
 };
 use crate::policy::Policy;
+mod deadline;
 mod lambda;
 
+pub use deadline::Deadline;
 pub use lambda::observe_pause;
 
 use crate::ports::{
-    MetricQuery, MetricWindow, Metrics, Queues, Statistic, TableDescription, Tables,
+    Functions, MetricQuery, MetricWindow, Metrics, Queues, Statistic, TableDescription, Tables,
 };
 use crate::time::Timestamp;
+use futures_util::StreamExt as _;
 use std::time::Duration;
 
 const DYNAMODB: &str = "AWS/DynamoDB";
@@ -51,6 +54,32 @@ fn dimensions(resource: &Resource) -> Vec<(String, String)> {
     d
 }
 
+/// Port calls of one tick's observation in flight at once: enough that 500 ingest jobs are read
+/// in seconds, few enough to stay far below SQS's and Lambda's API rate limits.
+const CONCURRENT_CALLS: usize = 16;
+
+/// Observes everything the policy asks for at `at`: tables, ingest jobs and functions are read
+/// concurrently, each call answering by `deadline` or counted as unobserved (timed out).
+pub async fn observe_all<M: Metrics, T: Tables, Q: Queues, F: Functions>(
+    ports: (&M, &T, &Q, &F),
+    policy: &Policy,
+    at: Timestamp,
+    deadline: Deadline,
+) -> Observed {
+    let (metrics, tables, queues, functions) = ports;
+    let period = policy.controller.metric_period;
+    let mut ingest = Observed::empty(at, period);
+    let mut pause = Observed::empty(at, period);
+    let (mut observed, (), ()) = tokio::join!(
+        observe(metrics, tables, policy, at, deadline),
+        observe_ingest(queues, policy, &mut ingest, deadline),
+        observe_pause(metrics, queues, functions, policy, &mut pause, deadline),
+    );
+    observed.merge(ingest);
+    observed.merge(pause);
+    observed
+}
+
 /// Observes every table the policy governs at `at`. Tables that cannot be described, or whose
 /// metrics cannot be read, are listed as unobserved with the reason; the rest is still observed.
 pub async fn observe<M: Metrics, T: Tables>(
@@ -58,12 +87,23 @@ pub async fn observe<M: Metrics, T: Tables>(
     tables: &T,
     policy: &Policy,
     at: Timestamp,
+    deadline: Deadline,
 ) -> Observed {
     let period = policy.controller.metric_period;
     let mut described: Vec<ResourceObsSkeleton> = Vec::new();
     let mut unobserved = Vec::new();
-    for rule in &policy.tables {
-        match tables.describe(&rule.table_name).await {
+    let descriptions: Vec<_> = futures_util::stream::iter(&policy.tables)
+        .map(|rule| async move {
+            let result = deadline
+                .call("DescribeTable", tables.describe(&rule.table_name))
+                .await;
+            (rule, result)
+        })
+        .buffered(CONCURRENT_CALLS)
+        .collect()
+        .await;
+    for (rule, result) in descriptions {
+        match result {
             Ok(desc) => {
                 described.extend(skeletons(&desc, rule.include_gsis));
             }
@@ -100,7 +140,9 @@ pub async fn observe<M: Metrics, T: Tables>(
     let series = if queries.is_empty() {
         Ok(Vec::new())
     } else {
-        metrics.fetch(&queries, window).await
+        deadline
+            .call("GetMetricData", metrics.fetch(&queries, window))
+            .await
     };
     let mut resources = Vec::new();
     match series {
@@ -223,6 +265,7 @@ async fn observe_job<Q: Queues>(
     queues: &Q,
     policy: &Policy,
     ingest_url: &str,
+    deadline: Deadline,
 ) -> Result<Option<IngestJob>, crate::ports::PortError> {
     let Some(job) = policy.domain.job_of_ingest_queue(ingest_url) else {
         return Ok(None);
@@ -233,7 +276,10 @@ async fn observe_job<Q: Queues>(
     let optional = |name: String| {
         let url = format!("{base}{name}");
         async move {
-            match queues.depth(&url).await {
+            match deadline
+                .call("GetQueueAttributes", queues.depth(&url))
+                .await
+            {
                 Ok(depth) => Ok(Some(depth)),
                 Err(crate::ports::PortError::NotFound { .. }) => Ok(None),
                 Err(e) => Err(e),
@@ -261,13 +307,26 @@ async fn observe_job<Q: Queues>(
 /// queue), read when re-drive, drift detection or the alarms are on: the re-drive rule judges
 /// them, a pause names the jobs, the alarms watch them. Failures are listed as unobserved; the
 /// capacity rules go on.
-pub async fn observe_ingest<Q: Queues>(queues: &Q, policy: &Policy, observed: &mut Observed) {
+pub async fn observe_ingest<Q: Queues>(
+    queues: &Q,
+    policy: &Policy,
+    observed: &mut Observed,
+    deadline: Deadline,
+) {
     if policy.redrive.enabled || policy.drift.enabled || policy.alarms.enabled {
         let prefix = policy.domain.ingest_queue_prefix();
-        match queues.list(&prefix).await {
+        match deadline.call("ListQueues", queues.list(&prefix)).await {
             Ok(urls) => {
-                for url in urls {
-                    match observe_job(queues, policy, &url).await {
+                let jobs: Vec<_> = futures_util::stream::iter(urls)
+                    .map(|url| async move {
+                        let job = observe_job(queues, policy, &url, deadline).await;
+                        (url, job)
+                    })
+                    .buffered(CONCURRENT_CALLS)
+                    .collect()
+                    .await;
+                for (url, job) in jobs {
+                    match job {
                         Ok(Some(job)) => observed.jobs.push(job),
                         Ok(None) => {}
                         Err(e) => observed.unobserved.push(Unobserved {

@@ -185,7 +185,7 @@ pub fn recent_sum(series: &Series, observed: &Observed, policy: &Policy) -> f64 
 }
 
 /// One notice per alarm and subject within the escalation interval.
-fn alert(
+pub(crate) fn alert(
     decision: &mut Decision,
     memory: &Memory,
     policy: &Policy,

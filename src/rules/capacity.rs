@@ -64,6 +64,19 @@ fn judge(
         dimension,
     };
     let subject = key.to_string();
+    // Set aside by `vet` and held by the implausible rule: nothing to judge.
+    if observed.implausible.iter().any(|i| i.subject == subject) {
+        return;
+    }
+    if let Some(hold) = clock_skew(observed, memory, &key) {
+        decision.held.push(Held {
+            kind: "raise-capacity".into(),
+            subject,
+            reason: hold,
+            action: None,
+        });
+        return;
+    }
     let signals = obs.dimension(dimension);
     let period = observed.period;
     let metric = match dimension {
@@ -258,6 +271,25 @@ fn judge(
         return;
     }
     decision.verdict(RULE, subject, format!("steady: {evidence}"));
+}
+
+/// A remembered change of this dimension dated after the observation: another host's clock is
+/// ahead, or this one went back. Its cooldown and settling cannot be judged until the clock
+/// catches up, and a hold says so rather than a silent verdict.
+fn clock_skew(observed: &Observed, memory: &Memory, key: &CapacityKey) -> Option<HoldReason> {
+    let change = memory.last_change(key)?;
+    let (field, recorded) = if change.at > observed.at {
+        ("at", change.at)
+    } else {
+        (
+            "settled_at",
+            change.settled_at.filter(|s| *s > observed.at)?,
+        )
+    };
+    Some(HoldReason::ClockSkew {
+        field: format!("the change of {key} ({field})"),
+        recorded,
+    })
 }
 
 fn is_throttling(rule: &TableRule, events: f64, period: Duration) -> bool {

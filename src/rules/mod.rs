@@ -3,5 +3,6 @@
 pub mod alarms;
 pub mod capacity;
 pub mod drift;
+pub mod implausible;
 pub mod pause;
 pub mod stranded;

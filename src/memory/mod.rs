@@ -9,6 +9,11 @@ use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
+mod intent;
+pub mod validate;
+
+pub use intent::Intent;
+
 const DAY: Duration = Duration::from_secs(86_400);
 const HOUR: Duration = Duration::from_secs(3_600);
 
@@ -111,6 +116,10 @@ pub struct Memory {
     /// The performer pause, learned baselines, flow limits to undo, and notices sent.
     #[serde(default)]
     pub pause: PauseMemory,
+    /// Actions written before acting and not yet followed by their outcome: a process that
+    /// stopped mid-act left them; the next tick resolves them against the world.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub intents: Vec<Intent>,
 }
 
 impl Memory {
