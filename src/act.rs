@@ -11,11 +11,25 @@ use crate::ports::{
     Throughput,
 };
 use crate::redrive::fleet::Launcher;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::BTreeMap;
 
+/// Why an admitted action was not carried out, as a type from the port to the journal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[serde(untagged)]
+pub enum Failure {
+    #[error(transparent)]
+    Call(#[from] PortError),
+    /// A re-drive could not be started (one is already running on the queue).
+    #[error("{message}")]
+    Launch { message: String },
+    /// The channel failed earlier in this tick; the notice stays owed for the next.
+    #[error("not tried: {channel} failed earlier in this tick")]
+    NotTried { channel: Channel },
+}
+
 /// What became of one admitted action.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "outcome", rename_all = "kebab-case")]
 pub enum Outcome {
     /// Carried out by the named call (e.g. `UpdateTable tileindex.bossdb.boss`).
@@ -28,7 +42,7 @@ pub enum Outcome {
     /// escalation also becomes an `alert/capacity` notice from the alarms rule.
     Reported,
     Failed {
-        error: String,
+        error: Failure,
         transient: bool,
     },
     /// A change of the controller's own state (the pause episode): no call was made.
@@ -40,13 +54,13 @@ pub enum Outcome {
 }
 
 /// How one channel took a notice: a receipt, or the error after retries.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Delivery {
     pub channel: crate::ports::Channel,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receipt: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    pub error: Option<Failure>,
 }
 
 /// Carries out admitted actions; returns one outcome per action, in order.
@@ -94,8 +108,8 @@ pub async fn act<T: Tables, F: Functions, N: Signals, L: Launcher>(
                 outcomes[i] = Some(
                     match launcher.launch(&order.target, &order.settings, observed.at) {
                         Ok(call) => Outcome::Applied { call },
-                        Err(error) => Outcome::Failed {
-                            error,
+                        Err(message) => Outcome::Failed {
+                            error: Failure::Launch { message },
                             transient: false,
                         },
                     },
@@ -171,7 +185,7 @@ async fn notify<N: Signals>(signals: &N, notice: &Notice, down: &mut Vec<Channel
             deliveries.push(Delivery {
                 channel,
                 receipt: None,
-                error: Some(format!("not tried: {channel} failed earlier in this tick")),
+                error: Some(Failure::NotTried { channel }),
             });
             continue;
         }
@@ -182,7 +196,7 @@ async fn notify<N: Signals>(signals: &N, notice: &Notice, down: &mut Vec<Channel
         deliveries.push(Delivery {
             channel,
             receipt: result.as_ref().ok().cloned(),
-            error: result.err().map(|e| e.to_string()),
+            error: result.err().map(Failure::from),
         });
     }
     Outcome::Sent { deliveries }
@@ -216,7 +230,7 @@ async fn change_flow<F: Functions>(functions: &F, change: &FlowChange) -> Outcom
 
 fn failed(e: &PortError) -> Outcome {
     Outcome::Failed {
-        error: e.to_string(),
+        error: e.clone().into(),
         transient: e.is_transient(),
     }
 }

@@ -251,7 +251,7 @@ fn list_or_none(items: &[String]) -> String {
 }
 
 /// Why an action was not taken.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "hold", rename_all = "kebab-case")]
 pub enum HoldReason {
     Cooldown {
@@ -270,6 +270,10 @@ pub enum HoldReason {
     },
     MissingData {
         what: String,
+    },
+    /// The subject could not be observed this tick; the call's error, as received.
+    Unobserved {
+        reason: crate::model::Unread,
     },
     TableBusy {
         status: String,
@@ -352,6 +356,7 @@ impl fmt::Display for HoldReason {
                 )
             }
             HoldReason::MissingData { what } => write!(f, "missing data: {what}"),
+            HoldReason::Unobserved { reason } => write!(f, "not observed: {reason}"),
             HoldReason::TableBusy { status } => write!(f, "table busy ({status})"),
             HoldReason::ActionLimit { per_hour } => {
                 write!(f, "action limit of {per_hour} per hour reached")
@@ -424,7 +429,7 @@ impl fmt::Display for HoldReason {
 }
 
 /// An action not taken (or, for missing data, not even formed) and the reason.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Held {
     pub kind: String,
     pub subject: String,

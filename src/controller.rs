@@ -359,26 +359,27 @@ impl<'a, M: Metrics, T: Tables, Q: Queues, F: Functions, N: Signals, S: StateSto
 pub fn problems(report: &TickReport) -> Vec<String> {
     // One line per distinct cause: an unreachable endpoint fails every table, queue and
     // function the same way, whatever the call. A group of one call keeps the call's name.
-    let mut by_cause: Vec<(&str, Vec<&str>, Vec<&str>)> = Vec::new();
+    let mut by_cause: Vec<(String, Vec<&str>, Vec<String>)> = Vec::new();
     for u in &report.observed.unobserved {
-        let cause = cause_of(&u.reason);
+        let cause = u.reason.cause();
+        let reason = u.reason.to_string();
         match by_cause.iter_mut().find(|(c, _, _)| *c == cause) {
             Some((_, subjects, reasons)) => {
                 subjects.push(&u.subject);
-                if !reasons.contains(&u.reason.as_str()) {
-                    reasons.push(&u.reason);
+                if !reasons.contains(&reason) {
+                    reasons.push(reason);
                 }
             }
-            None => by_cause.push((cause, vec![&u.subject], vec![&u.reason])),
+            None => by_cause.push((cause, vec![&u.subject], vec![reason])),
         }
     }
     let mut out: Vec<String> = by_cause
         .into_iter()
         .map(|(cause, subjects, reasons)| {
             let reason = if reasons.len() == 1 {
-                reasons[0]
+                &reasons[0]
             } else {
-                cause
+                &cause
             };
             format!("{}: not observed: {reason}", subjects.join(", "))
         })
@@ -406,14 +407,6 @@ pub fn problems(report: &TickReport) -> Vec<String> {
         }
     }
     out
-}
-
-/// A port error's message without its `<service> <operation> failed (...)` prefix.
-fn cause_of(reason: &str) -> &str {
-    match reason.split_once(" failed") {
-        Some((_, rest)) => rest.split_once(": ").map_or(reason, |(_, cause)| cause),
-        None => reason,
-    }
 }
 
 /// One log line per action and hold, so the log alone tells what happened and why.

@@ -19,7 +19,7 @@ pub struct Verdict {
 }
 
 /// What the rules propose: actions for the guardrails, and what could not even be judged.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Decision {
     pub actions: Vec<Action>,
     /// Subjects a rule could not judge (missing data): held before guardrails.

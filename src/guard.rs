@@ -6,7 +6,7 @@ use crate::memory::Memory;
 use crate::model::{BillingMode, CapacityKey, Observed, TableStatus};
 use crate::policy::Policy;
 use crate::time::Timestamp;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::time::Duration;
 
 /// AWS lets a table or GSI dimension be decreased 4 times at any time in a UTC day, then once
@@ -14,7 +14,7 @@ use std::time::Duration;
 const FREE_DECREASES_PER_DAY: u32 = 4;
 const HOUR: Duration = Duration::from_secs(3600);
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Admission {
     pub admitted: Vec<Action>,
     pub held: Vec<Held>,

@@ -168,11 +168,33 @@ impl ResourceObs {
 }
 
 /// A table the policy names but that could not be observed, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Unobserved {
     /// A table, a queue prefix or a function name.
     pub subject: String,
-    pub reason: String,
+    pub reason: Unread,
+}
+
+/// Why a subject could not be observed: the call's own error, carried as a type to the journal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[serde(untagged)]
+pub enum Unread {
+    #[error(transparent)]
+    Call(#[from] crate::ports::PortError),
+    /// CloudWatch answered, but not one series per query.
+    #[error("metrics fetch returned {got} series for {asked} queries")]
+    SeriesMismatch { got: usize, asked: usize },
+}
+
+impl Unread {
+    /// The cause without the service and operation (see [`crate::ports::PortError::cause`]).
+    #[must_use]
+    pub fn cause(&self) -> String {
+        match self {
+            Unread::Call(e) => e.cause(),
+            other => other.to_string(),
+        }
+    }
 }
 
 /// The queues of one ingest job (`shared/boss.md`, "Names"). `None`: the queue does not exist
@@ -229,7 +251,7 @@ pub struct CacheObs {
 }
 
 /// Everything one tick knows. `at` is the only clock the decision core sees.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Observed {
     pub at: Timestamp,
     /// CloudWatch period of every series below.

@@ -9,8 +9,11 @@ use serde::{Deserialize, Serialize};
 use std::future::Future;
 use std::time::Duration;
 
-/// A port call that failed, classified so the loop knows whether to retry next tick.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// A port call that failed, classified so the loop knows whether to retry next tick. Carried as
+/// this type from the adapter to the journal (`{"error": "transient", "service": ...}`), never
+/// formatted to a string and parsed back.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
+#[serde(tag = "error", rename_all = "kebab-case")]
 pub enum PortError {
     /// Throttling, 5xx, timeouts: try again next tick.
     #[error("{service} {operation} failed (transient): {message}")]
@@ -50,6 +53,18 @@ pub enum PortError {
 }
 
 impl PortError {
+    /// What went wrong, without the service and operation: one cause shared by many calls
+    /// (an unreachable endpoint fails every table the same way) reads as one line.
+    #[must_use]
+    pub fn cause(&self) -> String {
+        match self {
+            PortError::Transient { message, .. }
+            | PortError::Permanent { message, .. }
+            | PortError::Throttled { message, .. } => message.clone(),
+            other => other.to_string(),
+        }
+    }
+
     #[must_use]
     pub fn is_transient(&self) -> bool {
         matches!(

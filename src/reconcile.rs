@@ -13,7 +13,7 @@ use crate::ports::{Functions, Metrics, Queues, Signals, Tables};
 use crate::redrive::fleet::Launcher;
 use crate::time::Timestamp;
 use crate::vet::vet;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::time::Duration;
 
 /// Whether this tick may change the world.
@@ -26,14 +26,14 @@ pub enum Step {
 }
 
 /// An admitted action and what became of it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Done {
     pub action: Action,
     pub outcome: Outcome,
 }
 
 /// Everything one tick saw and did: the journal record.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TickReport {
     pub at: Timestamp,
     pub observed: Observed,
@@ -177,7 +177,7 @@ pub async fn carry_out<M: Metrics, T: Tables, Q: Queues, F: Functions, N: Signal
             Outcome::Failed {
                 error,
                 transient: false,
-            } => memory.record_refusal(&action, at, error),
+            } => memory.record_refusal(&action, at, &error.to_string()),
             Outcome::Failed { .. } | Outcome::WouldApply => {}
         }
         actions.push(Done { action, outcome });

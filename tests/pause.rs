@@ -598,7 +598,11 @@ fn run_reserved(
         if unread.contains(&m) {
             observed.unobserved.push(remediator::model::Unobserved {
                 subject: format!("{FUNCTION} reserved concurrency"),
-                reason: "Lambda GetFunctionConcurrency failed (transient): timeout".into(),
+                reason: remediator::ports::PortError::TimedOut {
+                    operation: "GetFunctionConcurrency",
+                    budget_ms: 20_000,
+                }
+                .into(),
             });
             observed.functions[0].reserved_concurrency = None;
             observed.functions[0].reservation_read = false;

@@ -307,7 +307,12 @@ fn a_gap_in_the_readings_restarts_the_stranded_clock() {
     let mut failed = observed(T0.plus(Duration::from_secs(600)), vec![]);
     failed.unobserved.push(remediator::model::Unobserved {
         subject: "test-boss-ingest-*".into(),
-        reason: "SQS ListQueues failed (transient)".into(),
+        reason: remediator::ports::PortError::Transient {
+            service: "SQS",
+            operation: "ListQueues",
+            message: "connection refused".into(),
+        }
+        .into(),
     });
     memory.watch_queues(&failed);
     assert!(

@@ -206,11 +206,10 @@ pub async fn observe_pause<M: Metrics, Q: Queues, F: Functions>(
                 observed.functions = found;
             }
             Ok(series) => {
-                let reason = format!(
-                    "metrics fetch returned {} series for {} queries",
-                    series.len(),
-                    queries.len()
-                );
+                let reason = crate::model::Unread::SeriesMismatch {
+                    got: series.len(),
+                    asked: queries.len(),
+                };
                 for f in &found {
                     observed.unobserved.push(Unobserved {
                         subject: f.name.clone(),
@@ -272,7 +271,7 @@ pub async fn observe_pause<M: Metrics, Q: Queues, F: Functions>(
 fn unobserved(observed: &mut Observed, subject: &str, error: &PortError) {
     observed.unobserved.push(Unobserved {
         subject: subject.to_string(),
-        reason: error.to_string(),
+        reason: error.clone().into(),
     });
 }
 

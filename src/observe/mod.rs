@@ -2,6 +2,7 @@
 
 use crate::model::{
     Dimension, DimensionObs, IngestJob, Observed, Point, Resource, ResourceObs, Series, Unobserved,
+    Unread,
 };
 use crate::policy::Policy;
 mod deadline;
@@ -109,7 +110,7 @@ pub async fn observe<M: Metrics, T: Tables>(
             }
             Err(e) => unobserved.push(Unobserved {
                 subject: rule.table_name.clone(),
-                reason: e.to_string(),
+                reason: e.into(),
             }),
         }
     }
@@ -187,11 +188,10 @@ pub async fn observe<M: Metrics, T: Tables>(
             }
         }
         Ok(series) => {
-            let reason = format!(
-                "metrics fetch returned {} series for {} queries",
-                series.len(),
-                queries.len()
-            );
+            let reason = Unread::SeriesMismatch {
+                got: series.len(),
+                asked: queries.len(),
+            };
             unobserved.extend(tables_of(&described).map(|subject| Unobserved {
                 subject,
                 reason: reason.clone(),
@@ -200,7 +200,7 @@ pub async fn observe<M: Metrics, T: Tables>(
         Err(e) => {
             unobserved.extend(tables_of(&described).map(|subject| Unobserved {
                 subject,
-                reason: e.to_string(),
+                reason: e.clone().into(),
             }));
         }
     }
@@ -331,14 +331,14 @@ pub async fn observe_ingest<Q: Queues>(
                         Ok(None) => {}
                         Err(e) => observed.unobserved.push(Unobserved {
                             subject: url,
-                            reason: e.to_string(),
+                            reason: e.into(),
                         }),
                     }
                 }
             }
             Err(e) => observed.unobserved.push(Unobserved {
                 subject: format!("{prefix}*"),
-                reason: e.to_string(),
+                reason: e.into(),
             }),
         }
     }

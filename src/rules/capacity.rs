@@ -31,8 +31,8 @@ pub fn decide(observed: &Observed, policy: &Policy, memory: &Memory, decision: &
             decision.held.push(Held {
                 kind: "observe".into(),
                 subject: missing.subject.clone(),
-                reason: HoldReason::MissingData {
-                    what: missing.reason.clone(),
+                reason: HoldReason::Unobserved {
+                    reason: missing.reason.clone(),
                 },
                 action: None,
             });
