@@ -46,7 +46,7 @@ fn main() -> ExitCode {
                 eprint!("error: {problems}");
                 return ExitCode::from(EXIT_BAD_INPUT);
             }
-            if e.is::<BadInput>() {
+            if e.is::<BadInput>() || untrusted_state(&e) {
                 eprintln!("error: {e}");
                 return ExitCode::from(EXIT_BAD_INPUT);
             }
@@ -54,6 +54,23 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// A state file that is damaged or holds values no controller could have written: bad input,
+/// like a bad policy (exit 2, so a service manager can be told not to restart on it).
+fn untrusted_state(e: &anyhow::Error) -> bool {
+    use remediator::controller::ControllerError;
+    use remediator::state::StateError;
+    let state =
+        e.downcast_ref::<StateError>()
+            .or_else(|| match e.downcast_ref::<ControllerError>() {
+                Some(ControllerError::State(s)) => Some(s),
+                _ => None,
+            });
+    matches!(
+        state,
+        Some(StateError::Corrupt { .. } | StateError::Invalid { .. })
+    )
 }
 
 fn init_logging(format: LogFormat) {

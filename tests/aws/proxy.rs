@@ -18,6 +18,8 @@ pub enum Fault {
     AccessDenied,
     /// Forwarded after 12 s, beyond the controller's 10 s attempt timeout.
     Slow,
+    /// Never answered (the connection is held open for ten minutes): a hung endpoint.
+    Hang,
 }
 
 #[derive(Default)]
@@ -38,6 +40,7 @@ pub struct Proxy {
 const OPERATIONS: &[&str] = &[
     "GetMetricData",
     "DescribeTable",
+    "ListQueues",
     "UpdateTable",
     "DescribeScalableTargets",
     "RegisterScalableTarget",
@@ -176,6 +179,10 @@ async fn serve(mut client: TcpStream, upstream: &str, rules: &Mutex<Rules>) -> s
             return client.write_all(r.as_bytes()).await;
         }
         Some(Fault::Slow) => tokio::time::sleep(Duration::from_secs(12)).await,
+        Some(Fault::Hang) => {
+            tokio::time::sleep(Duration::from_secs(600)).await;
+            return Ok(());
+        }
         None => {}
     }
     let mut head_lines: Vec<&str> = head
