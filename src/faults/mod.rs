@@ -115,6 +115,13 @@ enum When {
     From(u32),
 }
 
+/// How a rule names the calls it chooses.
+#[derive(Debug, Clone)]
+enum Subject {
+    Exact(String),
+    Prefix(String),
+}
+
 /// Chooses calls by operation and, optionally, subject, and says what happens to them.
 ///
 /// A call's subjects are what it names: the table (DescribeTable, UpdateTable,
@@ -125,7 +132,7 @@ enum When {
 #[derive(Debug, Clone)]
 pub struct Rule {
     op: Op,
-    subject: Option<String>,
+    subject: Option<Subject>,
     fault: Fault,
     when: When,
     /// Matching calls seen so far.
@@ -148,7 +155,15 @@ impl Rule {
     /// Only calls that name `subject`.
     #[must_use]
     pub fn on(mut self, subject: impl Into<String>) -> Self {
-        self.subject = Some(subject.into());
+        self.subject = Some(Subject::Exact(subject.into()));
+        self
+    }
+
+    /// Only calls with a subject that starts with `prefix` (a message subject such as
+    /// `[remediator] PAUSE`, a queue URL's base).
+    #[must_use]
+    pub fn on_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.subject = Some(Subject::Prefix(prefix.into()));
         self
     }
 
@@ -167,11 +182,12 @@ impl Rule {
     }
 
     fn matches(&self, op: Op, subjects: &[&str]) -> bool {
-        self.op == op
-            && self
-                .subject
-                .as_deref()
-                .is_none_or(|s| subjects.contains(&s))
+        let named = |s: &&str| match &self.subject {
+            None => true,
+            Some(Subject::Exact(x)) => s == x,
+            Some(Subject::Prefix(p)) => s.starts_with(p.as_str()),
+        };
+        self.op == op && (self.subject.is_none() || subjects.iter().any(named))
     }
 
     /// Counts a matching call; whether this one is taken.
