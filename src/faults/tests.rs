@@ -221,3 +221,27 @@ async fn a_state_store_fault_is_a_read_or_write_error() {
     assert_eq!(store.load().await.ok(), Some(memory));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The AWS adapters, the simulated cloud and the state file can all be wrapped: their futures
+/// stay `Send` behind the gate. Checked by the compiler; nothing runs.
+#[test]
+fn every_port_implementation_can_be_wrapped() {
+    fn metrics<P: crate::ports::Metrics>() {}
+    fn tables<P: Tables>() {}
+    fn queues<P: crate::ports::Queues>() {}
+    fn functions<P: crate::ports::Functions>() {}
+    fn signals<P: Signals>() {}
+    fn state<P: StateStore>() {}
+    use crate::sim::cloud::SimCloud;
+    metrics::<Faulty<crate::aws::CloudWatchMetrics>>();
+    tables::<Faulty<crate::aws::DynamoTables>>();
+    queues::<Faulty<crate::aws::SqsQueues>>();
+    functions::<Faulty<crate::aws::LambdaFunctions>>();
+    signals::<Faulty<crate::aws::AwsSignals>>();
+    metrics::<Faulty<SimCloud>>();
+    tables::<Faulty<SimCloud>>();
+    queues::<Faulty<SimCloud>>();
+    functions::<Faulty<SimCloud>>();
+    signals::<Faulty<SimCloud>>();
+    state::<Faulty<FileState>>();
+}

@@ -1,197 +1,19 @@
-//! AWS faults in-process: the simulated cloud behind `Faulty`, driven by the real tick and the
-//! real controller, with chosen calls failing, throttled, delayed or hung.
+//! The act step: a change or a notice whose call fails.
 
+use crate::sim::{Sim, TABLE, TWIN, is_applied, outcome, policy, write_of};
 use remediator::act::Outcome;
 use remediator::action::{Action, Held, HoldReason};
-use remediator::faults::{Call, Fault, Faults, Faulty, Op, Rule};
-use remediator::memory::Memory;
-use remediator::model::{CapacityKey, Dimension, Resource};
+use remediator::faults::{Call, Fault, Op, Rule};
 use remediator::policy::Policy;
 use remediator::ports::Channel;
-use remediator::reconcile::{Ports, Step, TickReport, tick};
-use remediator::redrive::fleet::NoLauncher;
+use remediator::reconcile::{Done, TickReport};
 use remediator::sim::Scenario;
-use remediator::sim::cloud::SimCloud;
-use remediator::sim::world::World;
 use remediator::time::Timestamp;
-use std::path::Path;
 use std::time::Duration;
-
-/// The table the faults are aimed at.
-const TABLE: &str = "tileindex.local.boss";
-/// Its twin, left alone: what it does shows the fault stayed where it was aimed.
-const TWIN: &str = "s3index.local.boss";
-
-/// TileIndex and S3Index, 10/10, each asked for 200 WCU from the first second: both throttle at
-/// once, and the controller raises both two minutes in (once CloudWatch has the first minute).
-const SCENARIO: &str = r#"
-name = "faults"
-description = "two tables throttling from the start"
-seed = 3
-duration = "3h"
-update_seconds = [20, 20]
-metric_delay_seconds = [60, 60]
-
-[[tables]]
-name = "tileindex"
-billing = "provisioned"
-read = 10
-write = 10
-
-[[tables]]
-name = "s3index"
-billing = "provisioned"
-read = 10
-write = 10
-
-[[workload]]
-table = "tileindex"
-dimension = "write"
-points = [{ at = "0m", units = 200 }]
-
-[[workload]]
-table = "s3index"
-dimension = "write"
-points = [{ at = "0m", units = 200 }]
-"#;
-
-/// The local policy's rules for the two tables, with alerts on SNS; `{ceiling}` is TileIndex's
-/// write ceiling.
-const POLICY: &str = r#"
-[stack]
-domain = "local.boss"
-[controller]
-interval = "30s"
-[guardrails]
-escalation_interval = "30m"
-[tables.tileindex]
-read = { floor = 10, ceiling = 40000 }
-write = { floor = 10, ceiling = {ceiling} }
-raise = { throttle_events_per_minute = 10, factor = 1.5, min_step = 50, cooldown = "2m" }
-[tables.s3index]
-read = { floor = 10, ceiling = 40000 }
-write = { floor = 10, ceiling = 40000 }
-raise = { throttle_events_per_minute = 10, factor = 1.5, min_step = 50, cooldown = "2m" }
-[signals.sns]
-enabled = true
-topic_arn = "arn:aws:sns:us-east-1:123456789012:local-boss-alerts"
-[alarms]
-enabled = true
-"#;
-
-/// The policy with TileIndex's write ceiling at `ceiling`.
-fn policy(ceiling: u32) -> Policy {
-    let text = POLICY.replace("{ceiling}", &ceiling.to_string());
-    Policy::parse(Path::new("faults.toml"), &text).unwrap_or_else(|e| panic!("{e}"))
-}
-
-/// The simulated BOSS behind `Faulty`, ticked as the simulator's runner ticks it.
-struct Sim {
-    cloud: Faulty<SimCloud>,
-    policy: Policy,
-    memory: Memory,
-}
-
-impl Sim {
-    /// Both tables at 0 s, TileIndex's write ceiling at `ceiling`.
-    fn new(ceiling: u32) -> Self {
-        let scenario = Scenario::parse(Path::new("faults-scenario.toml"), SCENARIO)
-            .unwrap_or_else(|e| panic!("{e}"));
-        Self::with(&scenario, policy(ceiling))
-    }
-
-    fn with(scenario: &Scenario, policy: Policy) -> Self {
-        let world = World::new(&scenario, &policy.domain, policy.guardrails.prices);
-        Self {
-            cloud: Faulty::new(SimCloud::new(world)),
-            policy,
-            memory: Memory::default(),
-        }
-    }
-
-    fn faults(&self) -> &Faults {
-        self.cloud.faults()
-    }
-
-    /// One tick at the world's time, acting.
-    async fn tick(&mut self) -> TickReport {
-        let at = self.cloud.inner().world().now;
-        let ports = Ports {
-            metrics: &self.cloud,
-            tables: &self.cloud,
-            queues: &self.cloud,
-            functions: &self.cloud,
-            signals: &self.cloud,
-        };
-        let policy = &self.policy;
-        tick(
-            &ports,
-            &mut NoLauncher,
-            policy,
-            &mut self.memory,
-            at,
-            Step::Act,
-        )
-        .await
-    }
-
-    /// Advances the world by one controller interval.
-    fn advance(&self) {
-        let mut world = self.cloud.inner().world();
-        for _ in 0..self.policy.controller.interval.as_secs() {
-            world.step();
-        }
-    }
-
-    /// Ticks every interval (advancing the world after each tick) until a tick carries out
-    /// or tries a capacity change of `table`; that tick's report.
-    async fn until_change_of(&mut self, table: &str) -> TickReport {
-        for _ in 0..120 {
-            let report = self.tick().await;
-            self.advance();
-            if outcome(&report, table).is_some() {
-                return report;
-            }
-        }
-        panic!("no change of {table} within an hour")
-    }
-
-    fn at(&self) -> Timestamp {
-        self.cloud.inner().world().now
-    }
-
-    /// Write units the world's `table` has now.
-    fn provisioned_write(&self, table: &str) -> Option<u32> {
-        let world = self.cloud.inner().world();
-        world.describe(table).ok()?.throughput.map(|t| t.write)
-    }
-}
-
-/// The outcome of this tick's capacity change of `table`, if it changed or tried to.
-fn outcome<'a>(report: &'a TickReport, table: &str) -> Option<&'a Outcome> {
-    report.actions.iter().find_map(|d| match &d.action {
-        Action::RaiseCapacity(c) | Action::LowerCapacity(c) if c.key.resource.table == table => {
-            Some(&d.outcome)
-        }
-        _ => None,
-    })
-}
-
-/// The key of `table`'s write capacity.
-fn write_of(table: &str) -> CapacityKey {
-    CapacityKey {
-        resource: Resource::table(table),
-        dimension: Dimension::Write,
-    }
-}
-
-fn is_applied(outcome: Option<&Outcome>) -> bool {
-    matches!(outcome, Some(Outcome::Applied { .. }))
-}
 
 #[tokio::test]
 async fn an_update_table_failing_transiently_is_not_remembered_and_is_retried_next_tick() {
-    let mut sim = Sim::new(40_000);
+    let mut sim = Sim::new();
     sim.faults().add(
         Rule::new(Op::UpdateTable, Fault::Transient)
             .on(TABLE)
@@ -224,7 +46,7 @@ async fn an_update_table_failing_transiently_is_not_remembered_and_is_retried_ne
 
 #[tokio::test]
 async fn an_update_table_refused_is_held_for_the_escalation_interval_then_tried_again() {
-    let mut sim = Sim::new(40_000);
+    let mut sim = Sim::new();
     sim.faults()
         .add(Rule::new(Op::UpdateTable, Fault::Permanent).on(TABLE));
     let report = sim.until_change_of(TABLE).await;
@@ -358,4 +180,90 @@ async fn a_notice_whose_publish_fails_stays_owed_and_goes_out_on_a_later_tick() 
         log.iter().filter(named).count()
     };
     assert_eq!((publishes(PAUSE), publishes(RESUME)), (2, 4));
+}
+
+/// The flow-control changes of this tick: (to, applied) per LimitFlow or RestoreFlow.
+fn flow_changes(report: &TickReport) -> Vec<(Option<u32>, bool)> {
+    let flow = |d: &Done| match &d.action {
+        Action::LimitFlow(c) | Action::RestoreFlow(c) => {
+            Some((c.to, matches!(d.outcome, Outcome::Applied { .. })))
+        }
+        _ => None,
+    };
+    report.actions.iter().filter_map(flow).collect()
+}
+
+#[tokio::test]
+async fn a_flow_limit_whose_call_fails_is_tried_again_until_it_is_set_and_put_back() {
+    // The local policy with flow control on tileIngestLambda's reserved concurrency (none at
+    // the start): 600 while the performers are paused (a limit the ingest lambdas recover
+    // under, so they are resumed 15 minutes later), the reservation removed on resume.
+    let text = std::fs::read_to_string("policies/local.toml").unwrap_or_else(|e| panic!("{e}"));
+    let text = text.replacen(
+        "enabled = false\nlever = \"event-source-mapping\"",
+        "enabled = true\nlever = \"reserved-concurrency\"",
+        1,
+    );
+    let text = text.replacen("max_concurrency = 2\n", "max_concurrency = 600\n", 1);
+    assert!(text.contains("lever = \"reserved-concurrency\"\nmax_concurrency = 600\n"));
+    let scenario = Scenario::load("too-much-activity").unwrap_or_else(|e| panic!("{e}"));
+    let mut sim = Sim::with(&scenario, policy(&text));
+    let function = sim.policy.domain.function("tileIngestLambda");
+    let faults = sim.faults().clone();
+    faults.add(Rule::new(Op::PutFunctionConcurrency, Fault::Transient).first(1));
+    faults.add(Rule::new(Op::DeleteFunctionConcurrency, Fault::Throttled).first(2));
+    let reserved = |sim: &Sim| sim.cloud.inner().world().lambdas.reserved(&function).ok();
+    let mut changes: Vec<(u64, Option<u32>, bool)> = Vec::new();
+    let mut limited = None;
+    let started = sim.at();
+    while !changes
+        .iter()
+        .any(|(_, to, applied)| to.is_none() && *applied)
+    {
+        assert!(
+            sim.at().since(started) < Duration::from_secs(3 * 3600),
+            "{changes:?}"
+        );
+        let report = sim.tick().await;
+        sim.advance();
+        let tick = report.at.since(started).as_secs() / 30;
+        for (to, applied) in flow_changes(&report) {
+            changes.push((tick, to, applied));
+        }
+        if limited.is_none()
+            && changes
+                .iter()
+                .any(|(_, to, applied)| to.is_some() && *applied)
+        {
+            limited = reserved(&sim);
+        }
+    }
+    // Each change tried every tick until it went through: no tick skipped, none repeated.
+    let ticks: Vec<(u64, Option<u32>, bool)> = changes
+        .iter()
+        .map(|(t, to, applied)| (t - changes[0].0, *to, *applied))
+        .collect();
+    let put_back = ticks
+        .iter()
+        .position(|(_, to, _)| to.is_none())
+        .unwrap_or(0);
+    let resumed_at = ticks[put_back].0;
+    assert_eq!(
+        ticks,
+        [
+            (0, Some(600), false),
+            (1, Some(600), true),
+            (resumed_at, None, false),
+            (resumed_at + 1, None, false),
+            (resumed_at + 2, None, true),
+        ]
+    );
+    assert_eq!(limited, Some(Some(600)), "the reservation while paused");
+    assert_eq!(
+        reserved(&sim),
+        Some(None),
+        "the reservation after the resume"
+    );
+    assert_eq!(faults.calls_on(Op::PutFunctionConcurrency, &function), 2);
+    assert_eq!(faults.calls_on(Op::DeleteFunctionConcurrency, &function), 3);
 }
