@@ -14,9 +14,9 @@ use std::path::PathBuf;
 
 /// A port implementation `P` whose calls go through [`Faults`] first.
 ///
-/// The wrapped call starts only once the gate lets it through, so the returned futures hold
-/// `&P` across an await: the port must be `Sync` (the simulated cloud, the AWS adapters and
-/// `FileState` are).
+/// A call is logged, and meets its fault, when the method is called; the wrapped call starts
+/// only once the gate lets it through, so the returned futures hold `&P` across an await and
+/// the port must be `Sync` (the simulated cloud, the AWS adapters and `FileState` are).
 #[derive(Debug)]
 pub struct Faulty<P> {
     inner: P,

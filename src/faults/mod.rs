@@ -279,10 +279,22 @@ impl Faults {
             subjects: subjects.iter().map(|s| (*s).to_string()).collect(),
             fault,
         });
+        let subject = subjects.first().copied().unwrap_or_default();
+        match fault {
+            None => Gate::Pass,
+            Some(Fault::Delay(d)) => Gate::Delay(d),
+            Some(Fault::Hang) => Gate::Hang,
+            Some(f) => Gate::Fail(f.error(op, subject)),
+        }
+    }
+}
+
+impl Fault {
+    /// The error a failing fault makes of a call of `op` about `subject`.
+    fn error(self, op: Op, subject: &str) -> PortError {
         let (service, operation) = op.names();
-        let subject = subjects.first().copied().unwrap_or(operation);
-        let message = format!("injected fault on {subject}");
-        let error = |fault| match fault {
+        let message = format!("injected fault on {operation} {subject}");
+        match self {
             Fault::Permanent => PortError::Permanent {
                 service,
                 operation,
@@ -300,17 +312,12 @@ impl Faults {
                 resource: subject.to_string(),
                 message,
             },
-            _ => PortError::Transient {
+            // Delays and hangs make no error; `gate` never asks.
+            Fault::Transient | Fault::Delay(_) | Fault::Hang => PortError::Transient {
                 service,
                 operation,
                 message,
             },
-        };
-        match fault {
-            None => Gate::Pass,
-            Some(Fault::Delay(d)) => Gate::Delay(d),
-            Some(Fault::Hang) => Gate::Hang,
-            Some(f) => Gate::Fail(error(f)),
         }
     }
 }
