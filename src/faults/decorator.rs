@@ -17,7 +17,10 @@ use std::path::PathBuf;
 /// A call is logged, and meets its fault, when the method is called; the wrapped call starts
 /// only once the gate lets it through, so the returned futures hold `&P` across an await and
 /// the port must be `Sync` (the simulated cloud, the AWS adapters and `FileState` are).
-#[derive(Debug)]
+///
+/// A clone shares the rules and the log, so a `Faulty` adapter can be handed to a re-drive
+/// `Fleet` (which clones its ports into each task) and still be steered by the test.
+#[derive(Debug, Clone)]
 pub struct Faulty<P> {
     inner: P,
     faults: Faults,

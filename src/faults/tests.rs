@@ -244,4 +244,10 @@ fn every_port_implementation_can_be_wrapped() {
     functions::<Faulty<SimCloud>>();
     signals::<Faulty<SimCloud>>();
     state::<Faulty<FileState>>();
+    // A re-drive fleet takes its ports by value, cloned into each task.
+    let _ = |q: Faulty<crate::aws::SqsQueues>,
+             f: Faulty<crate::aws::LambdaFunctions>,
+             m: Faulty<crate::aws::CloudWatchMetrics>| {
+        crate::redrive::fleet::Fleet::new(q, f, m)
+    };
 }
