@@ -11,6 +11,7 @@ pub mod aws;
 pub mod cli;
 pub mod controller;
 pub mod decide;
+pub mod faults;
 pub mod guard;
 pub mod journal;
 pub mod memory;

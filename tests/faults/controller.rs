@@ -1,0 +1,115 @@
+//! The controller and its loop: failing calls, and a state store that fails.
+
+use crate::sim::{Sim, TABLE, TWIN, journal, ports, state_dir, write_of};
+use remediator::controller::{Controller, ControllerError, Mode};
+use remediator::faults::{Fault, Faulty, Op, Rule};
+use remediator::state::{FileState, StateError, StateStore};
+use std::time::Duration;
+
+#[tokio::test(start_paused = true)]
+async fn the_loop_ticks_on_every_interval_through_failing_calls() {
+    let sim = Sim::new();
+    sim.faults()
+        .add(Rule::new(Op::GetMetricData, Fault::Transient));
+    sim.faults()
+        .add(Rule::new(Op::DescribeTable, Fault::Throttled).on(TABLE));
+    let mut controller = Controller::start(
+        ports(&sim.cloud),
+        &sim.policy,
+        None::<FileState>,
+        journal(),
+        Mode::Enforce,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let interval = sim.policy.controller.interval;
+    // Ticks at 0, 30, 60 and 90 s; stopped at 100 s.
+    let stop = tokio::time::sleep(interval * 3 + Duration::from_secs(10));
+    controller.run(interval, stop).await;
+    assert_eq!(sim.faults().calls_on(Op::DescribeTable, TABLE), 4);
+    assert_eq!(sim.faults().calls_on(Op::DescribeTable, TWIN), 4);
+    assert_eq!(sim.faults().calls(Op::UpdateTable), 0);
+}
+
+#[tokio::test]
+async fn a_state_store_that_cannot_be_read_stops_the_controller_before_any_call() {
+    let sim = Sim::new();
+    let store = Faulty::new(FileState::new(state_dir("load").join("state.json")));
+    store
+        .faults()
+        .add(Rule::new(Op::LoadState, Fault::Permanent));
+    let started = Controller::start(
+        ports(&sim.cloud),
+        &sim.policy,
+        Some(store),
+        journal(),
+        Mode::Enforce,
+    )
+    .await;
+    assert!(
+        matches!(
+            started,
+            Err(ControllerError::State(StateError::Read { .. }))
+        ),
+        "{:?}",
+        started.err()
+    );
+    assert!(sim.faults().log().is_empty(), "{:?}", sim.faults().log());
+}
+
+#[tokio::test]
+async fn a_save_that_fails_is_reported_and_once_the_store_works_it_holds_every_change_made() {
+    let sim = Sim::new();
+    let path = state_dir("save").join("state.json");
+    let store = Faulty::new(FileState::new(&path));
+    let store_faults = store.faults().clone();
+    store_faults.add(Rule::new(Op::SaveState, Fault::Permanent));
+    let mut controller = Controller::start(
+        ports(&sim.cloud),
+        &sim.policy,
+        Some(store),
+        journal(),
+        Mode::Enforce,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    // Five minutes with a store that refuses every write (without the fault both tables are
+    // raised two minutes in): every tick says so.
+    for _ in 0..10 {
+        let ticked = controller.tick(sim.at()).await;
+        sim.advance();
+        assert!(
+            matches!(
+                ticked,
+                Err(ControllerError::State(StateError::Write { .. }))
+            ),
+            "{:?}",
+            ticked.err()
+        );
+    }
+    assert!(!path.exists(), "a refused save wrote the state file");
+    // The disk is fixed: within five minutes both tables are raised and remembered.
+    store_faults.clear();
+    for _ in 0..10 {
+        if let Err(e) = controller.tick(sim.at()).await {
+            panic!("{e}");
+        }
+        sim.advance();
+        if [TABLE, TWIN]
+            .iter()
+            .all(|t| sim.provisioned_write(t) > Some(10))
+        {
+            break;
+        }
+    }
+    let stored = FileState::new(&path)
+        .load()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    for table in [TABLE, TWIN] {
+        let now = sim.provisioned_write(table);
+        assert!(now > Some(10), "{table} was never raised: {now:?}");
+        let remembered = stored.last_change(&write_of(table)).map(|c| c.to);
+        assert_eq!(remembered, now, "{table}: the stored memory lost a change");
+    }
+}
