@@ -19,16 +19,14 @@ pub fn decide(observed: &Observed, policy: &Policy, memory: &Memory, decision: &
     if !policy.alarms.enabled {
         return;
     }
-    // Escalations proposed by the capacity rule this tick go to people too.
-    // Like the guard: one per resource and cause, none already escalated within the interval.
+    // Escalations proposed by the capacity rule this tick go to people too, one per resource.
+    // One already escalated within the interval keeps its notice's key, so a channel that
+    // failed is owed it and one that took it never gets it again.
     let mut escalations: Vec<(String, String)> = Vec::new();
     for a in &decision.actions {
         let Action::Escalate(e) = a else { continue };
-        let recent = memory
-            .last_escalation(&e.resource, e.cause)
-            .is_some_and(|t| observed.at.since(t) < policy.guardrails.escalation_interval);
         let about = e.resource.to_string();
-        if !recent && !escalations.iter().any(|(r, _)| *r == about) {
+        if !escalations.iter().any(|(r, _)| *r == about) {
             escalations.push((
                 about,
                 format!("{:?}: {}; {}", e.cause, e.evidence, e.advice),

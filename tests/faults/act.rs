@@ -267,3 +267,42 @@ async fn a_flow_limit_whose_call_fails_is_tried_again_until_it_is_set_and_put_ba
     assert_eq!(faults.calls_on(Op::PutFunctionConcurrency, &function), 2);
     assert_eq!(faults.calls_on(Op::DeleteFunctionConcurrency, &function), 3);
 }
+
+#[tokio::test]
+async fn an_escalation_alert_whose_publish_fails_is_owed_and_goes_out_on_a_later_tick() {
+    // TileIndex may not go above 100 WCU while 200 are asked of it: at the ceiling and still
+    // throttling, the controller escalates and alerts on SNS; the first Publish is throttled.
+    let text = crate::sim::POLICY.replacen(
+        "write = { floor = 10, ceiling = 40000 }",
+        "write = { floor = 10, ceiling = 100 }",
+        1,
+    );
+    let scenario = Scenario::parse(std::path::Path::new("faults.toml"), crate::sim::SCENARIO)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut sim = Sim::with(&scenario, crate::sim::policy(&text));
+    sim.faults().add(
+        Rule::new(Op::Publish, Fault::Throttled)
+            .on_prefix("[remediator] ALERT capacity")
+            .first(1),
+    );
+    let mut sent: Vec<(String, bool)> = Vec::new();
+    for _ in 0..40 {
+        let report = sim.tick().await;
+        sim.advance();
+        sent.extend(
+            sns_deliveries(&report)
+                .into_iter()
+                .filter(|(key, _)| key.starts_with("alert/capacity/")),
+        );
+        if sent.iter().any(|(_, delivered)| *delivered) {
+            break;
+        }
+    }
+    assert!(sent.len() >= 2, "{sent:?}");
+    assert!(!sent[0].1, "the first Publish was throttled: {sent:?}");
+    assert!(sent[1].1, "owed and delivered on the next tick: {sent:?}");
+    assert_eq!(
+        sent[0].0, sent[1].0,
+        "the same notice, not a new one: {sent:?}"
+    );
+}

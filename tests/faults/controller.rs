@@ -3,6 +3,7 @@
 use crate::sim::{Sim, TABLE, TWIN, journal, ports, state_dir, write_of};
 use remediator::controller::{Controller, ControllerError, Mode};
 use remediator::faults::{Fault, Faulty, Op, Rule};
+use remediator::journal::Journal;
 use remediator::state::{FileState, StateError, StateStore};
 use std::time::Duration;
 
@@ -58,23 +59,52 @@ async fn a_state_store_that_cannot_be_read_stops_the_controller_before_any_call(
 }
 
 #[tokio::test]
-async fn a_save_that_fails_is_reported_and_once_the_store_works_it_holds_every_change_made() {
+async fn a_store_that_cannot_be_written_at_start_stops_the_controller_before_any_call() {
     let sim = Sim::new();
-    let path = state_dir("save").join("state.json");
+    let path = state_dir("savestart").join("state.json");
     let store = Faulty::new(FileState::new(&path));
-    let store_faults = store.faults().clone();
-    store_faults.add(Rule::new(Op::SaveState, Fault::Permanent));
-    let mut controller = Controller::start(
+    store
+        .faults()
+        .add(Rule::new(Op::SaveState, Fault::Permanent));
+    let started = Controller::start(
         ports(&sim.cloud),
         &sim.policy,
         Some(store),
         journal(),
         Mode::Enforce,
     )
+    .await;
+    assert!(
+        matches!(
+            started,
+            Err(ControllerError::State(StateError::Write { .. }))
+        ),
+        "{:?}",
+        started.err()
+    );
+    assert!(sim.faults().log().is_empty(), "{:?}", sim.faults().log());
+}
+
+#[tokio::test]
+async fn a_save_that_fails_holds_every_action_alerts_and_once_the_store_works_it_acts() {
+    let sim = Sim::new();
+    let path = state_dir("save").join("state.json");
+    let journal_path = state_dir("save-journal").join("journal.jsonl");
+    let store = Faulty::new(FileState::new(&path));
+    let store_faults = store.faults().clone();
+    let mut controller = Controller::start(
+        ports(&sim.cloud),
+        &sim.policy,
+        Some(store),
+        Journal::open(Some(&journal_path)).unwrap_or_else(|e| panic!("{e}")),
+        Mode::Enforce,
+    )
     .await
     .unwrap_or_else(|e| panic!("{e}"));
+    store_faults.add(Rule::new(Op::SaveState, Fault::Permanent));
     // Five minutes with a store that refuses every write (without the fault both tables are
-    // raised two minutes in): every tick says so.
+    // raised two minutes in): every tick says so, and nothing is done that could not first be
+    // written down. People are told.
     for _ in 0..10 {
         let ticked = controller.tick(sim.at()).await;
         sim.advance();
@@ -87,7 +117,47 @@ async fn a_save_that_fails_is_reported_and_once_the_store_works_it_holds_every_c
             ticked.err()
         );
     }
-    assert!(!path.exists(), "a refused save wrote the state file");
+    assert_eq!(
+        sim.faults().calls(Op::UpdateTable),
+        0,
+        "acted without memory"
+    );
+    for table in [TABLE, TWIN] {
+        assert_eq!(sim.provisioned_write(table), Some(10), "{table} changed");
+    }
+    let alerts: Vec<String> = sim
+        .faults()
+        .log()
+        .into_iter()
+        .filter(|c| c.op == Op::Publish)
+        .map(|c| c.subjects.join(" "))
+        .collect();
+    assert!(
+        !alerts.is_empty() && alerts.iter().all(|s| s.contains("state-unwritable")),
+        "{alerts:?}"
+    );
+    assert!(
+        alerts.len() <= 2,
+        "one alert per escalation interval: {alerts:?}"
+    );
+    // The journal tells why: every tick that would have raised holds it as state-unwritable.
+    let journal = std::fs::read_to_string(&journal_path).unwrap_or_default();
+    let unwritable = journal
+        .lines()
+        .filter(|l| l.contains(r#""hold":"state-unwritable""#) && l.contains("raise-capacity"))
+        .count();
+    assert!(
+        unwritable >= 5,
+        "{unwritable} ticks held as state-unwritable"
+    );
+    let stored = FileState::new(&path)
+        .load()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        stored.changes.is_empty(),
+        "only the start's save reached the file"
+    );
     // The disk is fixed: within five minutes both tables are raised and remembered.
     store_faults.clear();
     for _ in 0..10 {

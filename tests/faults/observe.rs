@@ -82,3 +82,59 @@ async fn slow_describe_tables_slow_the_tick_in_virtual_time_and_their_answers_ar
     let report = sim.until_change_of(TABLE).await;
     assert!(is_applied(outcome(&report, TABLE)), "{:?}", report.actions);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_hung_describe_is_abandoned_at_the_deadline_and_the_other_table_is_still_raised() {
+    use crate::sim::{journal, ports};
+    use remediator::controller::{Controller, Mode};
+    use remediator::model::Unread;
+    use remediator::ports::PortError;
+    use remediator::state::FileState;
+    let sim = Sim::new();
+    sim.faults()
+        .add(Rule::new(Op::DescribeTable, Fault::Hang).on(TABLE));
+    let mut controller = Controller::<_, _, _, _, _, FileState>::start(
+        ports(&sim.cloud),
+        &sim.policy,
+        None,
+        journal(),
+        Mode::Enforce,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let mut raised = false;
+    for _ in 0..10 {
+        let started = tokio::time::Instant::now();
+        let report = controller
+            .tick(sim.at())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        sim.advance();
+        // A 30 s interval gives observation 20 s; the hung call costs exactly that.
+        assert_eq!(started.elapsed(), Duration::from_secs(20));
+        let hung = report
+            .observed
+            .unobserved
+            .iter()
+            .find(|u| u.subject == TABLE)
+            .unwrap_or_else(|| panic!("{:?}", report.observed.unobserved));
+        assert!(
+            matches!(
+                hung.reason,
+                Unread::Call(PortError::TimedOut {
+                    operation: "DescribeTable",
+                    ..
+                })
+            ),
+            "{:?}",
+            hung.reason
+        );
+        assert!(
+            outcome(&report, TABLE).is_none(),
+            "acted on a table it could not see"
+        );
+        raised |= is_applied(outcome(&report, TWIN));
+    }
+    assert!(raised, "the table that answered was never raised");
+    assert_eq!(sim.provisioned_write(TABLE), Some(10));
+}
