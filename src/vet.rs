@@ -77,17 +77,21 @@ pub fn figure(value: f64) -> String {
     }
 }
 
-/// The first reading of `series` outside `low..=high` (or not finite).
-fn first_outside(series: &Series, high: f64) -> Option<Point> {
+/// The first reading of `series` outside `0..=high`, not finite, or for a minute that has not
+/// begun by `now` (CloudWatch cannot have measured it).
+fn first_outside(series: &Series, high: f64, now: Timestamp) -> Option<Point> {
     series
         .points
         .iter()
-        .find(|p| !(p.value.is_finite() && p.value >= 0.0 && p.value <= high))
+        .find(|p| p.start > now || !(p.value.is_finite() && p.value >= 0.0 && p.value <= high))
         .copied()
 }
 
 fn bound_text(high: f64, why: &str) -> String {
-    format!("finite, 0 to {} {why}", figure(high))
+    format!(
+        "finite, 0 to {} {why}, for a minute already begun",
+        figure(high)
+    )
 }
 
 /// Sets aside every signal with an impossible reading; returns the observation without them,
@@ -95,6 +99,7 @@ fn bound_text(high: f64, why: &str) -> String {
 #[must_use]
 pub fn vet(mut observed: Observed, memory: &Memory) -> Observed {
     let period_s = observed.period.as_secs_f64().max(1.0);
+    let now = observed.at;
     let mut found: Vec<Implausible> = Vec::new();
     for r in &mut observed.resources {
         for dimension in Dimension::BOTH {
@@ -132,10 +137,10 @@ pub fn vet(mut observed: Observed, memory: &Memory) -> Observed {
                 Dimension::Read => ("ConsumedReadCapacityUnits", "ReadThrottleEvents"),
                 Dimension::Write => ("ConsumedWriteCapacityUnits", "WriteThrottleEvents"),
             };
-            let bad = first_outside(&d.consumed, consumed_max)
+            let bad = first_outside(&d.consumed, consumed_max, now)
                 .map(|p| (consumed_metric, p, bound_text(consumed_max, &consumed_why)))
                 .or_else(|| {
-                    first_outside(&d.throttle_events, events_max).map(|p| {
+                    first_outside(&d.throttle_events, events_max, now).map(|p| {
                         (
                             throttle_metric,
                             p,
@@ -193,7 +198,7 @@ pub fn vet(mut observed: Observed, memory: &Memory) -> Observed {
             ),
         ];
         let bad = checks.iter().find_map(|(signal, series, high, why)| {
-            first_outside(series, *high).map(|p| Implausible {
+            first_outside(series, *high, now).map(|p| Implausible {
                 subject: f.name.clone(),
                 signal: (*signal).to_string(),
                 minute: p.start,
@@ -211,7 +216,7 @@ pub fn vet(mut observed: Observed, memory: &Memory) -> Observed {
     });
     observed
         .caches
-        .retain(|c| match first_outside(&c.engine_cpu, 100.0) {
+        .retain(|c| match first_outside(&c.engine_cpu, 100.0, now) {
             Some(p) => {
                 found.push(Implausible {
                     subject: c.cluster.clone(),

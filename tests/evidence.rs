@@ -300,3 +300,18 @@ fn ordinary_readings_pass_unchanged() {
     let vetted = vet(o.clone(), &Memory::default());
     assert_eq!(vetted, o);
 }
+
+#[test]
+fn a_datapoint_for_a_minute_not_yet_begun_is_implausible() {
+    let mut o = observed(BillingMode::Provisioned, &CALM, &CALM);
+    o.resources[0].write.throttle_events.points.push(Point {
+        start: Timestamp(u64::MAX / 2),
+        value: 600.0,
+    });
+    let (_, actions, held) = run(o);
+    assert_eq!(changes(&actions), 0, "{actions:?}");
+    assert_eq!(
+        implausible(&held),
+        [("WriteThrottleEvents".to_string(), 600.0)]
+    );
+}
