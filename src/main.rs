@@ -122,7 +122,14 @@ async fn run(
         ));
     }
     if once {
-        let report = controller.tick(Timestamp::now()).await?;
+        // A signal abandons the tick (a change already sent is read back at the next start).
+        let report = tokio::select! {
+            report = controller.tick(Timestamp::now()) => report?,
+            () = shutdown_signal() => {
+                eprintln!("error: interrupted in the middle of the tick");
+                return Ok(ExitCode::from(EXIT_INTERRUPTED));
+            }
+        };
         // Re-drives started by this tick run to their end (or until a signal).
         let ended = controller.finish_redrives(true, shutdown_signal()).await?;
         // The tick's own problems are printed whatever became of the re-drives.
@@ -310,7 +317,7 @@ async fn shutdown_signal() {
     {
         let _ = interrupt.await;
     }
-    tracing::info!("signal received: finishing what is in flight, then stopping");
+    tracing::info!("signal received: stopping");
 }
 
 /// The state file of `status` and `pause`: the flag, else the policy's.

@@ -73,10 +73,11 @@ async fn a_hung_endpoint_costs_one_tick_its_deadline_not_minutes() {
     assert!(proxy.seen("DescribeTable") >= 1);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_during_a_hung_tick_stops_within_seconds() {
-    let dir = scratch("hungterm");
-    let name = domain("hungterm");
+/// Starts `run` (with `extra` flags) through a hung proxy, sends SIGTERM once the first tick
+/// hangs, and returns how long the process took to stop, its exit code and its stderr.
+async fn sigterm_during_a_hung_tick(test: &str, extra: &[&str]) -> (Duration, Option<i32>, String) {
+    let dir = scratch(test);
+    let name = domain(test);
     let _stack = Stack::create(&name, moto_url()).await;
     let policy = fast_policy(&dir, &name);
     let proxy = hung_proxy().await;
@@ -89,9 +90,10 @@ async fn sigterm_during_a_hung_tick_stops_within_seconds() {
             "--state",
             &strs(&dir, "state.json"),
         ])
+        .args(extra)
         .stderr(std::fs::File::create(&stderr_path).expect("stderr file"))
         .spawn()
-        .expect("start run loop");
+        .expect("start run");
     // The first tick starts at once and hangs on DescribeTable.
     let mut waited = 0;
     while proxy.seen("DescribeTable") == 0 {
@@ -112,13 +114,33 @@ async fn sigterm_during_a_hung_tick_stops_within_seconds() {
         .expect("wait");
     let took = killed.elapsed();
     let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+    (took, out.status.code(), stderr)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_a_hung_tick_stops_within_seconds() {
+    let (took, code, stderr) = sigterm_during_a_hung_tick("hungterm", &[]).await;
     assert!(
         took < Duration::from_secs(5),
         "SIGTERM took {took:?}: {stderr}"
     );
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(code, Some(0), "{stderr}");
     assert!(
         stderr.contains("stopped in the middle of a tick"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_a_hung_one_shot_tick_exits_130_within_seconds() {
+    let (took, code, stderr) = sigterm_during_a_hung_tick("hungonce", &["--once"]).await;
+    assert!(
+        took < Duration::from_secs(5),
+        "SIGTERM took {took:?}: {stderr}"
+    );
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(
+        stderr.contains("interrupted in the middle of the tick"),
         "{stderr}"
     );
 }
