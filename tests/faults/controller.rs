@@ -33,56 +33,28 @@ async fn the_loop_ticks_on_every_interval_through_failing_calls() {
 }
 
 #[tokio::test]
-async fn a_state_store_that_cannot_be_read_stops_the_controller_before_any_call() {
-    let sim = Sim::new();
-    let store = Faulty::new(FileState::new(state_dir("load").join("state.json")));
-    store
-        .faults()
-        .add(Rule::new(Op::LoadState, Fault::Permanent));
-    let started = Controller::start(
-        ports(&sim.cloud),
-        &sim.policy,
-        Some(store),
-        journal(),
-        Mode::Enforce,
-    )
-    .await;
-    assert!(
-        matches!(
-            started,
-            Err(ControllerError::State(StateError::Read { .. }))
-        ),
-        "{:?}",
-        started.err()
-    );
-    assert!(sim.faults().log().is_empty(), "{:?}", sim.faults().log());
-}
-
-#[tokio::test]
-async fn a_store_that_cannot_be_written_at_start_stops_the_controller_before_any_call() {
-    let sim = Sim::new();
-    let path = state_dir("savestart").join("state.json");
-    let store = Faulty::new(FileState::new(&path));
-    store
-        .faults()
-        .add(Rule::new(Op::SaveState, Fault::Permanent));
-    let started = Controller::start(
-        ports(&sim.cloud),
-        &sim.policy,
-        Some(store),
-        journal(),
-        Mode::Enforce,
-    )
-    .await;
-    assert!(
-        matches!(
-            started,
-            Err(ControllerError::State(StateError::Write { .. }))
-        ),
-        "{:?}",
-        started.err()
-    );
-    assert!(sim.faults().log().is_empty(), "{:?}", sim.faults().log());
+async fn a_state_store_that_cannot_be_read_or_written_at_start_stops_the_controller_before_any_call()
+ {
+    for op in [Op::LoadState, Op::SaveState] {
+        let sim = Sim::new();
+        let store = Faulty::new(FileState::new(state_dir("start").join("state.json")));
+        store.faults().add(Rule::new(op, Fault::Permanent));
+        let started = Controller::start(
+            ports(&sim.cloud),
+            &sim.policy,
+            Some(store),
+            journal(),
+            Mode::Enforce,
+        )
+        .await;
+        let expected = match &started {
+            Err(ControllerError::State(StateError::Read { .. })) => op == Op::LoadState,
+            Err(ControllerError::State(StateError::Write { .. })) => op == Op::SaveState,
+            _ => false,
+        };
+        assert!(expected, "{op:?}: {:?}", started.err());
+        assert!(sim.faults().log().is_empty(), "{:?}", sim.faults().log());
+    }
 }
 
 #[tokio::test]
