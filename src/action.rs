@@ -408,7 +408,7 @@ impl fmt::Display for HoldReason {
             } => write!(
                 f,
                 "implausible: {signal} = {} in the minute from {minute}, outside what AWS can produce ({bound}); signal set aside",
-                crate::vet::figure(*value)
+                crate::model::figure(*value)
             ),
             HoldReason::ClockSkew { field, recorded } => write!(
                 f,

@@ -278,7 +278,7 @@ pub struct Observed {
     pub unobserved: Vec<Unobserved>,
     /// Signals set aside by `vet` for an impossible reading; no rule sees them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub implausible: Vec<crate::vet::Implausible>,
+    pub implausible: Vec<Implausible>,
 }
 
 impl Observed {
@@ -348,5 +348,45 @@ impl Observed {
             unobserved: Vec::new(),
             implausible: Vec::new(),
         }
+    }
+}
+
+/// A signal set aside this tick because one of its readings is impossible.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Implausible {
+    /// What the signal belongs to: `tileindex.bossdb.boss write`, a function, a cluster.
+    pub subject: String,
+    /// The CloudWatch metric (`ConsumedWriteCapacityUnits`, `Duration`, ...).
+    pub signal: String,
+    /// Start of the minute of the first impossible reading.
+    pub minute: Timestamp,
+    /// The reading, as received (units per second for consumed capacity).
+    pub value: f64,
+    /// What AWS can produce, in words.
+    pub bound: String,
+}
+
+impl fmt::Display for Implausible {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} of {} = {} in the minute from {}, outside what AWS can produce ({})",
+            self.signal,
+            self.subject,
+            figure(self.value),
+            self.minute,
+            self.bound
+        )
+    }
+}
+
+/// A reading as a person can read it: `1.0e300` rather than three hundred digits.
+#[must_use]
+pub fn figure(value: f64) -> String {
+    if value.is_finite() && value.abs() < 1e9 {
+        let rounded = (value * 100.0).round() / 100.0;
+        format!("{rounded}")
+    } else {
+        format!("{value:e}")
     }
 }

@@ -9,10 +9,8 @@
 //! signals out.
 
 use crate::memory::Memory;
-use crate::model::{CapacityKey, Dimension, Observed, Point, Series};
+use crate::model::{CapacityKey, Dimension, Implausible, Observed, Point, Series, figure};
 use crate::time::Timestamp;
-use serde::{Deserialize, Serialize};
-use std::fmt;
 
 /// DynamoDB banks up to 300 seconds of unused provisioned capacity as burst credit ("Burst
 /// capacity", DynamoDB developer guide), so one minute can at most serve its own 60 seconds
@@ -36,46 +34,6 @@ const INVOCATIONS_PER_CONCURRENCY_PER_SECOND: f64 = 10.0;
 const MAX_COUNT_PER_MINUTE: f64 = 1e9;
 /// CloudWatch rounds and aggregates: bounds that compare two figures get this much slack.
 const SLACK: f64 = 1.01;
-
-/// A signal set aside this tick because one of its readings is impossible.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Implausible {
-    /// What the signal belongs to: `tileindex.bossdb.boss write`, a function, a cluster.
-    pub subject: String,
-    /// The CloudWatch metric (`ConsumedWriteCapacityUnits`, `Duration`, ...).
-    pub signal: String,
-    /// Start of the minute of the first impossible reading.
-    pub minute: Timestamp,
-    /// The reading, as received (units per second for consumed capacity).
-    pub value: f64,
-    /// What AWS can produce, in words.
-    pub bound: String,
-}
-
-impl fmt::Display for Implausible {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} of {} = {} in the minute from {}, outside what AWS can produce ({})",
-            self.signal,
-            self.subject,
-            figure(self.value),
-            self.minute,
-            self.bound
-        )
-    }
-}
-
-/// A reading as a person can read it: `1.0e300` rather than three hundred digits.
-#[must_use]
-pub fn figure(value: f64) -> String {
-    if value.is_finite() && value.abs() < 1e9 {
-        let rounded = (value * 100.0).round() / 100.0;
-        format!("{rounded}")
-    } else {
-        format!("{value:e}")
-    }
-}
 
 /// The first reading of `series` outside `0..=high`, not finite, or for a minute that has not
 /// begun by `now` (CloudWatch cannot have measured it).
