@@ -15,17 +15,20 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// Why an admitted action was not carried out, as a type from the port to the journal.
+/// In the journal every shape has an `error` field naming it: a port error's own
+/// (`transient`, `permanent`, `timed-out`, ...), `launch` or `not-tried`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
-#[serde(untagged)]
+#[serde(tag = "error", rename_all = "kebab-case")]
 pub enum Failure {
-    #[error(transparent)]
-    Call(#[from] PortError),
     /// A re-drive could not be started (one is already running on the queue).
     #[error("{message}")]
     Launch { message: String },
     /// The channel failed earlier in this tick; the notice stays owed for the next.
     #[error("not tried: {channel} failed earlier in this tick")]
     NotTried { channel: Channel },
+    #[error(transparent)]
+    #[serde(untagged)]
+    Call(#[from] PortError),
 }
 
 /// What became of one admitted action.
@@ -290,4 +293,30 @@ fn current(resource: &Resource, observed: &Observed) -> Throughput {
             read: r.read.provisioned.unwrap_or(1),
             write: r.write.provisioned.unwrap_or(1),
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_failure_names_itself_in_the_journal() {
+        let shapes = [
+            Failure::NotTried {
+                channel: Channel::Webhook,
+            },
+            Failure::Launch {
+                message: "running".into(),
+            },
+            Failure::Call(PortError::TimedOut {
+                operation: "Publish",
+                budget_ms: 20_000,
+            }),
+        ];
+        let names: Vec<String> = shapes
+            .iter()
+            .map(|f| serde_json::to_value(f).expect("json")["error"].to_string())
+            .collect();
+        assert_eq!(names, [r#""not-tried""#, r#""launch""#, r#""timed-out""#]);
+    }
 }
