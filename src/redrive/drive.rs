@@ -92,9 +92,17 @@ where
     let max_in_flight = usize::try_from(settings.max_in_flight).unwrap_or(usize::MAX);
     let mut stop = std::pin::pin!(stop);
     let mut reading: Option<Reading<'_>> = None;
+    // Whether the last pass could not send. The pacer catches up a late wake-up but not a
+    // spell with nothing to send: it hears when sending resumes. True at first, as reading the
+    // queue and peeking a message took time.
+    let mut idle = true;
 
     let end = loop {
         let can_send = course.may_send() && in_flight.len() < max_in_flight;
+        if can_send && idle {
+            pacer.idle_until(Instant::now());
+        }
+        idle = !can_send;
         let due = pacer.due();
         tokio::select! {
             biased;
