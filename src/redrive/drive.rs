@@ -164,13 +164,17 @@ where
                 throttle_check = Some(Box::pin(throttled_minute(metrics, function)));
             }
             () = sleep_until(due), if can_send => {
-                let now = Instant::now();
-                pacer.sent(now);
-                let id = course.sent(now);
+                let id = course.sent(Instant::now());
                 let functions = functions.clone();
                 let function = Arc::clone(&function);
                 let payload = Arc::clone(&payload);
                 in_flight.spawn(async move { (id, functions.invoke_async(&function, &payload).await) });
+                // The pacer counts the call once it has started (the yield lets the new task
+                // run up to its request): when catching up, calls queued behind each other
+                // would otherwise leave later than the times the window cap counted, and a
+                // window could carry more than the cap.
+                tokio::task::yield_now().await;
+                pacer.sent(Instant::now());
             }
         }
     };

@@ -18,10 +18,11 @@
 //! with a CPU hog beside the sender.
 //!
 //! The cap leaves room for one or two invocations per window above the rate, so catching up
-//! goes at 10–20/s above it: a 50 ms hiccup at 1000/s is repaid over about 5 s, its 50 ms gap
-//! recurring once per window meanwhile. A sender late by more than a period on every wake-up
-//! (1 ms at 1000/s: tokio's timer granularity) loses rate once the cap binds; no schedule can
-//! both catch that up and keep the cap.
+//! goes at 10–20/s above it at best: a 50 ms hiccup at 100/s is repaid within half a second,
+//! its gap recurring once per window meanwhile. Each time the cap binds, a freed place is
+//! reused only when the sender next wakes, and tokio's timer wakes on whole milliseconds: at
+//! 1000/s and above that eats the room, so lateness is carried (and beyond one cap forgiven)
+//! rather than repaid. No schedule can both catch that up and keep the cap; the bench shows it.
 //!
 //! Time is passed in, so the pacer is tested value-in, value-out (`tests/props_pacer.rs`).
 
