@@ -92,9 +92,17 @@ where
     let max_in_flight = usize::try_from(settings.max_in_flight).unwrap_or(usize::MAX);
     let mut stop = std::pin::pin!(stop);
     let mut reading: Option<Reading<'_>> = None;
+    // Whether the last pass could not send. The pacer catches up a late wake-up but not a
+    // spell with nothing to send: it hears when sending resumes. True at first, as reading the
+    // queue and peeking a message took time.
+    let mut idle = true;
 
     let end = loop {
         let can_send = course.may_send() && in_flight.len() < max_in_flight;
+        if can_send && idle {
+            pacer.idle_until(Instant::now());
+        }
+        idle = !can_send;
         let due = pacer.due();
         tokio::select! {
             biased;
@@ -156,13 +164,17 @@ where
                 throttle_check = Some(Box::pin(throttled_minute(metrics, function)));
             }
             () = sleep_until(due), if can_send => {
-                let now = Instant::now();
-                pacer.sent(now);
-                let id = course.sent(now);
+                let id = course.sent(Instant::now());
                 let functions = functions.clone();
                 let function = Arc::clone(&function);
                 let payload = Arc::clone(&payload);
                 in_flight.spawn(async move { (id, functions.invoke_async(&function, &payload).await) });
+                // The pacer counts the call once it has started (the yield lets the new task
+                // run up to its request): when catching up, calls queued behind each other
+                // would otherwise leave later than the times the window cap counted, and a
+                // window could carry more than the cap.
+                tokio::task::yield_now().await;
+                pacer.sent(Instant::now());
             }
         }
     };
