@@ -1,0 +1,481 @@
+//! How long one tick takes, and how many AWS calls it makes, as the number of ingest jobs grows.
+//!
+//! Not a timed test: `cargo bench --bench tick` prints one table, measured against the moto
+//! server (`tests/moto/server.sh start`, port `MOTO_PORT`, default 5010). For each job count it
+//! builds a fresh BOSS-like stack under its own domain (the tables, the functions and the alert
+//! dead-letter queue of `policies/local.toml`, and per job the ingest, upload, tile-index and
+//! tile-index dead-letter queues), then runs ticks exactly as `remediator plan` does: fresh
+//! AWS adapters on a current-thread runtime, `Controller::start` in plan mode and one
+//! `Controller::tick`, under the same observation deadline. Only the tick is timed; building
+//! and deleting the stack is not. One untimed tick first lets moto load its backends.
+//!
+//! Calls are counted twice: per port call by wrapping each adapter in `Faulty` (which counts
+//! and injects nothing here), and per HTTP request by an SDK interceptor (pagination, retries
+//! and the Application Auto Scaling reads inside `DescribeTable` show up there).
+//!
+//! `TICK_BENCH_RUNS` (default 5, at least 3) sets the timed ticks per job count;
+//! `TICK_BENCH_JOBS` (default `1,10,100,500`) the job counts. Exits non-zero when moto does not
+//! answer, or when a tick left anything unobserved or missed a job.
+
+#[path = "tick/stack.rs"]
+mod stack;
+#[path = "tick/wire.rs"]
+mod wire;
+
+use anyhow::Context as _;
+use aws_config::SdkConfig;
+use remediator::aws::{AwsSignals, CloudWatchMetrics, DynamoTables, LambdaFunctions, SqsQueues};
+use remediator::controller::{Controller, Mode};
+use remediator::faults::{Faults, Faulty, Op};
+use remediator::journal::Journal;
+use remediator::model::Unread;
+use remediator::policy::Policy;
+use remediator::ports::PortError;
+use remediator::reconcile::{Ports, TickReport, observe_budget};
+use remediator::state::FileState;
+use remediator::time::{Timestamp, human};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+use wire::Wire;
+
+const DEFAULT_JOBS: [usize; 4] = [1, 10, 100, 500];
+const DEFAULT_RUNS: usize = 5;
+const MIN_RUNS: usize = 3;
+
+/// What one timed tick measured.
+#[derive(Debug, Clone)]
+struct Run {
+    wall: Duration,
+    /// Port calls by operation, as `Faulty` counted them.
+    calls: BTreeMap<&'static str, usize>,
+    /// HTTP requests by API operation, as the interceptor counted them.
+    http: BTreeMap<String, usize>,
+    peak_in_flight: usize,
+    jobs_seen: usize,
+    unobserved: Vec<String>,
+    timed_out: usize,
+}
+
+/// Every timed tick of one job count.
+#[derive(Debug)]
+struct Row {
+    jobs: usize,
+    runs: Vec<Run>,
+}
+
+fn main() -> ExitCode {
+    match bench() {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn bench() -> anyhow::Result<bool> {
+    let jobs = job_counts()?;
+    let runs = env_number("TICK_BENCH_RUNS", DEFAULT_RUNS)?;
+    anyhow::ensure!(
+        runs >= MIN_RUNS,
+        "TICK_BENCH_RUNS={runs}: at least {MIN_RUNS}, for a median and a max"
+    );
+    let port = std::env::var("MOTO_PORT").unwrap_or_else(|_| "5010".into());
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async {
+        if let Err(e) = stack::answers(&endpoint).await {
+            eprintln!(
+                "moto does not answer on {endpoint} ({e}).\nStart it with `tests/moto/server.sh start` \
+                 (MOTO_PORT={port}), then rerun `cargo bench --bench tick`."
+            );
+            return Ok(false);
+        }
+        let stamp = Timestamp::now().0;
+        let mut rows = Vec::new();
+        let mut policy_seen = None;
+        for n in jobs {
+            let domain = format!("tick{stamp}-{n}.boss");
+            let policy = policy(&domain)?;
+            eprintln!("{n} job(s): building the stack {domain} ...");
+            let built = stack::Stack::build(&endpoint, &policy, n).await?;
+            let measured = measure(&endpoint, &policy, n, runs).await;
+            eprintln!("{n} job(s): deleting the stack ...");
+            built.delete().await;
+            rows.push(Row {
+                jobs: n,
+                runs: measured?,
+            });
+            policy_seen = Some(policy);
+        }
+        let Some(policy) = policy_seen else {
+            return Ok(true);
+        };
+        Ok(report(&endpoint, &policy, &rows))
+    })
+}
+
+/// The shipped local policy on `domain`, with the automatic re-drive on so ingest jobs are
+/// read (the alarms, also on, read them too).
+fn policy(domain: &str) -> anyhow::Result<Policy> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/policies/local.toml");
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
+    let replaced = text
+        .replace("domain = \"local.boss\"", &format!("domain = \"{domain}\""))
+        .replace("[redrive]\nenabled = false", "[redrive]\nenabled = true");
+    anyhow::ensure!(
+        replaced.contains(&format!("domain = \"{domain}\""))
+            && replaced.contains("[redrive]\nenabled = true")
+            && replaced.contains("[alarms]\nenabled = true"),
+        "{path} no longer reads `domain = \"local.boss\"`, `[redrive] enabled = false` and \
+         `[alarms] enabled = true` as this bench expects: update benches/tick.rs"
+    );
+    Policy::parse(Path::new(path), &replaced).map_err(|p| anyhow::anyhow!("{p}"))
+}
+
+/// One untimed tick, then `runs` timed ones, each with fresh adapters as `plan` makes them.
+async fn measure(
+    endpoint: &str,
+    policy: &Policy,
+    jobs: usize,
+    runs: usize,
+) -> anyhow::Result<Vec<Run>> {
+    tick(endpoint, policy).await?;
+    let mut measured = Vec::new();
+    for i in 1..=runs {
+        let run = tick(endpoint, policy).await?;
+        eprintln!(
+            "{jobs} job(s): tick {i}/{runs}: {} ms, {} port calls, {} HTTP requests",
+            run.wall.as_millis(),
+            run.calls.values().sum::<usize>(),
+            run.http.values().sum::<usize>()
+        );
+        measured.push(run);
+    }
+    Ok(measured)
+}
+
+/// One tick through the library as `remediator plan` runs it; only `Controller::tick` is timed.
+async fn tick(endpoint: &str, policy: &Policy) -> anyhow::Result<Run> {
+    let sdk = stack::sdk_config(endpoint, policy).await;
+    let wire = Wire::default();
+    let faults = Faults::new();
+    let adapters = Adapters::new(&sdk, policy, &wire, &faults);
+    let mut controller = Controller::start(
+        adapters.ports(),
+        policy,
+        None::<FileState>,
+        Journal::open(None)?,
+        Mode::Plan,
+    )
+    .await?;
+    let started = Instant::now();
+    let report = controller.tick(Timestamp::now()).await?;
+    let wall = started.elapsed();
+    let mut calls = BTreeMap::new();
+    for call in faults.log() {
+        *calls.entry(call.op.names().1).or_insert(0) += 1;
+    }
+    let (unobserved, timed_out) = unobserved(&report);
+    Ok(Run {
+        wall,
+        calls,
+        http: wire.counts(),
+        peak_in_flight: wire.peak(),
+        jobs_seen: report.observed.jobs.len(),
+        unobserved,
+        timed_out,
+    })
+}
+
+/// What the tick could not read, one line each, and how many of those the deadline cut.
+fn unobserved(report: &TickReport) -> (Vec<String>, usize) {
+    let list = &report.observed.unobserved;
+    let timed_out = list
+        .iter()
+        .filter(|u| matches!(u.reason, Unread::Call(PortError::TimedOut { .. })))
+        .count();
+    let lines = list
+        .iter()
+        .map(|u| format!("{}: {}", u.subject, u.reason))
+        .collect();
+    (lines, timed_out)
+}
+
+/// The ports of one tick: the AWS adapters behind `Faulty`.
+type CountedPorts<'a> = Ports<
+    'a,
+    Faulty<CloudWatchMetrics>,
+    Faulty<DynamoTables>,
+    Faulty<SqsQueues>,
+    Faulty<LambdaFunctions>,
+    Faulty<AwsSignals>,
+>;
+
+/// The AWS adapters, each client counting its HTTP requests, each adapter counted by `Faulty`.
+struct Adapters {
+    metrics: Faulty<CloudWatchMetrics>,
+    tables: Faulty<DynamoTables>,
+    queues: Faulty<SqsQueues>,
+    functions: Faulty<LambdaFunctions>,
+    signals: Faulty<AwsSignals>,
+}
+
+impl Adapters {
+    fn new(sdk: &SdkConfig, policy: &Policy, wire: &Wire, faults: &Faults) -> Self {
+        macro_rules! client {
+            ($sdk_crate:ident) => {
+                $sdk_crate::Client::from_conf(
+                    $sdk_crate::config::Builder::from(sdk)
+                        .interceptor(wire.clone())
+                        .build(),
+                )
+            };
+        }
+        Self {
+            metrics: Faulty::sharing(CloudWatchMetrics::new(client!(aws_sdk_cloudwatch)), faults),
+            tables: Faulty::sharing(
+                DynamoTables::new(
+                    client!(aws_sdk_dynamodb),
+                    client!(aws_sdk_applicationautoscaling),
+                ),
+                faults,
+            ),
+            queues: Faulty::sharing(SqsQueues::new(client!(aws_sdk_sqs)), faults),
+            functions: Faulty::sharing(LambdaFunctions::new(client!(aws_sdk_lambda)), faults),
+            signals: Faulty::sharing(AwsSignals::new(sdk, &policy.signals), faults),
+        }
+    }
+
+    fn ports(&self) -> CountedPorts<'_> {
+        Ports {
+            metrics: &self.metrics,
+            tables: &self.tables,
+            queues: &self.queues,
+            functions: &self.functions,
+            signals: &self.signals,
+        }
+    }
+}
+
+/// The columns of the summary: operations the issue names, Lambda's together, the rest.
+const GROUPS: [(&str, &[Op]); 5] = [
+    ("DescribeTable", &[Op::DescribeTable]),
+    ("GetMetricData", &[Op::GetMetricData]),
+    ("ListQueues", &[Op::ListQueues]),
+    ("GetQueueUrl", &[Op::GetQueueUrl]),
+    ("GetQueueAttributes", &[Op::GetQueueAttributes]),
+];
+const LAMBDA_OPS: [Op; 3] = [
+    Op::GetFunctionConfiguration,
+    Op::GetFunctionConcurrency,
+    Op::GetAccountSettings,
+];
+
+/// The counts of one column over a row's runs: one number when every run agrees, else a range.
+fn spread(values: impl Iterator<Item = usize>) -> String {
+    let values: Vec<usize> = values.collect();
+    let (min, max) = (
+        values.iter().min().copied().unwrap_or(0),
+        values.iter().max().copied().unwrap_or(0),
+    );
+    if min == max {
+        min.to_string()
+    } else {
+        format!("{min}-{max}")
+    }
+}
+
+fn count(run: &Run, ops: &[Op]) -> usize {
+    ops.iter()
+        .map(|op| run.calls.get(op.names().1).copied().unwrap_or(0))
+        .sum()
+}
+
+/// Prints the tables; whether every tick read everything within the budget.
+fn report(endpoint: &str, policy: &Policy, rows: &[Row]) -> bool {
+    let interval = policy.controller.interval;
+    let budget = observe_budget(interval);
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let load = load
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let runs = rows.first().map_or(0, |r| r.runs.len());
+    println!();
+    println!(
+        "one `plan` tick against moto at {endpoint}: {} table rule(s), {} drift function(s), \
+         re-drive and alarms on; {runs} timed ticks per row after one untimed; load average {load}",
+        policy.tables.len(),
+        policy.drift.functions.len(),
+    );
+    println!(
+        "observation budget in force: {} of the {} interval; a call still unanswered then is \
+         abandoned as `unobserved: timed out`",
+        human(budget),
+        human(interval)
+    );
+    println!();
+    let mut header = format!(
+        "{:>5} {:>9} {:>9} {:>6}",
+        "jobs", "median ms", "max ms", "calls"
+    );
+    for (name, _) in GROUPS {
+        header.push_str(&format!(" {name:>w$}", w = name.len().max(5)));
+    }
+    header.push_str(&format!(
+        " {:>6} {:>6} {:>5} {:>9} {:>10} {:>9}",
+        "Lambda", "other", "HTTP", "in flight", "unobserved", "timed out"
+    ));
+    println!("{header}");
+    let grouped: Vec<Op> = GROUPS
+        .iter()
+        .flat_map(|(_, ops)| ops.iter().copied())
+        .chain(LAMBDA_OPS)
+        .collect();
+    for row in rows {
+        let mut walls: Vec<Duration> = row.runs.iter().map(|r| r.wall).collect();
+        walls.sort();
+        let median = walls.get(walls.len() / 2).copied().unwrap_or_default();
+        let max = walls.last().copied().unwrap_or_default();
+        let all = |f: &dyn Fn(&Run) -> usize| spread(row.runs.iter().map(f));
+        let mut line = format!(
+            "{:>5} {:>9} {:>9} {:>6}",
+            row.jobs,
+            median.as_millis(),
+            max.as_millis(),
+            all(&|r| r.calls.values().sum())
+        );
+        for (name, ops) in GROUPS {
+            line.push_str(&format!(
+                " {:>w$}",
+                all(&|r| count(r, ops)),
+                w = name.len().max(5)
+            ));
+        }
+        line.push_str(&format!(
+            " {:>6} {:>6} {:>5} {:>9} {:>10} {:>9}",
+            all(&|r| count(r, &LAMBDA_OPS)),
+            all(&|r| r.calls.values().sum::<usize>() - count(r, &grouped)),
+            all(&|r| r.http.values().sum()),
+            all(&|r| r.peak_in_flight),
+            all(&|r| r.unobserved.len()),
+            all(&|r| r.timed_out),
+        ));
+        println!("{line}");
+    }
+    println!(
+        "calls: port calls (Faulty); Lambda: configuration, concurrency and account reads; \
+         HTTP: requests sent (SDK interceptor, retries and pages included); in flight: most \
+         HTTP requests at once; a-b: the range over the timed ticks"
+    );
+    println!();
+    print_http(rows);
+    let problems = problems(rows, budget);
+    for p in &problems {
+        println!("PROBLEM: {p}");
+    }
+    if problems.is_empty() {
+        println!(
+            "every tick observed every job within the {} budget; nothing unobserved",
+            human(budget)
+        );
+    }
+    problems.is_empty()
+}
+
+/// Ticks that missed a job, left something unobserved, or outlasted the budget.
+fn problems(rows: &[Row], budget: Duration) -> Vec<String> {
+    let mut out = Vec::new();
+    for row in rows {
+        for (i, run) in row.runs.iter().enumerate() {
+            let tick = format!("{} job(s), tick {}", row.jobs, i + 1);
+            if run.jobs_seen != row.jobs {
+                out.push(format!("{tick}: observed {} job(s)", run.jobs_seen));
+            }
+            if run.wall > budget {
+                out.push(format!(
+                    "{tick}: took {} ms, beyond the {} ms observation budget",
+                    run.wall.as_millis(),
+                    budget.as_millis()
+                ));
+            }
+            if run.timed_out > 0 {
+                out.push(format!(
+                    "{tick}: the deadline cut {} reading(s)",
+                    run.timed_out
+                ));
+            }
+            out.extend(
+                run.unobserved
+                    .iter()
+                    .map(|u| format!("{tick}: unobserved {u}")),
+            );
+        }
+    }
+    out
+}
+
+/// HTTP requests by API operation, one column per job count.
+fn print_http(rows: &[Row]) {
+    let mut operations: Vec<&String> = rows
+        .iter()
+        .flat_map(|r| r.runs.iter().flat_map(|run| run.http.keys()))
+        .collect();
+    operations.sort();
+    operations.dedup();
+    let mut header = format!("{:<28}", "HTTP requests by operation");
+    for row in rows {
+        header.push_str(&format!(" {:>9}", format!("{} job(s)", row.jobs)));
+    }
+    println!("{header}");
+    for op in operations {
+        let mut line = format!("{op:<28}");
+        for row in rows {
+            let n = spread(
+                row.runs
+                    .iter()
+                    .map(|r| r.http.get(op).copied().unwrap_or(0)),
+            );
+            line.push_str(&format!(" {n:>9}"));
+        }
+        println!("{line}");
+    }
+    println!();
+}
+
+fn env_number(name: &str, default: usize) -> anyhow::Result<usize> {
+    match std::env::var(name) {
+        Ok(v) => v
+            .trim()
+            .parse()
+            .with_context(|| format!("{name}={v}: not a whole number")),
+        Err(_) => Ok(default),
+    }
+}
+
+fn job_counts() -> anyhow::Result<Vec<usize>> {
+    let Ok(v) = std::env::var("TICK_BENCH_JOBS") else {
+        return Ok(DEFAULT_JOBS.to_vec());
+    };
+    v.split(',')
+        .map(|n| {
+            let n: usize = n
+                .trim()
+                .parse()
+                .with_context(|| format!("TICK_BENCH_JOBS={v}: `{n}` is not a whole number"))?;
+            anyhow::ensure!(
+                (1..=2000).contains(&n),
+                "TICK_BENCH_JOBS={v}: {n} is outside 1..=2000"
+            );
+            Ok(n)
+        })
+        .collect()
+}
