@@ -14,8 +14,10 @@
 //! and the Application Auto Scaling reads inside `DescribeTable` show up there).
 //!
 //! `TICK_BENCH_RUNS` (default 5, at least 3) sets the timed ticks per job count;
-//! `TICK_BENCH_JOBS` (default `1,10,100,500`) the job counts. Exits non-zero when moto does not
-//! answer, or when a tick left anything unobserved or missed a job.
+//! `TICK_BENCH_JOBS` (default `1,10,100,500`) the job counts; `TICK_BENCH_INTERVAL` (e.g.
+//! `10s`) replaces the policy's 30 s interval, and so the observation budget. Exits non-zero
+//! when moto does not answer, or when a tick missed a job, left anything unobserved or
+//! outlasted the interval.
 
 #[path = "tick/stack.rs"]
 mod stack;
@@ -48,13 +50,16 @@ const MIN_RUNS: usize = 3;
 #[derive(Debug, Clone)]
 struct Run {
     wall: Duration,
+    /// CPU time this process spent in the tick (`None` where `/proc` cannot tell).
+    cpu: Option<Duration>,
     /// Port calls by operation, as `Faulty` counted them.
     calls: BTreeMap<&'static str, usize>,
     /// HTTP requests by API operation, as the interceptor counted them.
     http: BTreeMap<String, usize>,
     peak_in_flight: usize,
     jobs_seen: usize,
-    unobserved: Vec<String>,
+    /// Subject and cause of each reading the tick went without.
+    unobserved: Vec<(String, String)>,
     timed_out: usize,
 }
 
@@ -122,13 +127,25 @@ fn bench() -> anyhow::Result<bool> {
 }
 
 /// The shipped local policy on `domain`, with the automatic re-drive on so ingest jobs are
-/// read (the alarms, also on, read them too).
+/// read (the alarms, also on, read them too), and the interval `TICK_BENCH_INTERVAL` if set
+/// (checked by the policy's own rules), to see what a shorter budget cuts.
 fn policy(domain: &str) -> anyhow::Result<Policy> {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/policies/local.toml");
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
-    let replaced = text
+    let mut replaced = text
         .replace("domain = \"local.boss\"", &format!("domain = \"{domain}\""))
         .replace("[redrive]\nenabled = false", "[redrive]\nenabled = true");
+    if let Ok(interval) = std::env::var("TICK_BENCH_INTERVAL") {
+        anyhow::ensure!(
+            replaced.contains("\ninterval = \"30s\"\n"),
+            "{path} no longer reads `interval = \"30s\"`: update benches/tick.rs"
+        );
+        let quoted = toml::Value::String(interval).to_string();
+        replaced = replaced.replace(
+            "\ninterval = \"30s\"\n",
+            &format!("\ninterval = {quoted}\n"),
+        );
+    }
     anyhow::ensure!(
         replaced.contains(&format!("domain = \"{domain}\""))
             && replaced.contains("[redrive]\nenabled = true")
@@ -175,9 +192,13 @@ async fn tick(endpoint: &str, policy: &Policy) -> anyhow::Result<Run> {
         Mode::Plan,
     )
     .await?;
+    let cpu_before = cpu_time();
     let started = Instant::now();
     let report = controller.tick(Timestamp::now()).await?;
     let wall = started.elapsed();
+    let cpu = cpu_time()
+        .zip(cpu_before)
+        .map(|(after, before)| after.saturating_sub(before));
     let mut calls = BTreeMap::new();
     for call in faults.log() {
         *calls.entry(call.op.names().1).or_insert(0) += 1;
@@ -185,6 +206,7 @@ async fn tick(endpoint: &str, policy: &Policy) -> anyhow::Result<Run> {
     let (unobserved, timed_out) = unobserved(&report);
     Ok(Run {
         wall,
+        cpu,
         calls,
         http: wire.counts(),
         peak_in_flight: wire.peak(),
@@ -194,8 +216,19 @@ async fn tick(endpoint: &str, policy: &Policy) -> anyhow::Result<Run> {
     })
 }
 
+/// CPU time of every thread of this process so far (Linux: `/proc/self/task/*/schedstat`,
+/// nanoseconds), so the controller's own share of a tick shows beside moto's.
+fn cpu_time() -> Option<Duration> {
+    let mut total = 0u64;
+    for task in std::fs::read_dir("/proc/self/task").ok()? {
+        let stat = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
+        total += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(Duration::from_nanos(total))
+}
+
 /// What the tick could not read, one line each, and how many of those the deadline cut.
-fn unobserved(report: &TickReport) -> (Vec<String>, usize) {
+fn unobserved(report: &TickReport) -> (Vec<(String, String)>, usize) {
     let list = &report.observed.unobserved;
     let timed_out = list
         .iter()
@@ -203,7 +236,7 @@ fn unobserved(report: &TickReport) -> (Vec<String>, usize) {
         .count();
     let lines = list
         .iter()
-        .map(|u| format!("{}: {}", u.subject, u.reason))
+        .map(|u| (u.subject.clone(), u.reason.to_string()))
         .collect();
     (lines, timed_out)
 }
@@ -324,8 +357,8 @@ fn report(endpoint: &str, policy: &Policy, rows: &[Row]) -> bool {
     );
     println!();
     let mut header = format!(
-        "{:>5} {:>9} {:>9} {:>6}",
-        "jobs", "median ms", "max ms", "calls"
+        "{:>5} {:>9} {:>9} {:>6} {:>6}",
+        "jobs", "median ms", "max ms", "CPU ms", "calls"
     );
     for (name, _) in GROUPS {
         header.push_str(&format!(" {name:>w$}", w = name.len().max(5)));
@@ -345,12 +378,18 @@ fn report(endpoint: &str, policy: &Policy, rows: &[Row]) -> bool {
         walls.sort();
         let median = walls.get(walls.len() / 2).copied().unwrap_or_default();
         let max = walls.last().copied().unwrap_or_default();
+        let mut cpus: Vec<Duration> = row.runs.iter().filter_map(|r| r.cpu).collect();
+        cpus.sort();
+        let cpu = cpus
+            .get(cpus.len() / 2)
+            .map_or_else(|| "-".to_string(), |c| c.as_millis().to_string());
         let all = |f: &dyn Fn(&Run) -> usize| spread(row.runs.iter().map(f));
         let mut line = format!(
-            "{:>5} {:>9} {:>9} {:>6}",
+            "{:>5} {:>9} {:>9} {:>6} {:>6}",
             row.jobs,
             median.as_millis(),
             max.as_millis(),
+            cpu,
             all(&|r| r.calls.values().sum())
         );
         for (name, ops) in GROUPS {
@@ -372,27 +411,28 @@ fn report(endpoint: &str, policy: &Policy, rows: &[Row]) -> bool {
         println!("{line}");
     }
     println!(
-        "calls: port calls (Faulty); Lambda: configuration, concurrency and account reads; \
+        "CPU ms: this process's CPU in the tick (median); calls: port calls (Faulty); Lambda: configuration, concurrency and account reads; \
          HTTP: requests sent (SDK interceptor, retries and pages included); in flight: most \
          HTTP requests at once; a-b: the range over the timed ticks"
     );
     println!();
     print_http(rows);
-    let problems = problems(rows, budget);
+    let problems = problems(rows, interval);
     for p in &problems {
         println!("PROBLEM: {p}");
     }
     if problems.is_empty() {
         println!(
-            "every tick observed every job within the {} budget; nothing unobserved",
+            "every tick observed every job, nothing unobserved, nothing cut by the {} budget",
             human(budget)
         );
     }
     problems.is_empty()
 }
 
-/// Ticks that missed a job, left something unobserved, or outlasted the budget.
-fn problems(rows: &[Row], budget: Duration) -> Vec<String> {
+/// Ticks that missed a job, left something unobserved, or outlasted the interval; what was
+/// unobserved is summed by cause, with the first subject as an example.
+fn problems(rows: &[Row], interval: Duration) -> Vec<String> {
     let mut out = Vec::new();
     for row in rows {
         for (i, run) in row.runs.iter().enumerate() {
@@ -400,24 +440,20 @@ fn problems(rows: &[Row], budget: Duration) -> Vec<String> {
             if run.jobs_seen != row.jobs {
                 out.push(format!("{tick}: observed {} job(s)", run.jobs_seen));
             }
-            if run.wall > budget {
+            if run.wall > interval {
                 out.push(format!(
-                    "{tick}: took {} ms, beyond the {} ms observation budget",
+                    "{tick}: took {} ms, longer than the {} ms interval",
                     run.wall.as_millis(),
-                    budget.as_millis()
+                    interval.as_millis()
                 ));
             }
-            if run.timed_out > 0 {
-                out.push(format!(
-                    "{tick}: the deadline cut {} reading(s)",
-                    run.timed_out
-                ));
+            let mut causes: BTreeMap<&str, (usize, &str)> = BTreeMap::new();
+            for (subject, cause) in &run.unobserved {
+                causes.entry(cause).or_insert((0, subject)).0 += 1;
             }
-            out.extend(
-                run.unobserved
-                    .iter()
-                    .map(|u| format!("{tick}: unobserved {u}")),
-            );
+            for (cause, (n, example)) in causes {
+                out.push(format!("{tick}: {n} unobserved ({cause}), e.g. {example}"));
+            }
         }
     }
     out

@@ -2,12 +2,11 @@
 //! flight at once: the port-call counts of `Faulty` do not see pagination, retries, or the
 //! Application Auto Scaling read behind a provisioned table's `DescribeTable`.
 
-use aws_sdk_dynamodb::config::interceptors::{
-    BeforeTransmitInterceptorContextRef, FinalizerInterceptorContextRef,
-};
+use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_types::config_bag::{Storable, StoreReplace};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -52,22 +51,27 @@ impl Intercept for Wire {
         if let Ok(mut counts) = self.0.counts.lock() {
             *counts.entry(operation).or_insert(0) += 1;
         }
+        // A retry's guard replaces (drops) the previous attempt's before counting itself.
+        cfg.interceptor_state()
+            .store_put(InFlight(Arc::clone(&self.0)));
         let now = self.0.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
         self.0.peak.fetch_max(now, Ordering::Relaxed);
         Ok(())
     }
+}
 
-    fn read_after_attempt(
-        &self,
-        _context: &FinalizerInterceptorContextRef<'_>,
-        _components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        // An attempt that failed before it was sent ends here too: never below zero.
-        let _ = self
-            .0
-            .in_flight
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
-        Ok(())
+/// One call with a request on the wire, until its operation ends: the guard lives in the
+/// operation's config bag, which is dropped when the call returns or when the observation
+/// deadline abandons it (an interceptor hook would never run for an abandoned call).
+#[derive(Debug)]
+struct InFlight(Arc<Book>);
+
+impl Storable for InFlight {
+    type Storer = StoreReplace<Self>;
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
     }
 }
