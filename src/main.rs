@@ -433,7 +433,11 @@ fn execute(command: Command) -> anyhow::Result<ExitCode> {
                 )
                 .into());
             }
-            let webhook = webhook_target(&policy)?;
+            // A dry run sends nothing: the webhook's URL is not needed.
+            let webhook = match mode {
+                Mode::Enforce => webhook_target(&policy)?,
+                Mode::DryRun | Mode::Plan => None,
+            };
             let journal = Journal::open(journal.as_deref())?;
             runtime()?.block_on(run(&policy, mode, once, state, journal, webhook))
         }
@@ -587,5 +591,26 @@ fn execute(command: Command) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{WIRE_TARGETS, wire_targets_off};
+
+    #[test]
+    fn wire_targets_stay_off_unless_a_directive_names_them() {
+        assert_eq!(wire_targets_off("trace"), WIRE_TARGETS);
+        assert_eq!(wire_targets_off("debug,remediator=trace"), WIRE_TARGETS);
+        // A module inside a target leaves the target's `off` in place: the more specific
+        // directive wins for that module only.
+        assert_eq!(
+            wire_targets_off("trace,aws_smithy_runtime=trace"),
+            WIRE_TARGETS
+        );
+        assert_eq!(
+            wire_targets_off("info, aws=debug,hyper[conn]=trace,rustls"),
+            ["h2", "tokio_rustls", "webpki", "tower"]
+        );
     }
 }

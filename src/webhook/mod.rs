@@ -211,7 +211,11 @@ impl WebhookClient {
             let text = match response.into_body().collect().await {
                 Ok(b) => String::from_utf8_lossy(&b.to_bytes()).into_owned(),
                 Err(e) if status.is_success() => {
-                    tracing::debug!("webhook answered {status} but the body broke off: {e}");
+                    tracing::debug!(
+                        "webhook {} answered {status} but the body broke off: {}",
+                        url.redacted(),
+                        url.scrub(&e.to_string())
+                    );
                     String::new()
                 }
                 Err(e) => format!("(body unreadable: {e})"),

@@ -168,3 +168,42 @@ async fn a_webhook_secret_is_in_no_output_and_no_journal_when_the_webhook_fails(
         "the password went as basic authorization"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_and_a_plan_need_no_webhook_url_but_acting_does() {
+    let dir = scratch("secrets-nourl");
+    let d = domain("secnourl");
+    let _stack = Stack::create(&d, moto_url()).await;
+    let policy = policy(&dir, &d);
+    let text = std::fs::read_to_string(&policy).expect("policy").replace(
+        "[signals.webhook]\nenabled = false",
+        "[signals.webhook]\nenabled = true",
+    );
+    std::fs::write(&policy, text).expect("policy");
+    let policy = policy.to_str().expect("utf-8");
+    let state = strs(&dir, "state.json");
+    for (args, code) in [
+        (vec!["plan", "--policy", policy], 0),
+        (vec!["run", "--once", "--dry-run", "--policy", policy], 0),
+        (
+            vec!["run", "--once", "--policy", policy, "--state", &state],
+            2,
+        ),
+    ] {
+        let run = output(isolated(moto_url(), true).args(&args));
+        assert_eq!(run.code, code, "{args:?}: {}", run.stderr);
+        if code == 2 {
+            assert!(
+                run.stderr.contains(
+                    "error: [signals.webhook] is on but no URL is given: set REMEDIATOR_WEBHOOK_URL"
+                ),
+                "{}",
+                run.stderr
+            );
+            assert!(
+                !Path::new(&state).exists(),
+                "refused before anything was done"
+            );
+        }
+    }
+}
