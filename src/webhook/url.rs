@@ -519,4 +519,37 @@ mod tests {
         assert!(!url.uri().to_string().contains("bot"));
         assert!(parse("https://relay.internal/").basic_auth().is_none());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn parsing_any_text_never_panics(text in "\\PC{0,120}") {
+            let _ = WebhookUrl::parse(&text);
+        }
+
+        #[test]
+        fn only_scheme_host_and_port_survive_display_and_scrub(
+            user in "[a-z]{1,8}",
+            password in "[A-Za-z0-9]{4,16}",
+            host in "[a-z]{1,10}(\\.[a-z]{1,10}){0,2}",
+            port in 1u16..,
+            path in "(/[A-Za-z0-9_-]{1,24}){0,4}",
+            query in proptest::option::of("[a-z]{1,5}=[A-Za-z0-9]{1,12}"),
+        ) {
+            let query = query.map(|q| format!("?{q}")).unwrap_or_default();
+            let text = format!("https://{user}:{password}@{host}:{port}{path}{query}");
+            let url = WebhookUrl::parse(&text).map_err(|e| {
+                proptest::test_runner::TestCaseError::fail(format!("{text}: {e}"))
+            })?;
+            proptest::prop_assert_eq!(url.redacted(), format!("https://{host}:{port}"));
+            proptest::prop_assert_eq!(format!("{url:?}"), format!("WebhookUrl(https://{host}:{port})"));
+            proptest::prop_assert_eq!(url.secret_shape(), Some(SecretShape::Credentials));
+            let message = url.scrub(&format!("client error ({text}): at {path}{query}"));
+            proptest::prop_assert!(!message.contains(&password), "{}", message);
+            proptest::prop_assert!(!message.contains(&text), "{}", message);
+            if path.len() + query.len() > 1 {
+                let tail = format!("{path}{query}");
+                proptest::prop_assert!(!message.contains(&tail), "{}", message);
+            }
+        }
+    }
 }
