@@ -22,6 +22,7 @@ use remediator::source::Problems;
 use remediator::state::{FileState, StateStore as _};
 use remediator::status;
 use remediator::time::Timestamp;
+use remediator::webhook;
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -72,10 +73,24 @@ fn untrusted_state(e: &anyhow::Error) -> bool {
         Some(StateError::Corrupt { .. } | StateError::Invalid { .. })
     )
 }
+/// Targets of the AWS SDK and the HTTP and TLS stack under it (matched as prefixes: `aws` covers
+/// `aws_config`, `aws_sigv4`, `aws_smithy_runtime`, every `aws_sdk_*`; `hyper` covers
+/// `hyper_util` and `hyper_rustls`). At debug and trace they log whole requests with their signed
+/// headers (the session token), canonical requests and bodies, so they stay off at every level
+/// `REMEDIATOR_LOG` gives, unless it names one of them or a module inside one.
+const WIRE_TARGETS: &[&str] = &[
+    "aws",
+    "hyper",
+    "h2",
+    "rustls",
+    "tokio_rustls",
+    "webpki",
+    "tower",
+];
 
 fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("REMEDIATOR_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let spec = std::env::var("REMEDIATOR_LOG").ok();
+    let (filter, warning) = log_filter(spec.as_deref());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -83,6 +98,51 @@ fn init_logging(format: LogFormat) {
         LogFormat::Human => builder.init(),
         LogFormat::Json => builder.json().init(),
     }
+    if let Some(warning) = warning {
+        tracing::warn!("{warning}");
+    }
+}
+
+/// The filter for `REMEDIATOR_LOG` (`info` when unset or invalid, with a warning then): the
+/// given directives, and `<target>=off` for each [`WIRE_TARGETS`] entry the spec does not name.
+/// EnvFilter lets the most specific target win, so `aws_smithy_runtime=trace` still turns that
+/// crate on under `aws=off`.
+fn log_filter(spec: Option<&str>) -> (tracing_subscriber::EnvFilter, Option<String>) {
+    use tracing_subscriber::EnvFilter;
+    let (mut filter, spec, warning) = match spec.map(str::trim).filter(|s| !s.is_empty()) {
+        None => (EnvFilter::new("info"), "info", None),
+        Some(spec) => match EnvFilter::try_new(spec) {
+            Ok(filter) => (filter, spec, None),
+            Err(e) => (
+                EnvFilter::new("info"),
+                "info",
+                Some(format!(
+                    "REMEDIATOR_LOG is not a valid filter ({}); logging at info",
+                    remediator::aws::excerpt(&e.to_string(), 200)
+                )),
+            ),
+        },
+    };
+    for target in wire_targets_off(spec) {
+        // `<name>=off` always parses; nothing to report if it somehow did not.
+        if let Ok(directive) = format!("{target}=off").parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
+    (filter, warning)
+}
+
+/// The [`WIRE_TARGETS`] that `spec` does not name as a directive's target.
+fn wire_targets_off(spec: &str) -> Vec<&'static str> {
+    let named: Vec<&str> = spec
+        .split(',')
+        .map(|d| d.split(['[', '=']).next().unwrap_or_default().trim())
+        .collect();
+    WIRE_TARGETS
+        .iter()
+        .copied()
+        .filter(|t| !named.contains(t))
+        .collect()
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -94,14 +154,36 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 /// The AWS adapters, after checking that credentials resolve: without them every call would
 /// fail the same way, and one line saying so is clearer than one per table.
-async fn connect(policy: &Policy, one_shot: bool) -> anyhow::Result<Aws> {
+async fn connect(
+    policy: &Policy,
+    one_shot: bool,
+    webhook: Option<webhook::Target>,
+) -> anyhow::Result<Aws> {
     let config = aws::load_config(policy.region.as_deref()).await;
     match aws::check_credentials(&config).await {
         Ok(()) => {}
         Err(e) if one_shot => return Err(e.into()),
         Err(e) => tracing::error!("{e}; every call will fail until this is fixed"),
     }
-    Ok(Aws::new(&config, &policy.signals))
+    Ok(Aws::new(&config, &policy.signals).with_webhook(webhook))
+}
+
+/// The webhook's URL, read once at start from `REMEDIATOR_WEBHOOK_URL` or the policy's
+/// `url_file` or `url`; only `scheme://host[:port]` and where it came from are logged.
+fn webhook_target(policy: &Policy) -> Result<Option<webhook::Target>, BadInput> {
+    let variable = std::env::var_os(webhook::URL_VARIABLE);
+    let Some(hook) = &policy.signals.webhook else {
+        if variable.is_some() {
+            tracing::warn!(
+                "{} is set but the policy leaves [signals.webhook] off: no webhook messages",
+                webhook::URL_VARIABLE
+            );
+        }
+        return Ok(None);
+    };
+    let target = webhook::resolve(hook, variable).map_err(|e| BadInput(e.to_string()))?;
+    tracing::info!("webhook {} (URL from {})", target.url, target.from);
+    Ok(Some(target))
 }
 
 async fn run(
@@ -110,8 +192,9 @@ async fn run(
     once: bool,
     state: Option<PathBuf>,
     journal: Journal,
+    webhook: Option<webhook::Target>,
 ) -> anyhow::Result<ExitCode> {
-    let aws = connect(policy, once).await?;
+    let aws = connect(policy, once, webhook).await?;
     let store = state.map(FileState::new);
     let mut controller = Controller::start(aws.ports(), policy, store, journal, mode).await?;
     if mode == Mode::Enforce && policy.redrive.enabled {
@@ -166,7 +249,8 @@ async fn plan(
     journal: Journal,
     output: Output,
 ) -> anyhow::Result<ExitCode> {
-    let aws = connect(policy, true).await?;
+    // A plan sends nothing: the webhook's URL is not needed.
+    let aws = connect(policy, true, None).await?;
     let store = state.map(FileState::new);
     let mut controller = Controller::start(aws.ports(), policy, store, journal, Mode::Plan).await?;
     let report = controller.tick(Timestamp::now()).await?;
@@ -186,7 +270,7 @@ async fn redrive(
     mut journal: Journal,
     style: ProgressStyle,
 ) -> anyhow::Result<ExitCode> {
-    let aws = connect(policy, true).await?;
+    let aws = connect(policy, true, None).await?;
     let order = manual::order(request, policy, &aws.queues, &aws.functions)
         .await
         .map_err(|e| match e {
@@ -259,10 +343,16 @@ async fn redrive(
 
 /// `remediator signals test`: one test message on every channel the policy switches on, one
 /// line per channel; 1 if any failed.
-async fn signals_test(policy: &Policy, text: Option<&str>) -> ExitCode {
+async fn signals_test(
+    policy: &Policy,
+    text: Option<&str>,
+    webhook: Option<webhook::Target>,
+) -> ExitCode {
     use remediator::ports::Signals as _;
     let config = aws::load_config(policy.region.as_deref()).await;
-    let signals = aws::AwsSignals::new(&config, &policy.signals);
+    let url = webhook.as_ref().map(|t| t.url.clone());
+    let url = url.as_ref();
+    let signals = aws::AwsSignals::new(&config, &policy.signals).with_webhook(webhook);
     let message = aws::test_message(policy.domain.as_str(), text, Timestamp::now());
     let mut failed = false;
     for channel in policy.signals.channels() {
@@ -270,7 +360,11 @@ async fn signals_test(policy: &Policy, text: Option<&str>) -> ExitCode {
             Ok(receipt) => println!("{channel}: delivered ({receipt})"),
             Err(e) => {
                 failed = true;
-                println!("{channel}: failed: {e}");
+                // The webhook client names only scheme://host already; scrubbed again here
+                // because this line is the one operators paste into tickets.
+                let why = e.to_string();
+                let why = url.map_or_else(|| why.clone(), |u| u.scrub(&why));
+                println!("{channel}: failed: {why}");
             }
         }
     }
@@ -362,8 +456,13 @@ fn execute(command: Command) -> anyhow::Result<ExitCode> {
                 )
                 .into());
             }
+            // A dry run sends nothing: the webhook's URL is not needed.
+            let webhook = match mode {
+                Mode::Enforce => webhook_target(&policy)?,
+                Mode::DryRun | Mode::Plan => None,
+            };
             let journal = Journal::open(journal.as_deref())?;
-            runtime()?.block_on(run(&policy, mode, once, state, journal))
+            runtime()?.block_on(run(&policy, mode, once, state, journal, webhook))
         }
         Command::Plan {
             policy,
@@ -404,14 +503,16 @@ fn execute(command: Command) -> anyhow::Result<ExitCode> {
         } => {
             let policy = Policy::load(&policy)?;
             if policy.signals.channels().is_empty() {
-                return Err(BadInput(
-                    "the policy switches on no signal channel: set [signals.sns] topic_arn or \
-                     [signals.webhook] url (and leave `enabled` out or true) to test them"
-                        .into(),
-                )
+                return Err(BadInput(format!(
+                    "the policy switches on no signal channel: set [signals.sns] topic_arn, or \
+                     add [signals.webhook] (URL in {} or a file named by url_file), and leave \
+                     `enabled` out or true, to test them",
+                    webhook::URL_VARIABLE
+                ))
                 .into());
             }
-            Ok(runtime()?.block_on(signals_test(&policy, message.as_deref())))
+            let webhook = webhook_target(&policy)?;
+            Ok(runtime()?.block_on(signals_test(&policy, message.as_deref(), webhook)))
         }
         Command::Status {
             policy,
@@ -513,5 +614,26 @@ fn execute(command: Command) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{WIRE_TARGETS, wire_targets_off};
+
+    #[test]
+    fn wire_targets_stay_off_unless_a_directive_names_them() {
+        assert_eq!(wire_targets_off("trace"), WIRE_TARGETS);
+        assert_eq!(wire_targets_off("debug,remediator=trace"), WIRE_TARGETS);
+        // A module inside a target leaves the target's `off` in place: the more specific
+        // directive wins for that module only.
+        assert_eq!(
+            wire_targets_off("trace,aws_smithy_runtime=trace"),
+            WIRE_TARGETS
+        );
+        assert_eq!(
+            wire_targets_off("info, aws=debug,hyper[conn]=trace,rustls"),
+            ["h2", "tokio_rustls", "webpki", "tower"]
+        );
     }
 }

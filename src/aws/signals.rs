@@ -2,19 +2,21 @@
 
 use super::classify;
 use crate::ports::{Channel, Message, PortError, Signals};
-use crate::webhook::WebhookClient;
+use crate::webhook::{Target, WebhookClient};
 
 /// SNS accepts subjects of at most this many ASCII characters.
 pub const SNS_SUBJECT_MAX: usize = 100;
 
-/// The configured channels. A channel the policy leaves off is `None`.
+/// The configured channels. A channel the policy leaves off is `None`; so is the webhook until
+/// its URL, read at start, is given with [`AwsSignals::with_webhook`].
 #[derive(Debug, Clone)]
 pub struct AwsSignals {
     sns: Option<(aws_sdk_sns::Client, String)>,
-    webhook: Option<(WebhookClient, crate::policy::Webhook)>,
+    webhook: Option<(WebhookClient, Target)>,
 }
 
 impl AwsSignals {
+    /// The SNS channel, if the policy names a topic.
     #[must_use]
     pub fn new(config: &aws_config::SdkConfig, signals: &crate::policy::Signals) -> Self {
         Self {
@@ -22,11 +24,15 @@ impl AwsSignals {
                 .sns_topic_arn
                 .as_ref()
                 .map(|arn| (aws_sdk_sns::Client::new(config), arn.clone())),
-            webhook: signals
-                .webhook
-                .clone()
-                .map(|hook| (WebhookClient::new(), hook)),
+            webhook: None,
         }
+    }
+
+    /// The webhook channel, posting to `target` (see [`crate::webhook::resolve`]).
+    #[must_use]
+    pub fn with_webhook(mut self, target: Option<Target>) -> Self {
+        self.webhook = target.map(|t| (WebhookClient::new(), t));
+        self
     }
 
     async fn publish(
@@ -60,7 +66,14 @@ fn not_configured(channel: Channel) -> PortError {
     PortError::Permanent {
         service: "signals",
         operation: "send",
-        message: format!("the {channel} channel is not configured (or not enabled) in the policy"),
+        message: format!(
+            "the {channel} channel is not configured (or not enabled) in the policy{}",
+            if channel == Channel::Webhook {
+                ", or its URL was not read"
+            } else {
+                ""
+            }
+        ),
     }
 }
 
@@ -72,9 +85,9 @@ impl Signals for AwsSignals {
                 None => Err(not_configured(channel)),
             },
             Channel::Webhook => match &self.webhook {
-                Some((client, hook)) => {
+                Some((client, target)) => {
                     let body = crate::webhook::payload(&message.subject, &message.body);
-                    client.post(&hook.url, &body, hook.timeout).await
+                    client.post(&target.url, &body, target.timeout).await
                 }
                 None => Err(not_configured(channel)),
             },

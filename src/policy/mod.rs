@@ -195,10 +195,23 @@ impl Signals {
     }
 }
 
+/// The chat webhook channel, switched on. Its URL is a secret, read at start
+/// ([`crate::webhook::resolve`]): `REMEDIATOR_WEBHOOK_URL` when set, else what the policy names.
 #[derive(Debug, Clone, Serialize)]
 pub struct Webhook {
-    pub url: String,
+    /// What the policy says about the URL; `None` when it must come from the environment.
+    pub url: Option<WebhookUrlIn>,
     pub timeout: Duration,
+}
+
+/// Where the policy says the webhook URL is.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WebhookUrlIn {
+    /// `url_file`: a file holding the URL on one line (relative to the working directory).
+    File(PathBuf),
+    /// `url`: a URL without anything that looks like a secret (an internal relay, say).
+    Policy(crate::webhook::WebhookUrl),
 }
 
 /// Backend flow control while performers are asked to pause (`shared/boss.md`, "Pausing

@@ -125,7 +125,10 @@ pub struct RawSns {
 #[derive(Debug, Default, Deserialize)]
 pub struct RawWebhook {
     pub enabled: Option<bool>,
+    /// Only a URL without secrets; the secret kind comes from the environment or `url_file`.
     pub url: Option<String>,
+    /// A file holding the URL on one line, read at start.
+    pub url_file: Option<String>,
     pub timeout: Option<String>,
 }
 

@@ -20,6 +20,7 @@ mod lambda_front;
 mod pause;
 mod proxy;
 mod redrive;
+mod secrets;
 mod signals;
 mod stack;
 mod stack_pause;

@@ -6,15 +6,16 @@
 use super::lambda_front::LambdaFront;
 use super::stack::{Stack, moto_url};
 use super::stack_pause::SnsInbox;
-use super::webhook::{LoopbackWebhook, closed_url};
+use super::webhook::{LoopbackWebhook, closed_url, leaked};
 use super::{domain, error_lines, isolated, journal, policy, scratch, strs};
 use crate::common::{Run, output};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 /// The pieces of one pause test: a stack with tileUploadLambda, two tile-index queues mapped
-/// to it (one uncapped, one capped at 5), an SNS topic with an SQS inbox, a webhook, and the
-/// Lambda front (moto has no GetAccountSettings).
+/// to it (one uncapped, one capped at 5), an SNS topic with an SQS inbox, a webhook (its URL,
+/// password and token path in `REMEDIATOR_WEBHOOK_URL`), and the Lambda front (moto has no
+/// GetAccountSettings).
 struct Scene {
     stack: Stack,
     function: String,
@@ -25,6 +26,7 @@ struct Scene {
     policy: PathBuf,
     state: String,
     journal: String,
+    webhook_url: String,
 }
 
 const HIGH_MS: f64 = 3000.0;
@@ -64,7 +66,7 @@ impl Scene {
             )
             .replace(
                 "[signals.webhook]\nenabled = false",
-                &format!("[signals.webhook]\nurl = \"{webhook_url}\""),
+                "[signals.webhook]\nenabled = true",
             )
             .replace(
                 "enabled = false\nlever = \"event-source-mapping\"\nmax_concurrency = 2",
@@ -80,6 +82,7 @@ impl Scene {
             front,
             state: strs(&dir, "state.json"),
             journal: strs(&dir, "journal.jsonl"),
+            webhook_url: webhook_url.to_string(),
             dir,
             policy,
         }
@@ -96,10 +99,12 @@ impl Scene {
     async fn run(&self, args: &[&str]) -> Run {
         let args: Vec<String> = args.iter().map(|s| (*s).to_string()).collect();
         let endpoint = self.front.endpoint();
+        let url = self.webhook_url.clone();
         tokio::task::spawn_blocking(move || {
             output(
                 isolated(moto_url(), true)
                     .env("AWS_ENDPOINT_URL_LAMBDA", endpoint)
+                    .env("REMEDIATOR_WEBHOOK_URL", url)
                     .args(args),
             )
         })
@@ -317,6 +322,15 @@ async fn an_unreachable_webhook_is_reported_and_owed_while_sns_still_goes_out_on
         "no webhook secret: {}",
         errors[0]
     );
+    // Nowhere: not in the error line, the ERROR log, or the journal.
+    let journal_text = std::fs::read_to_string(&scene.journal).expect("journal");
+    for text in [&first.stdout, &first.stderr, &journal_text] {
+        assert!(
+            leaked(text).is_empty(),
+            "{:?} leaked in:\n{text}",
+            leaked(text)
+        );
+    }
     assert_eq!(scene.inbox.take().await.len(), 1, "SNS still delivered");
     assert_eq!(
         scene.stack.reserved_concurrency(&scene.function).await,
@@ -402,6 +416,7 @@ async fn a_running_controller_takes_an_operators_end_at_its_next_tick() {
     let policy = scene.policy.to_str().expect("utf-8").to_string();
     let child = isolated(moto_url(), true)
         .env("AWS_ENDPOINT_URL_LAMBDA", scene.front.endpoint())
+        .env("REMEDIATOR_WEBHOOK_URL", &scene.webhook_url)
         .env("REMEDIATOR_LOG", "info,remediator::journal=off")
         .args(["run", "--policy", &policy, "--state", &scene.state])
         .stdout(std::process::Stdio::null())

@@ -17,8 +17,15 @@ use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-/// The path of the webhook URL, standing in for the secret a Slack URL carries.
-pub const PATH: &str = "/services/T0000/B0000/not-a-secret";
+/// The token in the webhook URL's path, shaped like the one a Slack URL carries.
+pub const TOKEN: &str = "Zq8TokenSecretXw4Vb7Nm";
+/// The path of the webhook URL.
+pub const PATH: &str = "/services/T0000/B0000/Zq8TokenSecretXw4Vb7Nm";
+/// The user and password in the webhook URL, as a relay behind basic authorization has them.
+pub const USER: &str = "remediator";
+pub const PASSWORD: &str = "pw-Secret-51e7";
+/// What must never be printed, logged or journaled.
+pub const SECRETS: [&str; 3] = [TOKEN, PASSWORD, PATH];
 
 /// One scripted answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +54,7 @@ pub struct Recorded {
     pub method: String,
     pub path: String,
     pub content_type: Option<String>,
+    pub authorization: Option<String>,
     pub body: String,
 }
 
@@ -96,9 +104,14 @@ impl LoopbackWebhook {
         }
     }
 
-    /// `http://127.0.0.1:<port>/services/...`.
+    /// `http://<user>:<password>@127.0.0.1:<port>/services/...`.
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}{PATH}", self.port)
+        format!("http://{USER}:{PASSWORD}@127.0.0.1:{}{PATH}", self.port)
+    }
+
+    /// `http://127.0.0.1:<port>`: all of the URL that may be shown.
+    pub fn origin(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
     }
 
     /// Every request so far, in arrival order.
@@ -113,12 +126,25 @@ impl Drop for LoopbackWebhook {
     }
 }
 
-/// A loopback URL on which nothing listens: a port bound and released at once.
+/// A loopback URL (with the same secrets) on which nothing listens: a port bound and released
+/// at once.
 pub async fn closed_url() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let port = listener.local_addr().expect("local address").port();
     drop(listener);
-    format!("http://127.0.0.1:{port}{PATH}")
+    format!("http://{USER}:{PASSWORD}@127.0.0.1:{port}{PATH}")
+}
+
+/// `http://127.0.0.1:<port>` of a URL made here.
+pub fn origin_of(url: &str) -> String {
+    let after = url.split_once('@').map_or(url, |(_, a)| a);
+    let host = after.split('/').next().expect("host");
+    format!("http://{host}")
+}
+
+/// The secrets found in `text`, for an assertion message (empty when none).
+pub fn leaked(text: &str) -> Vec<&'static str> {
+    SECRETS.into_iter().filter(|s| text.contains(s)).collect()
 }
 
 async fn handle(
@@ -127,11 +153,16 @@ async fn handle(
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let method = request.method().to_string();
     let path = request.uri().path().to_string();
-    let content_type = request
-        .headers()
-        .get(hyper::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+    let quoted_path = path.clone();
+    let header = |name| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|v: &hyper::header::HeaderValue| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let content_type = header(hyper::header::CONTENT_TYPE);
+    let authorization = header(hyper::header::AUTHORIZATION);
     let body = match request.into_body().collect().await {
         Ok(b) => String::from_utf8_lossy(&b.to_bytes()).into_owned(),
         Err(e) => format!("(unreadable body: {e})"),
@@ -140,6 +171,7 @@ async fn handle(
         method,
         path,
         content_type,
+        authorization,
         body,
     });
     let reply = shared
@@ -149,10 +181,12 @@ async fn handle(
         .pop_front()
         .unwrap_or(Reply::status(200));
     tokio::time::sleep(reply.delay).await;
+    // A failure quotes the request's path, as some services do, with a terminal escape and a
+    // line break: the client must neither repeat the secret nor let the escape through.
     let text = if reply.status == 200 {
-        "ok"
+        "ok".to_string()
     } else {
-        "scripted failure"
+        format!("scripted failure\n\u{1b}[31mno hook at {quoted_path}")
     };
     let mut response = Response::new(Full::new(Bytes::from(text)));
     *response.status_mut() = StatusCode::from_u16(reply.status).expect("a valid status");

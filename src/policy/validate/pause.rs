@@ -3,8 +3,12 @@
 
 use super::Checker;
 use crate::policy::raw::{RawAlarms, RawDrift, RawSignals};
-use crate::policy::{Alarms, Domain, Drift, FlowControl, FlowLever, Signals, Webhook};
+use crate::policy::{
+    Alarms, Domain, Drift, FlowControl, FlowLever, Signals, Webhook, WebhookUrlIn,
+};
+use crate::webhook::WebhookUrl;
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
 const DEFAULT_FUNCTIONS: [&str; 3] = ["tileIngestLambda", "tileUploadLambda", "multiLambda"];
@@ -138,25 +142,18 @@ impl Checker<'_, '_> {
                 None
             }
         });
-        let hook = s
-            .and_then(|s| s.webhook.as_ref())
-            .filter(|x| x.enabled.unwrap_or(true));
-        let webhook = hook.and_then(|h| {
+        // On when the table is there and `enabled` is not false. Its URL is checked even when
+        // off: a secret written in a committed file has leaked whether it is used or not.
+        let webhook = s.and_then(|s| s.webhook.as_ref()).and_then(|h| {
+            let url = self.webhook_url(h.url.as_deref(), h.url_file.as_deref());
             let timeout = self.duration(
                 "signals.webhook.timeout",
                 h.timeout.as_ref(),
                 Duration::from_secs(10),
             );
-            let url = self.required("signals.webhook.url", h.url.as_ref())?;
-            if url.starts_with("https://") || url.starts_with("http://") {
-                Some(Webhook { url, timeout })
-            } else {
-                self.fail(
-                    "signals.webhook.url",
-                    format!("`{url}` is not an http(s) URL"),
-                );
-                None
-            }
+            h.enabled
+                .unwrap_or(true)
+                .then_some(Webhook { url, timeout })
         });
         let fc = s
             .and_then(|s| s.flow_control.as_ref())
@@ -204,6 +201,48 @@ impl Checker<'_, '_> {
             sns_topic_arn,
             webhook,
             flow_control,
+        }
+    }
+
+    /// Where the policy says the webhook URL is: a file, or a URL that carries no secret (a
+    /// policy may be committed). Problems name the field and never quote the URL.
+    fn webhook_url(&mut self, url: Option<&str>, url_file: Option<&str>) -> Option<WebhookUrlIn> {
+        const URL: &str = "signals.webhook.url";
+        const URL_FILE: &str = "signals.webhook.url_file";
+        let elsewhere = format!(
+            "a policy may be committed, so give this URL in the environment variable {} or in a file named by url_file",
+            crate::webhook::URL_VARIABLE
+        );
+        match (url, url_file) {
+            (Some(_), Some(_)) => {
+                self.fail(URL, "give url_file or url, not both");
+                None
+            }
+            (Some(text), None) => match WebhookUrl::parse(text) {
+                Ok(url) => match url.secret_shape() {
+                    None => Some(WebhookUrlIn::Policy(url)),
+                    Some(shape) => {
+                        self.fail(URL, format!("the URL {shape}; {elsewhere}"));
+                        None
+                    }
+                },
+                Err(problem) => {
+                    self.fail(URL, format!("the URL {problem}"));
+                    None
+                }
+            },
+            (None, Some(path)) => {
+                if path.trim().is_empty() {
+                    self.fail(URL_FILE, "is empty; name the file that holds the URL");
+                    None
+                } else if path.chars().any(char::is_control) {
+                    self.fail(URL_FILE, "has a control character; name a plain path");
+                    None
+                } else {
+                    Some(WebhookUrlIn::File(PathBuf::from(path)))
+                }
+            }
+            (None, None) => None,
         }
     }
 

@@ -1,16 +1,24 @@
-//! The chat webhook's HTTP client: one JSON POST (Slack-compatible `{"text": ...}`), retried
-//! within the call on connection errors, timeouts, 5xx and 429; never on other 4xx or a TLS
-//! certificate refused.
+//! The chat webhook: its URL (a secret, read at start from the environment or a file) and its
+//! HTTP client, one JSON POST (Slack-compatible `{"text": ...}`), retried within the call on
+//! connection errors, timeouts, 5xx and 429; never on other 4xx or a TLS certificate refused.
 //!
 //! Built on the hyper/rustls stack the AWS SDK already uses; `https://` trusts the platform's
-//! root certificates, `http://` is plain. A webhook URL usually carries its secret in the path,
-//! so errors and logs name only the scheme, host and port.
+//! root certificates, `http://` is plain. A webhook URL carries its secret in the userinfo, the
+//! path or the query, so hyper is never given the userinfo (it goes in an `Authorization`
+//! header), every message names only `scheme://host[:port]`, and each one is scrubbed of the
+//! URL's pieces before it leaves this module, whatever the libraries underneath put in theirs.
+
+mod resolve;
+mod url;
+
+pub use resolve::{ResolveError, Target, URL_VARIABLE, UrlFrom, resolve};
+pub use url::{SecretShape, UrlProblem, WebhookUrl};
 
 use crate::ports::PortError;
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::Bytes;
-use hyper::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER, USER_AGENT};
-use hyper::{Method, Request, StatusCode, Uri};
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, RETRY_AFTER, USER_AGENT};
+use hyper::{Method, Request, StatusCode};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -35,19 +43,6 @@ pub fn payload(subject: &str, body: &str) -> String {
     serde_json::json!({ "text": format!("*{subject}*\n{body}") }).to_string()
 }
 
-/// `scheme://host[:port]` of a URL, without the path and query that hold the secret.
-#[must_use]
-pub fn redacted(url: &str) -> String {
-    match url.parse::<Uri>() {
-        Ok(uri) => format!(
-            "{}://{}",
-            uri.scheme_str().unwrap_or("?"),
-            uri.authority().map_or("?", |a| a.as_str())
-        ),
-        Err(_) => "(malformed URL)".to_string(),
-    }
-}
-
 /// One attempt's failure, and whether another attempt may help.
 #[derive(Debug)]
 enum Failure {
@@ -55,7 +50,8 @@ enum Failure {
     Retry(String),
     /// 429: worth another attempt, after the server's `Retry-After` when it gave a short one.
     SlowDown(String, Option<Duration>),
-    /// 4xx other than 429, a malformed URL: the same request will fail the same way.
+    /// 4xx other than 429, a request that cannot be built: the same request will fail the
+    /// same way.
     Permanent(String),
 }
 
@@ -110,31 +106,28 @@ impl WebhookClient {
     }
 
     /// Posts `body` (JSON) to `url`: up to [`ATTEMPTS`] attempts of at most `timeout` each,
-    /// [`BACKOFF`] apart. Returns the receipt `webhook HTTP <status>`.
+    /// [`BACKOFF`] apart. Returns the receipt `webhook HTTP <status>`. No message, returned or
+    /// logged, holds more of the URL than `scheme://host[:port]`.
     ///
     /// # Errors
-    /// `Permanent` for a malformed URL, a 4xx other than 429 or a refused TLS certificate;
-    /// `Throttled` when the last attempt was answered 429; `Transient` for connection errors,
-    /// timeouts and 5xx.
+    /// `Permanent` for a 4xx other than 429 or a refused TLS certificate; `Throttled` when the
+    /// last attempt was answered 429; `Transient` for connection errors, timeouts and 5xx.
     pub async fn post(
         &self,
-        url: &str,
+        url: &WebhookUrl,
         body: &str,
         timeout: Duration,
     ) -> Result<String, PortError> {
-        let target = redacted(url);
-        let uri: Uri = url.parse().map_err(|e| PortError::Permanent {
-            service: SERVICE,
-            operation: OPERATION,
-            message: format!("{target}: not a valid URL: {e}"),
-        })?;
-        if uri.scheme_str() == Some("https")
+        let target = url.redacted();
+        // The last guard: whatever a library wrote, no piece of the URL leaves this function.
+        let say = |m: &str| url.scrub(&format!("{target}: {m}"));
+        if url.is_https()
             && let Some(why) = &self.no_roots
         {
             return Err(PortError::Permanent {
                 service: SERVICE,
                 operation: OPERATION,
-                message: format!("{target}: cannot verify https: {why}"),
+                message: say(&format!("cannot verify https: {why}")),
             });
         }
         let mut last = Failure::Retry(String::new());
@@ -146,48 +139,56 @@ impl WebhookClient {
                 }
                 tokio::time::sleep(pause).await;
             }
-            last = match self.attempt(&uri, body, timeout).await {
+            last = match self.attempt(url, body, timeout).await {
                 Ok(status) => return Ok(format!("webhook HTTP {}", status.as_u16())),
                 Err(Failure::Permanent(m)) => {
                     return Err(PortError::Permanent {
                         service: SERVICE,
                         operation: OPERATION,
-                        message: format!("{target}: {m}"),
+                        message: say(&m),
                     });
                 }
                 Err(retry) => retry,
             };
-            tracing::debug!(attempt = attempt + 1, "webhook {target}: {last:?}");
+            tracing::debug!(
+                attempt = attempt + 1,
+                "webhook {}",
+                say(&format!("{last:?}"))
+            );
         }
         let tries = format!("after {ATTEMPTS} attempts");
         Err(match last {
             Failure::SlowDown(m, _) => PortError::Throttled {
                 service: SERVICE,
                 operation: OPERATION,
-                message: format!("{target}: {m} ({tries})"),
+                message: say(&format!("{m} ({tries})")),
             },
             Failure::Retry(m) | Failure::Permanent(m) => PortError::Transient {
                 service: SERVICE,
                 operation: OPERATION,
-                message: format!("{target}: {m} ({tries})"),
+                message: say(&format!("{m} ({tries})")),
             },
         })
     }
 
     async fn attempt(
         &self,
-        uri: &Uri,
+        url: &WebhookUrl,
         body: &str,
         timeout: Duration,
     ) -> Result<StatusCode, Failure> {
-        let request = Request::builder()
+        let mut request = Request::builder()
             .method(Method::POST)
-            .uri(uri.clone())
+            .uri(url.uri().clone())
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
             .header(
                 USER_AGENT,
                 HeaderValue::from_static(concat!("remediator/", env!("CARGO_PKG_VERSION"))),
-            )
+            );
+        if let Some(auth) = url.basic_auth() {
+            request = request.header(AUTHORIZATION, auth);
+        }
+        let request = request
             .body(Full::new(Bytes::from(body.to_string())))
             .map_err(|e| Failure::Permanent(format!("cannot build the request: {e}")))?;
         let exchange = async {
@@ -210,7 +211,11 @@ impl WebhookClient {
             let text = match response.into_body().collect().await {
                 Ok(b) => String::from_utf8_lossy(&b.to_bytes()).into_owned(),
                 Err(e) if status.is_success() => {
-                    tracing::debug!("webhook answered {status} but the body broke off: {e}");
+                    tracing::debug!(
+                        "webhook {} answered {status} but the body broke off: {}",
+                        url.redacted(),
+                        url.scrub(&e.to_string())
+                    );
                     String::new()
                 }
                 Err(e) => format!("(body unreadable: {e})"),
@@ -232,23 +237,21 @@ impl WebhookClient {
         } else if status.is_server_error() {
             Err(Failure::Retry(message))
         } else {
-            // 4xx, and redirects: a webhook that moved needs its URL changed in the policy.
+            // 4xx, and redirects: a webhook that moved needs its URL changed where it is kept.
             Err(Failure::Permanent(message))
         }
     }
 }
 
-/// `: <first line of the body>`, shortened, or nothing for an empty body.
+/// `: <excerpt of the body>` on one line, control characters escaped, or nothing for an
+/// empty body.
 fn quoted(text: &str) -> String {
-    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if line.is_empty() {
-        return String::new();
+    let excerpt = crate::aws::excerpt(text, QUOTED_BODY);
+    if excerpt.is_empty() {
+        String::new()
+    } else {
+        format!(": {excerpt}")
     }
-    let mut short: String = line.chars().take(QUOTED_BODY).collect();
-    if short.len() < line.len() {
-        short.push('…');
-    }
-    format!(": {short}")
 }
 
 /// Whether TLS refused the server's certificate (or the server ours): the next attempt would
@@ -288,15 +291,6 @@ mod tests {
     }
 
     #[test]
-    fn the_url_secret_never_appears() {
-        assert_eq!(
-            redacted("https://hooks.slack.com/services/T0/B0/secret?x=1"),
-            "https://hooks.slack.com"
-        );
-        assert_eq!(redacted("http://127.0.0.1:9/hook"), "http://127.0.0.1:9");
-    }
-
-    #[test]
     fn a_refused_certificate_is_found_however_deeply_io_errors_wrap_it() {
         use std::io::{Error, ErrorKind};
         // The shape hyper-rustls gives: io::Error(Other, io::Error(InvalidData, rustls::Error)).
@@ -310,7 +304,12 @@ mod tests {
     #[test]
     fn error_bodies_are_quoted_short_and_on_one_line() {
         assert_eq!(quoted(""), "");
+        assert_eq!(quoted(" \n "), "");
         assert_eq!(quoted("no\nsuch  hook"), ": no such hook");
+        assert_eq!(
+            quoted("\u{1b}[2Jgone\u{7}\u{202e}"),
+            ": \\u{1b}[2Jgone\\u{7}\\u{202e}"
+        );
         assert_eq!(
             quoted(&"x".repeat(300)).chars().count(),
             2 + QUOTED_BODY + 1
