@@ -17,6 +17,39 @@ use std::path::{Path, PathBuf};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
+/// A TOML integer of any size. Raw mirrors take numbers as `Whole`, so a value too large for
+/// its field (`write = 4294967296`, `18446744073709551615`) is reported with the field's range
+/// alongside every other problem, instead of ending deserialization as a type error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Whole(pub i128);
+
+impl<'de> serde::Deserialize<'de> for Whole {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Whole;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an integer")
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Whole, E> {
+                Ok(Whole(v.into()))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Whole, E> {
+                Ok(Whole(v.into()))
+            }
+            fn visit_i128<E>(self, v: i128) -> Result<Whole, E> {
+                Ok(Whole(v))
+            }
+            fn visit_u128<E: serde::de::Error>(self, v: u128) -> Result<Whole, E> {
+                i128::try_from(v)
+                    .map(Whole)
+                    .map_err(|_| E::custom("the integer is too large"))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
 /// One thing wrong with an input file, placed so an operator can jump to it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {

@@ -41,8 +41,9 @@ fn is_name_char(c: char) -> bool {
 fn length(name: &str, low: usize, high: usize, what: &str) -> Result<(), String> {
     let n = name.chars().count();
     if n < low || n > high {
+        let s = if n == 1 { "" } else { "s" };
         return Err(format!(
-            "is {n} characters long; {what} has {low} to {high}"
+            "is {n} character{s} long; {what} has {low} to {high}"
         ));
     }
     Ok(())

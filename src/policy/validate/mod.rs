@@ -15,7 +15,7 @@ use super::bounds::{
 };
 use super::{Controller, Guardrails, Mode, Policy, Prices, Redrive};
 use crate::redrive::pace::{MAX_RATE, MIN_RATE};
-use crate::source::{Problem, Problems, Source, excerpt};
+use crate::source::{Problem, Problems, Source, Whole, excerpt};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -117,8 +117,17 @@ impl Checker<'_, '_> {
         v
     }
 
-    fn units(&mut self, field: &str, value: Option<i64>, default: u32, low: u32, high: u32) -> u32 {
-        let Some(v) = value else { return default };
+    fn units(
+        &mut self,
+        field: &str,
+        value: Option<Whole>,
+        default: u32,
+        low: u32,
+        high: u32,
+    ) -> u32 {
+        let Some(Whole(v)) = value else {
+            return default;
+        };
         match u32::try_from(v) {
             Ok(u) if (low..=high).contains(&u) => u,
             _ => {
