@@ -438,7 +438,7 @@ fn policy_within_bounds(p: &Policy) {
 #[allow(clippy::cast_precision_loss)]
 fn scenario_within_bounds(s: &Scenario) {
     use limits::*;
-    assert!(!s.duration.is_zero() && s.duration <= MAX_SCENARIO);
+    assert!(MIN_SCENARIO <= s.duration && s.duration <= MAX_SCENARIO);
     let pair = |(lo, hi): (u64, u64), max: u64| assert!(lo <= hi && hi <= max, "{lo} {hi}");
     pair(s.update_seconds, MAX_UPDATE_SECONDS);
     pair(s.metric_delay_seconds, MAX_METRIC_DELAY_SECONDS);

@@ -7,6 +7,8 @@
 
 use std::time::Duration;
 
+/// The shortest scenario: one CloudWatch period (a shorter one publishes no datapoint).
+pub const MIN_SCENARIO: Duration = Duration::from_secs(60);
 /// The longest scenario: a month of virtual time (`duration = "1000d"` once ran forever).
 pub const MAX_SCENARIO: Duration = Duration::from_secs(30 * 86_400);
 /// Seconds in the longest scenario.

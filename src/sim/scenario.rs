@@ -9,7 +9,7 @@ use super::activity::{Activity, RawActivity, RawFunction, RawLambda, RawPerforme
 use super::check::Checker;
 use super::limits::{
     MAX_DEMAND, MAX_METRIC_DELAY_SECONDS, MAX_POINTS, MAX_SCENARIO, MAX_UPDATE_SECONDS,
-    MAX_WORKLOADS,
+    MAX_WORKLOADS, MIN_SCENARIO,
 };
 use crate::model::{BillingMode, Dimension};
 use crate::source::{Problems, Source, Whole, excerpt};
@@ -159,6 +159,15 @@ impl Scenario {
         };
         let mut c = Checker::new(&source, &mut problems);
         let total = c.duration("duration", &raw.duration, MAX_SCENARIO);
+        if !total.is_zero() && total < MIN_SCENARIO {
+            c.fail(
+                "duration",
+                format!(
+                    "`{}` is shorter than one CloudWatch period (1m)",
+                    excerpt(&raw.duration)
+                ),
+            );
+        }
         let tables = tables::check(&mut c, &raw.tables);
         let workload = workloads(&mut c, &raw.workload, &tables);
         let update_seconds = c.pair(
