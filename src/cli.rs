@@ -1,6 +1,13 @@
 //! The command line: parsed once by clap into validated values.
+//!
+//! Every number that reaches arithmetic is range-checked by its parser, and every name by the
+//! AWS rule it must follow; clap reports a refusal with the flag, the allowed range, and exit
+//! code 2.
 
+use crate::policy::names;
+use crate::redrive::pace::{MAX_RATE, MIN_RATE};
 use crate::sim::ControllerKind;
+use crate::source::{excerpt, is_control};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -40,21 +47,119 @@ pub enum ProgressStyle {
     None,
 }
 
-/// Parses a re-drive rate: `40`, `40/s` or `0.5`; finite and above zero.
+/// Parses a re-drive rate: `40`, `40/s` or `0.5`, from [`MIN_RATE`] to [`MAX_RATE`] per second
+/// (the pacer's range: a rate of 1e-19 once overflowed it).
 ///
 /// # Errors
-/// What is wrong, with the accepted forms.
+/// What is wrong, with the accepted forms and range.
 pub fn parse_rate(text: &str) -> Result<f64, String> {
     let number = text.trim().trim_end_matches("/s").trim();
     match number.parse::<f64>() {
-        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
+        Ok(rate) if (MIN_RATE..=MAX_RATE).contains(&rate) => Ok(rate),
         Ok(_) => Err(format!(
-            "the rate must be a number of invocations per second above 0 (got `{text}`)"
+            "the rate must be from {MIN_RATE} to {MAX_RATE} invocations per second (got `{}`)",
+            excerpt(text)
         )),
         Err(_) => Err(format!(
-            "`{text}` is not a rate: write invocations per second, e.g. 40, 40/s or 0.5"
+            "`{}` is not a rate: write invocations per second from {MIN_RATE} to {MAX_RATE}, e.g. 40, 40/s or 0.5",
+            excerpt(text)
         )),
     }
+}
+
+/// Parses a whole number in `[low, u64::MAX]`, naming the range when it is not one.
+fn whole(text: &str, low: u64, what: &str) -> Result<u64, String> {
+    match text.trim().parse::<u64>() {
+        Ok(n) if n >= low => Ok(n),
+        _ => Err(format!(
+            "{what} is a whole number from {low} to {} (got `{}`)",
+            u64::MAX,
+            excerpt(text)
+        )),
+    }
+}
+
+/// Parses `--max`: how many invocations, at least 1.
+///
+/// # Errors
+/// Not a whole number in range.
+pub fn parse_max(text: &str) -> Result<u64, String> {
+    whole(text, 1, "the maximum")
+}
+
+/// Parses `--seed`: any 64-bit unsigned number.
+///
+/// # Errors
+/// Not a whole number in range.
+pub fn parse_seed(text: &str) -> Result<u64, String> {
+    whole(text, 0, "a seed")
+}
+
+/// Parses `--job`: a BOSS ingest job id as it appears in queue names.
+///
+/// # Errors
+/// The id breaks the rule.
+pub fn parse_job(text: &str) -> Result<String, String> {
+    names::job_id(text)
+        .map(|()| text.to_string())
+        .map_err(|rule| format!("`{}` {rule}", excerpt(text)))
+}
+
+/// Parses `--queue`: an SQS queue name, or a queue URL (`http(s)://…/<account>/<name>`).
+///
+/// # Errors
+/// Neither a queue name nor a URL ending in one.
+pub fn parse_queue(text: &str) -> Result<String, String> {
+    let name = match text.split_once("://") {
+        Some((scheme, rest)) => {
+            if !matches!(scheme, "https" | "http") || !rest.contains('/') {
+                return Err(format!(
+                    "`{}` is not a queue URL (https://sqs.<region>.amazonaws.com/<account>/<name>)",
+                    excerpt(text)
+                ));
+            }
+            if let Some(c) = text.chars().find(|c| is_control(*c) || c.is_whitespace()) {
+                return Err(format!(
+                    "the queue URL holds the character U+{:04X}",
+                    u32::from(c)
+                ));
+            }
+            text.rsplit('/').next().unwrap_or(text)
+        }
+        None => text,
+    };
+    names::queue_name(name)
+        .map(|()| text.to_string())
+        .map_err(|rule| format!("`{}` {rule}", excerpt(name)))
+}
+
+/// Parses `--function`: a Lambda function name or ARN.
+///
+/// # Errors
+/// Neither.
+pub fn parse_function(text: &str) -> Result<String, String> {
+    names::function_name_or_arn(text)
+        .map(|()| text.to_string())
+        .map_err(|rule| format!("`{}` {rule}", excerpt(text)))
+}
+
+/// Parses free text that ends up in messages, the journal or the state file (`--by`,
+/// `--message`): at most 1,000 characters, no control characters.
+///
+/// # Errors
+/// Too long, or a control character (named by code point, never echoed).
+pub fn parse_text(text: &str) -> Result<String, String> {
+    if let Some(c) = text.chars().find(|c| is_control(*c)) {
+        return Err(format!(
+            "holds the control character U+{:04X}: control characters are refused",
+            u32::from(c)
+        ));
+    }
+    let n = text.chars().count();
+    if n > 1000 {
+        return Err(format!("is {n} characters long; at most 1000"));
+    }
+    Ok(text.to_string())
 }
 
 #[derive(Debug, Subcommand)]
@@ -107,24 +212,24 @@ pub enum Command {
     #[command(group(clap::ArgGroup::new("which").required(true).args(["job", "queue"])))]
     Redrive {
         /// The ingest job id: the queue is `<domain with dashes>-ingest-<job>` (needs --policy).
-        #[arg(long)]
+        #[arg(long, value_parser = parse_job)]
         job: Option<String>,
         /// The ingest queue, by name or URL, instead of --job.
-        #[arg(long)]
+        #[arg(long, value_parser = parse_queue)]
         queue: Option<String>,
-        /// Invocations per second: `40`, `40/s`, or a fraction such as `0.5`; at most the
-        /// policy's `redrive.max_rate`.
+        /// Invocations per second: `40`, `40/s`, or a fraction such as `0.5`; from 0.01 to
+        /// 10000, and at most the policy's `redrive.max_rate`.
         #[arg(long, value_parser = parse_rate, allow_hyphen_values = true)]
         rate: f64,
         /// The policy file (TOML); without it, the shipped defaults and the queue's own domain.
         #[arg(long, env = "REMEDIATOR_POLICY")]
         policy: Option<PathBuf>,
-        /// Stop after this many accepted invocations.
-        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        /// Stop after this many accepted invocations (at least 1).
+        #[arg(long, value_parser = parse_max, allow_hyphen_values = true)]
         max: Option<u64>,
-        /// The function to invoke; default: the policy's `redrive.function`
+        /// The function to invoke, by name or ARN; default: the policy's `redrive.function`
         /// (`tileIngestLambda-<domain with dashes>`).
-        #[arg(long)]
+        #[arg(long, value_parser = parse_function)]
         function: Option<String>,
         /// Also append the re-drive's journal records to this file (JSON lines).
         #[arg(long)]
@@ -162,7 +267,7 @@ pub enum Command {
         #[arg(long, global = true)]
         state: Option<PathBuf>,
         /// Who says so, for the messages and the journal; default: $USER.
-        #[arg(long, global = true)]
+        #[arg(long, global = true, value_parser = parse_text)]
         by: Option<String>,
     },
     /// Run the real decision core against a simulated BOSS in virtual time.
@@ -179,8 +284,8 @@ pub enum Command {
         /// Which controller to run when not comparing.
         #[arg(long, value_enum, default_value_t = ControllerKind::Remediator, conflicts_with = "compare")]
         controller: ControllerKind,
-        /// Override the scenario's seed.
-        #[arg(long)]
+        /// Override the scenario's seed (0 to 18446744073709551615).
+        #[arg(long, value_parser = parse_seed, allow_hyphen_values = true)]
         seed: Option<u64>,
         #[arg(long, value_enum, default_value_t = Output::Text)]
         output: Output,
@@ -205,7 +310,7 @@ pub enum SignalsCommand {
         #[arg(long, env = "REMEDIATOR_POLICY")]
         policy: PathBuf,
         /// Text added to the test message.
-        #[arg(long)]
+        #[arg(long, value_parser = parse_text)]
         message: Option<String>,
     },
 }

@@ -23,7 +23,7 @@ use remediator::state::{FileState, StateStore as _};
 use remediator::status;
 use remediator::time::Timestamp;
 use remediator::webhook;
-use std::io::IsTerminal as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -38,7 +38,21 @@ const EXIT_INTERRUPTED: u8 = 130;
 struct BadInput(String);
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // Help and version: clap's own rendering on stdout.
+        Err(e) if !e.use_stderr() => e.exit(),
+        // clap quotes the refused value: its control characters are escaped, never written.
+        Err(e) => {
+            let text = e.render().to_string();
+            let mut stderr = std::io::stderr().lock();
+            for line in text.trim_end().lines() {
+                // A closed stderr is no reason to panic.
+                let _ = writeln!(stderr, "{}", remediator::source::escape(line));
+            }
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(EXIT_BAD_INPUT));
+        }
+    };
     init_logging(cli.log_format);
     match execute(cli.command) {
         Ok(code) => code,

@@ -371,9 +371,163 @@ fn a_malformed_activity_section_names_file_line_and_field() {
         "bad-activity.toml:11:15: performers.pause_share: 1.5 is out of range: allowed [0, 1]",
         "bad-activity.toml:17:9: functions.0.table: no table `tilindex` in this scenario",
         "bad-activity.toml:21:8: functions.1.name: `tileUploadLambda` is named twice",
-        "bad-activity.toml:22:11: functions.1.base_ms: 0 must be above 0",
+        "bad-activity.toml:22:11: functions.1.base_ms: 0 is out of range: allowed [1, 900000]",
         "bad-activity.toml:23:11: functions.1.timeout: Lambda allows timeouts from 1 s to 15 minutes",
     ] {
         assert!(stderr.contains(expected), "{expected}\n{stderr}");
+    }
+}
+
+/// Every bad scenario in `tests/bad_scenarios/` fails with exit code 2 and exactly the problems
+/// in its `.expected` file (file, line, column, field), nothing panics and no control character
+/// is written back.
+#[test]
+fn every_bad_scenario_reports_all_its_problems_with_place_and_field() {
+    let mut entries: Vec<_> = std::fs::read_dir("tests/bad_scenarios")
+        .unwrap_or_else(|e| panic!("{e}"))
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    entries.sort();
+    for path in &entries {
+        let expected = std::fs::read_to_string(path.with_extension("expected"))
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let shown = path.to_str().unwrap_or_else(|| panic!("utf-8 path"));
+        let (code, stdout, stderr) = remediator(&["simulate", shown]);
+        assert_eq!(code, 2, "{shown}: {stderr}");
+        assert!(stdout.is_empty(), "{stdout}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert!(
+            !stderr.chars().any(|c| c.is_control() && c != '\n'),
+            "{shown}: a control character reached stderr: {stderr:?}"
+        );
+        let reported: Vec<&str> = stderr.lines().skip(1).map(str::trim).collect();
+        let wanted: Vec<&str> = expected
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        assert_eq!(reported, wanted, "{shown}");
+    }
+    assert!(entries.len() >= 6, "only {} bad scenarios", entries.len());
+}
+
+#[test]
+fn a_scenario_over_one_mebibyte_is_refused_before_parsing() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("simulate-large");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.join("large.toml");
+    let mut text = String::from(remediator::sim::scenario::SHIPPED[0].1);
+    while text.len() <= 1 << 20 {
+        text.push_str("# padding padding padding padding padding padding padding padding\n");
+    }
+    std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
+    let (code, _, stderr) = remediator(&["simulate", path.to_str().unwrap_or_default()]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("at most 1048576 (1 MiB)"), "{stderr}");
+}
+
+/// A scenario with every value at its largest accepted bound runs under every controller, and
+/// its counts stay within what `sim::limits` derives for its length: nothing wraps, nothing is
+/// clamped to `u64::MAX`.
+#[test]
+fn a_scenario_at_every_bound_runs_and_its_counts_do_not_saturate() {
+    use remediator::sim::limits;
+    let indexes: Vec<String> = (0..limits::MAX_INDEXES)
+        .map(|i| {
+            format!(
+                "{{ name = \"gsi{i:02}\", read = 1000000, write = 1000000, write_share = 1.0 }}"
+            )
+        })
+        .collect();
+    let text = format!(
+        r#"
+name = "at-every-bound"
+seed = 7
+duration = "10m"
+update_seconds = [0, 86400]
+metric_delay_seconds = [0, 1209600]
+
+[[tables]]
+name = "tileindex"
+billing = "provisioned"
+read = 1000000
+write = 1000000
+autoscaler_min = 1
+autoscaler_max = 1000000
+indexes = [{}]
+
+[[workload]]
+table = "tileindex"
+dimension = "write"
+points = [{{ at = "0m", units = 10000000 }}, {{ at = "30d", units = 10000000 }}]
+hot_key = [{{ at = "0m", units = 10000000 }}]
+noise = 0.99
+
+[performers]
+points = [{{ at = "0m", tiles = 1000000 }}]
+compliance_seconds = [0, 86400]
+
+[lambda]
+account_concurrency = 100000
+retry_seconds = 1
+
+[[functions]]
+name = "tileUploadLambda"
+tiles_per_invocation = 1
+base_ms = 1
+timeout = "900s"
+memory_mb = 10240
+max_ratio = 1000
+noise = 0.99
+table = "tileindex"
+writes = 1000
+reads = 1000
+
+[[functions]]
+name = "tileIngestLambda"
+tiles_per_invocation = 10000
+base_ms = 900000
+timeout = "900s"
+table = "tileindex"
+writes = 1000
+"#,
+        indexes.join(", ")
+    );
+    let scenario =
+        Scenario::parse(Path::new("at-every-bound.toml"), &text).unwrap_or_else(|e| panic!("{e}"));
+    let seconds = scenario.duration.as_secs();
+    for kind in ControllerKind::ALL {
+        let result = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"))
+            .block_on(sim::run(&scenario, &Policy::local(), kind));
+        let s = &result.summary;
+        let per_second = |total: u64| total / limits::MAX_SECONDS * seconds;
+        assert!(s.throttled_requests > 0, "{kind:?}: {s:?}");
+        assert!(
+            s.throttled_requests <= per_second(limits::MAX_THROTTLED_REQUESTS),
+            "{kind:?}: {s:?}"
+        );
+        assert!(
+            s.activity.lambda_throttles <= per_second(limits::MAX_LAMBDA_THROTTLES),
+            "{kind:?}: {s:?}"
+        );
+        assert!(
+            s.activity.tiles_uploaded <= per_second(limits::MAX_TILES_TOTAL),
+            "{kind:?}: {s:?}"
+        );
+        assert!(
+            s.activity.tiles_ingested <= s.activity.tiles_uploaded,
+            "{kind:?}: {s:?}"
+        );
+        assert!(
+            s.peak_write_units >= 21_000_000,
+            "21 resources at 1,000,000 WCU: {s:?}"
+        );
+        let text = remediator::sim::report::summary(&result);
+        assert!(!text.contains(&u64::MAX.to_string()), "{text}");
     }
 }

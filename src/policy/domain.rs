@@ -1,5 +1,6 @@
 //! The stack domain and every BOSS resource name derived from it (see `shared/boss.md`, "Names").
 
+use super::names::{DOMAIN_MAX, FUNCTION_NAME_MAX, QUEUE_NAME_MAX};
 use serde::Serialize;
 use std::fmt;
 
@@ -9,7 +10,8 @@ use std::fmt;
 pub struct Domain(String);
 
 impl Domain {
-    /// Accepts lowercase dotted names (`production.boss`).
+    /// Accepts lowercase dotted names (`production.boss`) short enough that every name derived
+    /// from them fits AWS's limits ([`DOMAIN_MAX`]).
     ///
     /// # Errors
     /// A message saying what is wrong with the name.
@@ -22,7 +24,17 @@ impl Domain {
         }
         if !ok_chars || name.starts_with('.') || name.ends_with('.') || name.contains("..") {
             return Err(format!(
-                "`{name}` is not a stack domain: use lowercase dotted names like `production.boss`"
+                "`{}` is not a stack domain: use lowercase dotted names like `production.boss`",
+                crate::source::excerpt(name)
+            ));
+        }
+        if name.len() > DOMAIN_MAX {
+            return Err(format!(
+                "is {} characters long; a stack domain has at most {DOMAIN_MAX}, so that the \
+                 names derived from it fit AWS's limits (`tileIngestLambda-<domain>` within \
+                 Lambda's {FUNCTION_NAME_MAX}, `<domain>-<job>-index-dlq` within SQS's \
+                 {QUEUE_NAME_MAX})",
+                name.len()
             ));
         }
         if !name.contains('.') {
@@ -167,6 +179,9 @@ mod tests {
             ".boss",
             "a..b",
             "prod boss.x",
+            "a\u{1b}[31m.boss",
+            &format!("{}.boss", "x".repeat(300)),
+            &format!("{}.boss", "x".repeat(DOMAIN_MAX - 4)),
         ] {
             assert!(Domain::new(bad).is_err(), "{bad} accepted");
         }

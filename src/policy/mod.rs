@@ -3,7 +3,9 @@
 //! `load` reads a TOML file, `raw` mirrors it, `validate` turns it into the typed [`Policy`]
 //! below, reporting every problem with file, line, column and field path.
 
+pub mod bounds;
 mod domain;
+pub mod names;
 pub mod raw;
 mod validate;
 
@@ -249,11 +251,12 @@ impl Policy {
     /// Parses and validates policy text; `path` only names the file in problems.
     ///
     /// # Errors
-    /// Every syntax, unknown-key, type and semantic problem found.
+    /// Text over `source::MAX_INPUT_BYTES`, or every syntax, unknown-key, type and semantic
+    /// problem found.
     pub fn parse(path: &Path, text: &str) -> Result<Self, Problems> {
+        crate::source::check_size(path, text)?;
         let source = Source::new(path, text);
-        let raw: raw::RawPolicy = source.deserialize()?;
-        validate::validate(&raw, &source)
+        validate::parse(&source)
     }
 
     /// Reads and validates a policy file.

@@ -3,6 +3,7 @@
 //! Every field is optional here so that validation can report all missing and wrong fields in
 //! one pass; `validate` turns this into the typed [`crate::policy::Policy`].
 
+use crate::source::Whole;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -36,7 +37,7 @@ pub struct RawController {
 
 #[derive(Debug, Default, Deserialize)]
 pub struct RawGuardrails {
-    pub max_actions_per_hour: Option<i64>,
+    pub max_actions_per_hour: Option<Whole>,
     pub max_extra_cost_usd_per_hour: Option<f64>,
     pub escalation_interval: Option<String>,
     pub wcu_usd_per_hour: Option<f64>,
@@ -55,8 +56,8 @@ pub struct RawTableRule {
 
 #[derive(Debug, Default, Deserialize)]
 pub struct RawLimits {
-    pub floor: Option<i64>,
-    pub ceiling: Option<i64>,
+    pub floor: Option<Whole>,
+    pub ceiling: Option<Whole>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -64,7 +65,7 @@ pub struct RawRaise {
     pub throttle_events_per_minute: Option<f64>,
     pub utilisation: Option<f64>,
     pub factor: Option<f64>,
-    pub min_step: Option<i64>,
+    pub min_step: Option<Whole>,
     pub cooldown: Option<String>,
 }
 
@@ -86,7 +87,7 @@ pub struct RawRedrive {
     pub enabled: Option<bool>,
     pub rate: Option<f64>,
     pub max_rate: Option<f64>,
-    pub max_in_flight: Option<i64>,
+    pub max_in_flight: Option<Whole>,
     pub stranded_after: Option<String>,
     pub no_progress_after: Option<String>,
     pub function: Option<String>,
@@ -137,7 +138,7 @@ pub struct RawFlowControl {
     pub enabled: Option<bool>,
     pub lever: Option<String>,
     pub function: Option<String>,
-    pub max_concurrency: Option<i64>,
+    pub max_concurrency: Option<Whole>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -22,7 +22,14 @@
 //! writes = 1.0
 //! ```
 
-use crate::source::{Problem, Source};
+use super::check::Checker;
+use super::limits::{
+    MAX_ACCOUNT_CONCURRENCY, MAX_BASE_MS, MAX_COMPLIANCE_SECONDS, MAX_FUNCTIONS, MAX_RATIO,
+    MAX_RETRY_SECONDS, MAX_TILES, MAX_TILES_PER_INVOCATION, MAX_UNITS_PER_INVOCATION, MEMORY_MB,
+    MIN_BASE_MS,
+};
+use crate::policy::names;
+use crate::source::{Whole, excerpt};
 use serde::Deserialize;
 use std::time::Duration;
 
@@ -30,7 +37,7 @@ use std::time::Duration;
 pub(super) struct RawPerformers {
     points: Vec<RawTiles>,
     noise: Option<f64>,
-    compliance_seconds: Option<[u64; 2]>,
+    compliance_seconds: Option<[Whole; 2]>,
     pause_share: Option<f64>,
     resume_share: Option<f64>,
 }
@@ -43,18 +50,18 @@ struct RawTiles {
 
 #[derive(Debug, Deserialize)]
 pub(super) struct RawLambda {
-    account_concurrency: Option<u32>,
-    retry_seconds: Option<u64>,
+    account_concurrency: Option<Whole>,
+    retry_seconds: Option<Whole>,
 }
 
 #[derive(Debug, Deserialize)]
 pub(super) struct RawFunction {
     name: String,
-    tiles_per_invocation: Option<u32>,
+    tiles_per_invocation: Option<Whole>,
     base_ms: f64,
     timeout: Option<String>,
-    memory_mb: Option<u32>,
-    reserved: Option<u32>,
+    memory_mb: Option<Whole>,
+    reserved: Option<Whole>,
     max_ratio: Option<f64>,
     noise: Option<f64>,
     table: Option<String>,
@@ -106,46 +113,22 @@ pub(super) struct RawActivity<'r> {
     pub functions: &'r [RawFunction],
 }
 
-/// Collects problems while checking.
-struct Checker<'s, 'p> {
-    source: &'s Source<'s>,
-    problems: &'p mut Vec<Problem>,
+/// A share in [0, 1], or [0, 1) when `top_open`.
+fn share(
+    c: &mut Checker<'_, '_>,
+    field: &str,
+    value: Option<f64>,
+    default: f64,
+    top_open: bool,
+) -> f64 {
+    c.real(field, value, default, (0.0, 1.0), false, top_open)
 }
 
-impl Checker<'_, '_> {
-    fn fail(&mut self, field: &str, message: impl Into<String>) {
-        self.problems.push(self.source.problem(field, message));
-    }
-
-    fn duration(&mut self, field: &str, text: &str) -> Duration {
-        humantime::parse_duration(text).unwrap_or_else(|e| {
-            self.fail(field, format!("`{text}` is not a duration ({e})"));
-            Duration::ZERO
-        })
-    }
-
-    /// A share in [0, 1], or [0, 1) when `top_open`.
-    fn share(&mut self, field: &str, value: Option<f64>, default: f64, top_open: bool) -> f64 {
-        let v = value.unwrap_or(default);
-        let ok = if top_open {
-            (0.0..1.0).contains(&v)
-        } else {
-            (0.0..=1.0).contains(&v)
-        };
-        if !ok {
-            let range = if top_open { "[0, 1)" } else { "[0, 1]" };
-            self.fail(field, format!("{v} is out of range: allowed {range}"));
-        }
-        v
-    }
-
-    fn units(&mut self, field: &str, value: Option<f64>) -> f64 {
-        let v = value.unwrap_or(0.0);
-        if !v.is_finite() || v < 0.0 {
-            self.fail(field, format!("{v} must be 0 or more"));
-        }
-        v
-    }
+/// Table units per invocation, from 0 to [`MAX_UNITS_PER_INVOCATION`].
+fn units(c: &mut Checker<'_, '_>, field: &str, value: Option<f64>) -> f64 {
+    #[allow(clippy::cast_precision_loss)]
+    let top = MAX_UNITS_PER_INVOCATION as f64;
+    c.real(field, value, 0.0, (0.0, top), false, false)
 }
 
 /// Checks the sections and builds the activity; `None` when the scenario has neither
@@ -153,10 +136,8 @@ impl Checker<'_, '_> {
 pub(super) fn check(
     raw: &RawActivity<'_>,
     tables: &[String],
-    source: &Source<'_>,
-    problems: &mut Vec<Problem>,
+    c: &mut Checker<'_, '_>,
 ) -> Option<Activity> {
-    let mut c = Checker { source, problems };
     let (performers, functions) = match (raw.performers, raw.functions.is_empty()) {
         (None, true) => {
             if raw.lambda.is_some() {
@@ -180,42 +161,47 @@ pub(super) fn check(
         }
         (Some(p), false) => (p, raw.functions),
     };
-    let points = performers_points(&mut c, performers);
-    let noise = c.share("performers.noise", performers.noise, 0.0, true);
-    let pause_share = c.share(
+    let points = performers_points(c, performers);
+    let noise = share(c, "performers.noise", performers.noise, 0.0, true);
+    let pause_share = share(
+        c,
         "performers.pause_share",
         performers.pause_share,
         0.25,
         false,
     );
-    let resume_share = c.share(
+    let resume_share = share(
+        c,
         "performers.resume_share",
         performers.resume_share,
         0.7,
         false,
     );
-    let [lo, hi] = performers.compliance_seconds.unwrap_or([120, 300]);
-    if lo > hi {
-        c.fail(
-            "performers.compliance_seconds",
-            format!("[{lo}, {hi}]: the first bound must not exceed the second"),
-        );
-    }
-    let account = raw
-        .lambda
-        .and_then(|l| l.account_concurrency)
-        .unwrap_or(1000);
-    if account == 0 {
-        c.fail("lambda.account_concurrency", "must be at least 1");
-    }
-    let retry_seconds = raw.lambda.and_then(|l| l.retry_seconds).unwrap_or(60);
-    if retry_seconds == 0 {
-        c.fail("lambda.retry_seconds", "must be at least 1");
-    }
+    let compliance_seconds = c.pair(
+        "performers.compliance_seconds",
+        performers.compliance_seconds,
+        (120, 300),
+        MAX_COMPLIANCE_SECONDS,
+    );
+    let account = c.whole32(
+        "lambda.account_concurrency",
+        raw.lambda.and_then(|l| l.account_concurrency),
+        1000,
+        1,
+        u32::try_from(MAX_ACCOUNT_CONCURRENCY).unwrap_or(u32::MAX),
+    );
+    let retry_seconds = c.whole(
+        "lambda.retry_seconds",
+        raw.lambda.and_then(|l| l.retry_seconds),
+        60,
+        1,
+        MAX_RETRY_SECONDS,
+    );
+    c.count("functions", functions.len(), MAX_FUNCTIONS);
     let specs: Vec<FunctionSpec> = functions
         .iter()
         .enumerate()
-        .map(|(i, f)| function(&mut c, i, f, &functions[..i], tables))
+        .map(|(i, f)| function(c, i, f, &functions[..i], tables, account))
         .collect();
     let reserved_total: u64 = specs.iter().filter_map(|f| f.reserved).map(u64::from).sum();
     if reserved_total > u64::from(account) {
@@ -234,24 +220,35 @@ pub(super) fn check(
         performers: PerformersSpec {
             points,
             noise,
-            compliance_seconds: (lo, hi.max(lo)),
+            compliance_seconds,
             pause_share,
             resume_share,
         },
-        account_concurrency: account.max(1),
-        retry_seconds: retry_seconds.max(1),
+        account_concurrency: account,
+        retry_seconds,
         functions: specs,
     })
 }
 
 fn performers_points(c: &mut Checker<'_, '_>, performers: &RawPerformers) -> Vec<(u64, f64)> {
+    c.count(
+        "performers.points",
+        performers.points.len(),
+        super::limits::MAX_POINTS,
+    );
+    #[allow(clippy::cast_precision_loss)]
+    let top = MAX_TILES as f64;
     let points: Vec<(u64, f64)> = performers
         .points
         .iter()
         .enumerate()
         .map(|(j, p)| {
-            let at = c.duration(&format!("performers.points.{j}.at"), &p.at);
-            (at.as_secs(), p.tiles)
+            let at = c.at(&format!("performers.points.{j}.at"), &p.at);
+            let field = format!("performers.points.{j}.tiles");
+            (
+                at,
+                c.real(&field, Some(p.tiles), 0.0, (0.0, top), false, false),
+            )
         })
         .collect();
     if points.is_empty() {
@@ -259,9 +256,6 @@ fn performers_points(c: &mut Checker<'_, '_>, performers: &RawPerformers) -> Vec
     }
     if points.windows(2).any(|p| p[1].0 < p[0].0) {
         c.fail("performers.points", "points must be in time order");
-    }
-    if points.iter().any(|p| !p.1.is_finite() || p.1 < 0.0) {
-        c.fail("performers.points", "tiles must be finite and not negative");
     }
     points
 }
@@ -272,28 +266,39 @@ fn function(
     f: &RawFunction,
     earlier: &[RawFunction],
     tables: &[String],
+    account: u32,
 ) -> FunctionSpec {
     let at = format!("functions.{i}");
-    if earlier.iter().any(|g| g.name == f.name) {
+    if let Err(rule) = names::short_name(&f.name) {
+        c.fail(
+            &format!("{at}.name"),
+            format!(
+                "`{}` is not a function short name: it {rule}",
+                excerpt(&f.name)
+            ),
+        );
+    } else if earlier.iter().any(|g| g.name == f.name) {
         c.fail(
             &format!("{at}.name"),
             format!("`{}` is named twice", f.name),
         );
     }
-    if f.tiles_per_invocation == Some(0) {
-        c.fail(
-            &format!("{at}.tiles_per_invocation"),
-            "must be at least 1 (leave it out for a function off the ingest path)",
-        );
-    }
-    if !f.base_ms.is_finite() || f.base_ms <= 0.0 {
-        c.fail(
-            &format!("{at}.base_ms"),
-            format!("{} must be above 0", f.base_ms),
-        );
-    }
+    let tiles_per_invocation = f.tiles_per_invocation.map(|n| {
+        let high = u32::try_from(MAX_TILES_PER_INVOCATION).unwrap_or(u32::MAX);
+        c.whole32(&format!("{at}.tiles_per_invocation"), Some(n), 1, 1, high)
+    });
+    #[allow(clippy::cast_precision_loss)]
+    let base_range = (MIN_BASE_MS as f64, MAX_BASE_MS as f64);
+    let base_ms = c.real(
+        &format!("{at}.base_ms"),
+        Some(f.base_ms),
+        1.0,
+        base_range,
+        false,
+        false,
+    );
     let timeout = f.timeout.as_deref().map_or(Duration::from_secs(60), |t| {
-        c.duration(&format!("{at}.timeout"), t)
+        c.duration(&format!("{at}.timeout"), t, Duration::MAX)
     });
     if timeout < Duration::from_secs(1) || timeout > Duration::from_secs(900) {
         c.fail(
@@ -301,19 +306,21 @@ fn function(
             "Lambda allows timeouts from 1 s to 15 minutes",
         );
     }
-    let max_ratio = f.max_ratio.unwrap_or(10.0);
-    if !max_ratio.is_finite() || max_ratio < 1.0 {
-        c.fail(
-            &format!("{at}.max_ratio"),
-            format!("{max_ratio} must be at least 1"),
-        );
-    }
-    let noise = c.share(&format!("{at}.noise"), f.noise, 0.02, true);
+    #[allow(clippy::cast_precision_loss)]
+    let max_ratio = c.real(
+        &format!("{at}.max_ratio"),
+        f.max_ratio,
+        10.0,
+        (1.0, MAX_RATIO as f64),
+        false,
+        false,
+    );
+    let noise = share(c, &format!("{at}.noise"), f.noise, 0.02, true);
     match &f.table {
         Some(t) if !tables.contains(t) => {
             c.fail(
                 &format!("{at}.table"),
-                format!("no table `{t}` in this scenario"),
+                format!("no table `{}` in this scenario", excerpt(t)),
             );
         }
         None if f.writes.is_some() || f.reads.is_some() => c.fail(
@@ -322,17 +329,26 @@ fn function(
         ),
         _ => {}
     }
+    let (low_mb, high_mb) = MEMORY_MB;
     FunctionSpec {
         short_name: f.name.clone(),
-        tiles_per_invocation: f.tiles_per_invocation,
-        base_ms: f.base_ms,
+        tiles_per_invocation,
+        base_ms,
         timeout,
-        memory_mb: f.memory_mb.unwrap_or(1024),
-        reserved: f.reserved,
+        memory_mb: c.whole32(
+            &format!("{at}.memory_mb"),
+            f.memory_mb,
+            1024,
+            u32::try_from(low_mb).unwrap_or(128),
+            u32::try_from(high_mb).unwrap_or(10_240),
+        ),
+        reserved: f
+            .reserved
+            .map(|r| c.whole32(&format!("{at}.reserved"), Some(r), 0, 0, account)),
         max_ratio,
         noise,
         table: f.table.clone(),
-        writes: c.units(&format!("{at}.writes"), f.writes),
-        reads: c.units(&format!("{at}.reads"), f.reads),
+        writes: units(c, &format!("{at}.writes"), f.writes),
+        reads: units(c, &format!("{at}.reads"), f.reads),
     }
 }

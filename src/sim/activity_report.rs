@@ -134,6 +134,8 @@ pub(super) fn summary(world: &World) -> Figures {
         peak_duration_function: peak_function,
         peak_duration_ms: peak_ms,
         peak_duration_ratio: peak_ratio,
+        // Bounded by `limits::MAX_LAMBDA_THROTTLES` and `MAX_TILES_TOTAL` (< 2^62): the casts
+        // never clamp.
         lambda_throttles: t.throttles.round() as u64,
         lambda_errors: t.errors.round() as u64,
         tiles_uploaded: t.tiles_uploaded.round() as u64,

@@ -4,8 +4,10 @@
 pub mod activity;
 pub mod activity_report;
 pub mod baselines;
+mod check;
 pub mod cloud;
 pub mod lambdas;
+pub mod limits;
 pub mod performers;
 pub mod report;
 pub mod runner;

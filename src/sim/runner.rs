@@ -63,14 +63,14 @@ pub struct Summary {
     pub controller: &'static str,
     pub throttled_requests: u64,
     pub seconds_with_throttling: u64,
-    pub peak_read_units: u32,
-    pub peak_write_units: u32,
+    pub peak_read_units: u64,
+    pub peak_write_units: u64,
     pub mean_read_units: f64,
     pub mean_write_units: f64,
     pub capacity_cost_usd: f64,
     /// Capacity dimensions changed by UpdateTable.
-    pub actions: u32,
-    pub escalations: u32,
+    pub actions: u64,
+    pub escalations: u64,
     /// The Lambda functions and performers (all 0 for a scenario of tables only).
     #[serde(flatten)]
     pub activity: super::activity_report::Figures,
@@ -104,7 +104,7 @@ pub async fn run(scenario: &Scenario, policy: &Policy, kind: ControllerKind) -> 
     let mut memory = Memory::default();
     let mut timeline = Vec::new();
     let mut last_holds: HoldsSeen = BTreeMap::new();
-    let mut escalations = 0;
+    let mut escalations: u64 = 0;
     let mut seen = (0, 0);
     let interval = policy.controller.interval.as_secs().max(1);
     let total = scenario.duration.as_secs();
@@ -157,6 +157,7 @@ pub async fn run(scenario: &Scenario, policy: &Policy, kind: ControllerKind) -> 
     let activity = super::activity_report::summary(&world);
     let summary = Summary {
         controller: kind.name(),
+        // Bounded by `limits::MAX_THROTTLED_REQUESTS` (< 2^62): the cast never clamps.
         throttled_requests: t.throttled_requests.round() as u64,
         seconds_with_throttling: t.seconds_with_throttling,
         peak_read_units: t.peak_units[0],
@@ -187,7 +188,7 @@ fn record(
     second: u64,
     timeline: &mut Vec<TimelineEntry>,
     last_holds: &mut HoldsSeen,
-) -> u32 {
+) -> u64 {
     let mut escalations = 0;
     for done in &report.actions {
         let kind = match (&done.action, &done.outcome) {

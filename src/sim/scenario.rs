@@ -1,8 +1,18 @@
 //! Scenario files: the situation a simulation replays (tables, workload over time, seed).
+//!
+//! Every value is bounded (`sim::limits`), so a scenario runs for at most a month of virtual
+//! time and its counts cannot wrap.
+
+mod tables;
 
 use super::activity::{Activity, RawActivity, RawFunction, RawLambda, RawPerformers};
+use super::check::Checker;
+use super::limits::{
+    MAX_DEMAND, MAX_METRIC_DELAY_SECONDS, MAX_POINTS, MAX_SCENARIO, MAX_UPDATE_SECONDS,
+    MAX_WORKLOADS, MIN_SCENARIO,
+};
 use crate::model::{BillingMode, Dimension};
-use crate::source::{Problems, Source};
+use crate::source::{Problems, Source, Whole, excerpt};
 use serde::Deserialize;
 use std::path::Path;
 use std::time::Duration;
@@ -30,10 +40,10 @@ struct RawScenario {
     seed: u64,
     duration: String,
     /// Range of seconds a capacity UpdateTable keeps the table UPDATING.
-    update_seconds: Option<[u64; 2]>,
+    update_seconds: Option<[Whole; 2]>,
     /// Range of seconds after a minute ends before its datapoint is published.
-    metric_delay_seconds: Option<[u64; 2]>,
-    tables: Vec<RawTable>,
+    metric_delay_seconds: Option<[Whole; 2]>,
+    tables: Vec<tables::RawTable>,
     #[serde(default)]
     workload: Vec<RawWorkload>,
     /// The performers and the Lambda functions their tiles invoke (`activity.rs`).
@@ -41,28 +51,6 @@ struct RawScenario {
     lambda: Option<RawLambda>,
     #[serde(default)]
     functions: Vec<RawFunction>,
-}
-
-#[derive(Debug, Deserialize)]
-struct RawTable {
-    name: String,
-    billing: String,
-    read: Option<u32>,
-    write: Option<u32>,
-    /// The BOSS autoscaler's and target tracking's min and max for this table.
-    autoscaler_min: Option<u32>,
-    autoscaler_max: Option<u32>,
-    #[serde(default)]
-    indexes: Vec<RawIndex>,
-}
-
-#[derive(Debug, Deserialize)]
-struct RawIndex {
-    name: String,
-    read: Option<u32>,
-    write: Option<u32>,
-    /// Share of the table's writes that also write this index (1.0: every item is indexed).
-    write_share: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -156,170 +144,43 @@ impl Scenario {
     }
 
     /// # Errors
-    /// Every problem found in the text.
+    /// Text over `source::MAX_INPUT_BYTES`, or every problem found in the text.
     pub fn parse(path: &Path, text: &str) -> Result<Self, Problems> {
+        crate::source::check_size(path, text)?;
         let source = Source::new(path, text);
-        let raw: RawScenario = source.deserialize()?;
-        let mut problems = Vec::new();
-        let mut duration = |field: &str, text: &str| match humantime::parse_duration(text) {
-            Ok(d) => d,
-            Err(e) => {
-                problems.push(source.problem(field, format!("`{text}` is not a duration ({e})")));
-                Duration::ZERO
+        let mut problems = source.control_characters(&[]);
+        let raw: RawScenario = match source.deserialize() {
+            Ok(raw) => raw,
+            Err(Problems(mut found)) => {
+                found.extend(problems);
+                found.sort_by_key(|p| (p.line, p.column));
+                return Err(Problems(found));
             }
         };
-        let total = duration("duration", &raw.duration);
-        let mut workload = Vec::new();
-        for (i, w) in raw.workload.iter().enumerate() {
-            let at = format!("workload.{i}");
-            let mut timed = |field: &str, raw: &[RawPoint]| -> Vec<(u64, f64)> {
-                raw.iter()
-                    .enumerate()
-                    .map(|(j, p)| {
-                        (
-                            duration(&format!("{at}.{field}.{j}.at"), &p.at).as_secs(),
-                            p.units,
-                        )
-                    })
-                    .collect()
-            };
-            let points = timed("points", &w.points);
-            let hot = timed("hot_key", &w.hot_key);
-            workload.push((i, w, points, hot));
-        }
-        let mut tables = Vec::new();
-        for (i, t) in raw.tables.iter().enumerate() {
-            let billing = match t.billing.as_str() {
-                "provisioned" => BillingMode::Provisioned,
-                "on-demand" => BillingMode::PayPerRequest,
-                other => {
-                    problems.push(source.problem(&format!("tables.{i}.billing"), format!("`{other}` is not a billing mode: allowed \"provisioned\" or \"on-demand\"")));
-                    BillingMode::Provisioned
-                }
-            };
-            let (min, max) = (
-                t.autoscaler_min.unwrap_or(5),
-                t.autoscaler_max.unwrap_or(40_000),
+        let mut c = Checker::new(&source, &mut problems);
+        let total = c.duration("duration", &raw.duration, MAX_SCENARIO);
+        if !total.is_zero() && total < MIN_SCENARIO {
+            c.fail(
+                "duration",
+                format!(
+                    "`{}` is shorter than one CloudWatch period (1m)",
+                    excerpt(&raw.duration)
+                ),
             );
-            if min > max || min == 0 {
-                problems.push(source.problem(
-                    &format!("tables.{i}.autoscaler_min"),
-                    format!("autoscaler range {min}–{max}: need 1 ≤ min ≤ max"),
-                ));
-            }
-            let mut indexes = Vec::new();
-            for (j, x) in t.indexes.iter().enumerate() {
-                let share = x.write_share.unwrap_or(1.0);
-                if !(0.0..=1.0).contains(&share) {
-                    problems.push(source.problem(
-                        &format!("tables.{i}.indexes.{j}.write_share"),
-                        format!("{share} is out of range: allowed [0, 1]"),
-                    ));
-                }
-                indexes.push(IndexSpec {
-                    name: x.name.clone(),
-                    read: x.read.unwrap_or(5).max(1),
-                    write: x.write.unwrap_or(5).max(1),
-                    write_share: share,
-                });
-            }
-            tables.push(TableSpec {
-                short_name: t.name.clone(),
-                billing,
-                read: t.read.unwrap_or(5).max(1),
-                write: t.write.unwrap_or(5).max(1),
-                autoscaler_min: t.autoscaler_min.unwrap_or(5).max(1),
-                autoscaler_max: t.autoscaler_max.unwrap_or(40_000).max(1),
-                indexes,
-            });
         }
-        let mut checked = Vec::new();
-        for (i, w, points, hot) in workload {
-            let at = format!("workload.{i}");
-            let dimension = match w.dimension.as_str() {
-                "read" => Dimension::Read,
-                "write" => Dimension::Write,
-                other => {
-                    problems.push(source.problem(
-                        &format!("{at}.dimension"),
-                        format!("`{other}` is not a dimension: allowed \"read\" or \"write\""),
-                    ));
-                    Dimension::Write
-                }
-            };
-            match tables.iter().find(|t| t.short_name == w.table) {
-                None => problems.push(source.problem(
-                    &format!("{at}.table"),
-                    format!("no table `{}` in this scenario", w.table),
-                )),
-                Some(t) => {
-                    if let Some(index) = &w.index {
-                        if !t.indexes.iter().any(|x| &x.name == index) {
-                            problems.push(source.problem(
-                                &format!("{at}.index"),
-                                format!("table `{}` has no index `{index}`", w.table),
-                            ));
-                        }
-                        if dimension == Dimension::Write {
-                            problems.push(source.problem(&format!("{at}.dimension"), "index writes follow the table's writes (write_share); give index workloads for reads only"));
-                        }
-                    }
-                }
-            }
-            if points.is_empty() {
-                problems.push(source.problem(&format!("{at}.points"), "needs at least one point"));
-            }
-            for (field, series) in [("points", &points), ("hot_key", &hot)] {
-                if series.windows(2).any(|p| p[1].0 < p[0].0) {
-                    problems.push(
-                        source.problem(&format!("{at}.{field}"), "points must be in time order"),
-                    );
-                }
-                if series.iter().any(|p| !p.1.is_finite() || p.1 < 0.0) {
-                    problems.push(source.problem(
-                        &format!("{at}.{field}"),
-                        "units must be finite and not negative",
-                    ));
-                }
-            }
-            let noise = w.noise.unwrap_or(0.0);
-            if !(0.0..1.0).contains(&noise) {
-                problems.push(source.problem(
-                    &format!("{at}.noise"),
-                    format!("{noise} is out of range: allowed [0, 1)"),
-                ));
-            }
-            checked.push(Workload {
-                table: w.table.clone(),
-                index: w.index.clone(),
-                dimension,
-                points,
-                hot_key: hot,
-                noise,
-            });
-        }
-        let range =
-            |field: &str, value: Option<[u64; 2]>, default: (u64, u64), problems: &mut Vec<_>| {
-                let [lo, hi] = value.unwrap_or([default.0, default.1]);
-                if lo > hi {
-                    problems.push(source.problem(
-                        field,
-                        format!("[{lo}, {hi}]: the first bound must not exceed the second"),
-                    ));
-                }
-                (lo, hi.max(lo))
-            };
-        let update_seconds = range(
+        let tables = tables::check(&mut c, &raw.tables);
+        let workload = workloads(&mut c, &raw.workload, &tables);
+        let update_seconds = c.pair(
             "update_seconds",
             raw.update_seconds,
             (20, 60),
-            &mut problems,
+            MAX_UPDATE_SECONDS,
         );
-        let metric_delay_seconds = range(
+        let metric_delay_seconds = c.pair(
             "metric_delay_seconds",
             raw.metric_delay_seconds,
             (60, 120),
-            &mut problems,
+            MAX_METRIC_DELAY_SECONDS,
         );
         let table_names: Vec<String> = tables.iter().map(|t| t.short_name.clone()).collect();
         let activity = super::activity::check(
@@ -329,8 +190,7 @@ impl Scenario {
                 functions: &raw.functions,
             },
             &table_names,
-            &source,
-            &mut problems,
+            &mut c,
         );
         if total.is_zero() && problems.is_empty() {
             problems.push(source.problem("duration", "must be longer than zero"));
@@ -347,10 +207,104 @@ impl Scenario {
             update_seconds,
             metric_delay_seconds,
             tables,
-            workload: checked,
+            workload,
             activity,
         })
     }
+}
+
+/// A series of (time, value) points: in time order, values finite in `[0, max]`.
+fn series(c: &mut Checker<'_, '_>, field: &str, raw: &[RawPoint], max: u64) -> Vec<(u64, f64)> {
+    c.count(field, raw.len(), MAX_POINTS);
+    #[allow(clippy::cast_precision_loss)]
+    let top = max as f64;
+    let points: Vec<(u64, f64)> = raw
+        .iter()
+        .enumerate()
+        .map(|(j, p)| {
+            let at = c.at(&format!("{field}.{j}.at"), &p.at);
+            let units = c.real(
+                &format!("{field}.{j}.units"),
+                Some(p.units),
+                0.0,
+                (0.0, top),
+                false,
+                false,
+            );
+            (at, units)
+        })
+        .collect();
+    if points.windows(2).any(|p| p[1].0 < p[0].0) {
+        c.fail(field, "points must be in time order");
+    }
+    points
+}
+
+fn workloads(c: &mut Checker<'_, '_>, raw: &[RawWorkload], tables: &[TableSpec]) -> Vec<Workload> {
+    c.count("workload", raw.len(), MAX_WORKLOADS);
+    let mut checked = Vec::new();
+    for (i, w) in raw.iter().enumerate() {
+        let at = format!("workload.{i}");
+        let points = series(c, &format!("{at}.points"), &w.points, MAX_DEMAND);
+        let hot_key = series(c, &format!("{at}.hot_key"), &w.hot_key, MAX_DEMAND);
+        let dimension = match w.dimension.as_str() {
+            "read" => Dimension::Read,
+            "write" => Dimension::Write,
+            other => {
+                c.fail(
+                    &format!("{at}.dimension"),
+                    format!(
+                        "`{}` is not a dimension: allowed \"read\" or \"write\"",
+                        excerpt(other)
+                    ),
+                );
+                Dimension::Write
+            }
+        };
+        match tables.iter().find(|t| t.short_name == w.table) {
+            None => c.fail(
+                &format!("{at}.table"),
+                format!("no table `{}` in this scenario", excerpt(&w.table)),
+            ),
+            Some(t) => {
+                if let Some(index) = &w.index {
+                    if !t.indexes.iter().any(|x| &x.name == index) {
+                        c.fail(
+                            &format!("{at}.index"),
+                            format!(
+                                "table `{}` has no index `{}`",
+                                excerpt(&w.table),
+                                excerpt(index)
+                            ),
+                        );
+                    }
+                    if dimension == Dimension::Write {
+                        c.fail(&format!("{at}.dimension"), "index writes follow the table's writes (write_share); give index workloads for reads only");
+                    }
+                }
+            }
+        }
+        if points.is_empty() {
+            c.fail(&format!("{at}.points"), "needs at least one point");
+        }
+        let noise = c.real(
+            &format!("{at}.noise"),
+            w.noise,
+            0.0,
+            (0.0, 1.0),
+            false,
+            true,
+        );
+        checked.push(Workload {
+            table: w.table.clone(),
+            index: w.index.clone(),
+            dimension,
+            points,
+            hot_key,
+            noise,
+        });
+    }
+    checked
 }
 
 /// Linear interpolation over (second, value) points; flat before the first and after the last.

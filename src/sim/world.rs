@@ -103,10 +103,13 @@ pub struct Totals {
     pub throttled_requests: f64,
     pub seconds_with_throttling: u64,
     pub capacity_cost_usd: f64,
-    pub peak_units: [u32; 2],
+    /// Summed over every table and GSI, so `u64`: a hundred tables of 21 resources each at
+    /// `u32::MAX` (the oracle's clamp) would wrap a `u32`.
+    pub peak_units: [u64; 2],
     pub unit_seconds: [f64; 2],
     pub seconds: u64,
-    pub capacity_changes: u32,
+    /// A baseline may change every table every second of a month: more than a `u32` holds.
+    pub capacity_changes: u64,
 }
 
 /// What the world looked like in one second, for timelines.
@@ -363,7 +366,7 @@ impl World {
         if throttled_now >= 1.0 {
             totals.seconds_with_throttling += 1;
         }
-        let mut units = [0u32; 2];
+        let mut units = [0u64; 2];
         for table in self
             .tables
             .iter()
@@ -372,16 +375,18 @@ impl World {
             for capacity in
                 std::iter::once(&table.capacity).chain(table.indexes.iter().map(|x| &x.capacity))
             {
-                units[0] += capacity.units[0];
-                units[1] += capacity.units[1];
+                units[0] += u64::from(capacity.units[0]);
+                units[1] += u64::from(capacity.units[1]);
             }
         }
+        #[allow(clippy::cast_precision_loss)]
+        let real = units.map(|u| u as f64);
         for (d, units) in units.iter().enumerate() {
             totals.peak_units[d] = totals.peak_units[d].max(*units);
-            totals.unit_seconds[d] += f64::from(*units);
+            totals.unit_seconds[d] += real[d];
         }
-        totals.capacity_cost_usd += (f64::from(units[0]) * self.prices.rcu_usd_per_hour
-            + f64::from(units[1]) * self.prices.wcu_usd_per_hour)
+        totals.capacity_cost_usd += (real[0] * self.prices.rcu_usd_per_hour
+            + real[1] * self.prices.wcu_usd_per_hour)
             / 3600.0;
     }
 
@@ -608,7 +613,7 @@ impl World {
                 }
             }
         }
-        let mut changed = 0;
+        let mut changed: u64 = 0;
         for (i, t) in targets {
             let capacity = match i {
                 None => &mut table.capacity,

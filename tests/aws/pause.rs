@@ -408,7 +408,7 @@ async fn a_running_controller_takes_an_operators_end_at_its_next_tick() {
     let scene = Scene::new("pauselive", &hook.url(), MAPPING_FLOW).await;
     let text = std::fs::read_to_string(&scene.policy)
         .expect("policy")
-        .replace("interval = \"30s\"", "interval = \"1s\"");
+        .replace("interval = \"30s\"", "interval = \"10s\"");
     std::fs::write(&scene.policy, text).expect("policy");
     scene
         .durations(&[(5, HIGH_MS), (4, HIGH_MS), (3, HIGH_MS)])
@@ -423,10 +423,11 @@ async fn a_running_controller_takes_an_operators_end_at_its_next_tick() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("the controller starts");
-    // Wait for the pause to be saved (the first tick), then end it while the loop runs on.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    // Wait for the pause to be saved (the first tick), then end it while the loop runs on; the
+    // next tick comes 10 s later (the shortest interval `check` allows).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while !(Path::new(&scene.state).exists() && scene.status().await.contains("ASKED TO PAUSE")) {
-        assert!(std::time::Instant::now() < deadline, "no pause within 20 s");
+        assert!(std::time::Instant::now() < deadline, "no pause within 30 s");
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
     assert_eq!(scene.caps().await, [Some(2), Some(2)]);
@@ -443,15 +444,17 @@ async fn a_running_controller_takes_an_operators_end_at_its_next_tick() {
         ])
         .await;
     assert_eq!(end.code, 0, "{}", end.stderr);
+    // Taken at the next tick, at most one interval (10 s) away; two, should a tick be under way.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while scene.caps().await != [None, Some(5)] {
         assert!(
             std::time::Instant::now() < deadline,
-            "the running controller did not take the end within 20 s"
+            "the running controller did not take the end within 30 s"
         );
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
-    // A few more ticks: still drifting, but no new pause after an operator's end.
-    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    // Another tick: still drifting, but no new pause after an operator's end.
+    tokio::time::sleep(std::time::Duration::from_secs(11)).await;
     let _ = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();

@@ -487,7 +487,8 @@ async fn wait_until_empty(stack: &Stack, url: &str, within: Duration) -> bool {
     false
 }
 
-/// The policy for the automatic rule: re-drive on, a 1 s tick, stranded after 2 s.
+/// The policy for the automatic rule: re-drive on, the shortest tick `check` allows (10 s),
+/// stranded after 2 s (so the second tick starts the re-drive).
 fn automatic_policy(dir: &Path, d: &str) -> PathBuf {
     redrive_policy(
         dir,
@@ -495,7 +496,7 @@ fn automatic_policy(dir: &Path, d: &str) -> PathBuf {
         &[
             ("[redrive]\nenabled = false", "[redrive]\nenabled = true"),
             ("stranded_after = \"15m\"", "stranded_after = \"2s\""),
-            ("interval = \"30s\"", "interval = \"1s\""),
+            ("interval = \"30s\"", "interval = \"10s\""),
         ],
     )
 }
@@ -530,7 +531,7 @@ async fn run_drains_a_stranded_job_and_leaves_an_uploading_job_alone() {
     );
     let drained = wait_until_empty(&stack, &stranded, Duration::from_secs(45)).await;
     // The re-drive confirms the queue stays empty for a few seconds, then a tick collects it.
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + Duration::from_secs(35);
     while Instant::now() < deadline
         && !journal(Path::new(&journal_path))
             .iter()
@@ -602,7 +603,8 @@ async fn dry_run_says_which_re_drive_it_would_start_and_starts_none() {
             &journal_path,
         ],
     );
-    tokio::time::sleep(Duration::from_secs(6)).await;
+    // Two ticks, 10 s apart: the second finds the queue stranded.
+    tokio::time::sleep(Duration::from_secs(13)).await;
     let stderr = stop(child);
     assert!(stderr.contains("would redrive"), "{stderr}");
     assert_eq!(lambda.accepted(), 0);

@@ -1,29 +1,41 @@
 //! From the raw mirror to a typed [`Policy`], gathering every problem before reporting.
+//!
+//! Every duration and number is bounded on both sides (`policy::bounds`), every name follows
+//! AWS's own rules (`policy::names`), and no key or string holds a control character
+//! (`source::controls`): what `check` accepts cannot hurt at run time.
 
-use super::raw::{RawLimits, RawPolicy, RawTableRule};
+use super::raw::RawPolicy;
+mod names;
 mod pause;
+mod tables;
 
-use super::{
-    Controller, Domain, Guardrails, Limits, Lower, Mode, Policy, Prices, Raise, Redrive, TableRule,
+use super::bounds::{
+    MAX_ACTIONS_PER_HOUR, MAX_DURATION, MAX_EXTRA_COST_USD_PER_HOUR, MAX_IN_FLIGHT, MAX_INTERVAL,
+    MAX_METRIC_PERIOD, MAX_PRICE_USD_PER_UNIT_HOUR, METRIC_PERIOD, MIN_DURATION, MIN_INTERVAL,
 };
-use crate::source::{Problem, Problems, Source};
+use super::{Controller, Guardrails, Mode, Policy, Prices, Redrive};
+use crate::redrive::pace::{MAX_RATE, MIN_RATE};
+use crate::source::{Problem, Problems, Source, Whole, excerpt};
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// The longest duration a policy may give.
-const MAX_DURATION: Duration = Duration::from_secs(30 * 86_400);
-
-/// CloudWatch's finest period for DynamoDB metrics; cooldowns shorter than this act on no news.
-const METRIC_PERIOD: Duration = Duration::from_secs(60);
+/// String values whose checks belong elsewhere: the webhook URL is validated (and never
+/// echoed) by the webhook's own code.
+const OWNED_ELSEWHERE: [&str; 1] = ["signals.webhook.url"];
 
 struct Checker<'s, 'a> {
     source: &'s Source<'a>,
     problems: Vec<Problem>,
+    /// Fields already reported for a control character: one problem says all there is.
+    tainted: BTreeSet<String>,
 }
 
 impl Checker<'_, '_> {
     fn fail(&mut self, field: &str, message: impl Into<String>) {
-        self.problems.push(self.source.problem(field, message));
+        if !self.tainted.contains(field) {
+            self.problems.push(self.source.problem(field, message));
+        }
     }
 
     fn required<T: Clone>(&mut self, field: &str, value: Option<&T>) -> Option<T> {
@@ -33,19 +45,38 @@ impl Checker<'_, '_> {
         value.cloned()
     }
 
+    /// A duration from [`MIN_DURATION`] to [`MAX_DURATION`].
     fn duration(&mut self, field: &str, value: Option<&String>, default: Duration) -> Duration {
+        self.duration_in(field, value, default, MIN_DURATION, MAX_DURATION, "")
+    }
+
+    /// A duration in `[low, high]`; `why` follows the range in the message.
+    fn duration_in(
+        &mut self,
+        field: &str,
+        value: Option<&String>,
+        default: Duration,
+        low: Duration,
+        high: Duration,
+        why: &str,
+    ) -> Duration {
         let Some(text) = value else { return default };
+        let human = crate::time::human;
         match humantime::parse_duration(text) {
             Ok(d) if d.is_zero() => {
                 self.fail(field, "must be longer than zero");
                 default
             }
-            // Longer than any window a controller reasons about, and time arithmetic stays far
-            // from overflow.
-            Ok(d) if d > MAX_DURATION => {
+            Ok(d) if d < low || d > high => {
+                let side = if d < low { "shorter" } else { "longer" };
                 self.fail(
                     field,
-                    format!("`{text}` is longer than the 30 days allowed"),
+                    format!(
+                        "`{}` is {side} than allowed: {} to {}{why}",
+                        excerpt(text),
+                        human(low),
+                        human(high)
+                    ),
                 );
                 default
             }
@@ -53,7 +84,10 @@ impl Checker<'_, '_> {
             Err(e) => {
                 self.fail(
                     field,
-                    format!("`{text}` is not a duration ({e}); write e.g. \"90s\", \"5m\", \"1h\""),
+                    format!(
+                        "`{}` is not a duration ({e}); write e.g. \"90s\", \"5m\", \"1h\"",
+                        excerpt(text)
+                    ),
                 );
                 default
             }
@@ -76,15 +110,24 @@ impl Checker<'_, '_> {
             let open = if open_low { "(" } else { "[" };
             self.fail(
                 field,
-                format!("{v} is out of range: allowed {open}{low}, {high}]"),
+                format!("{} is out of range: allowed {open}{low}, {high}]", shown(v)),
             );
             return default;
         }
         v
     }
 
-    fn units(&mut self, field: &str, value: Option<i64>, default: u32, low: u32, high: u32) -> u32 {
-        let Some(v) = value else { return default };
+    fn units(
+        &mut self,
+        field: &str,
+        value: Option<Whole>,
+        default: u32,
+        low: u32,
+        high: u32,
+    ) -> u32 {
+        let Some(Whole(v)) = value else {
+            return default;
+        };
         match u32::try_from(v) {
             Ok(u) if (low..=high).contains(&u) => u,
             _ => {
@@ -97,148 +140,208 @@ impl Checker<'_, '_> {
         }
     }
 
-    fn limits(&mut self, field: &str, raw: Option<&RawLimits>) -> Limits {
-        let Some(raw) = raw else {
-            self.fail(field, "missing required table (floor and ceiling)");
-            return Limits {
-                floor: 1,
-                ceiling: 1,
-            };
-        };
-        // 40,000 units is AWS's default per-table quota; the hard maximum here is generous.
-        let floor = self.units(&format!("{field}.floor"), raw.floor, 1, 1, 1_000_000);
-        let ceiling = self.units(
-            &format!("{field}.ceiling"),
-            raw.ceiling,
-            floor,
-            1,
-            1_000_000,
+    fn controller(&mut self, raw: &RawPolicy) -> Controller {
+        let ctl = raw.controller.as_ref();
+        if ctl.is_none() {
+            self.fail("controller", "missing required table [controller]");
+        }
+        let interval = self.duration_in(
+            "controller.interval",
+            ctl.and_then(|x| x.interval.as_ref()),
+            Duration::from_secs(30),
+            MIN_INTERVAL,
+            MAX_INTERVAL,
+            ": CloudWatch publishes DynamoDB metrics once a minute, so a faster tick only spends API calls",
         );
-        if raw.floor.is_none() {
-            self.fail(&format!("{field}.floor"), "missing required field");
-        }
-        if raw.ceiling.is_none() {
-            self.fail(&format!("{field}.ceiling"), "missing required field");
-        }
-        if floor > ceiling {
+        let mode = match ctl.and_then(|x| x.mode.as_deref()) {
+            None | Some("enforce") => Mode::Enforce,
+            Some("dry-run") => Mode::DryRun,
+            Some(other) => {
+                self.fail(
+                    "controller.mode",
+                    format!(
+                        "`{}` is not a mode: allowed \"enforce\" or \"dry-run\"",
+                        excerpt(other)
+                    ),
+                );
+                Mode::DryRun
+            }
+        };
+        let stale_after = self.duration(
+            "controller.stale_after",
+            ctl.and_then(|x| x.stale_after.as_ref()),
+            Duration::from_secs(300),
+        );
+        let metric_period = self.duration_in(
+            "controller.metric_period",
+            ctl.and_then(|x| x.metric_period.as_ref()),
+            METRIC_PERIOD,
+            METRIC_PERIOD,
+            MAX_METRIC_PERIOD,
+            " (DynamoDB publishes 1-minute data)",
+        );
+        if !metric_period.as_secs().is_multiple_of(60) || metric_period.subsec_nanos() != 0 {
             self.fail(
-                &format!("{field}.floor"),
-                format!("floor {floor} is above ceiling {ceiling}"),
+                "controller.metric_period",
+                "must be a whole number of minutes (CloudWatch periods)",
             );
         }
-        Limits { floor, ceiling }
+        if stale_after < metric_period * 2 {
+            self.fail(
+                "controller.stale_after",
+                "must be at least two metric periods: CloudWatch data is normally 1–3 minutes late",
+            );
+        }
+        let state_file = ctl.and_then(|x| x.state_file.as_ref());
+        if state_file.is_some_and(String::is_empty) {
+            self.fail("controller.state_file", "must not be empty");
+        }
+        Controller {
+            interval,
+            mode,
+            stale_after,
+            metric_period,
+            state_file: state_file.filter(|s| !s.is_empty()).map(PathBuf::from),
+        }
     }
 
-    fn table(&mut self, short: &str, raw: &RawTableRule, domain: Option<&Domain>) -> TableRule {
-        let at = format!("tables.{short}");
-        if short.is_empty() || short.contains(char::is_whitespace) || short.contains('.') {
+    fn guardrails(&mut self, raw: &RawPolicy) -> Guardrails {
+        let g = raw.guardrails.as_ref();
+        let price = |c: &mut Self, field: &str, value: Option<f64>, default: f64| {
+            c.number(
+                field,
+                value,
+                default,
+                0.0,
+                MAX_PRICE_USD_PER_UNIT_HOUR,
+                true,
+            )
+        };
+        Guardrails {
+            max_actions_per_hour: self.units(
+                "guardrails.max_actions_per_hour",
+                g.and_then(|g| g.max_actions_per_hour),
+                30,
+                1,
+                MAX_ACTIONS_PER_HOUR,
+            ),
+            max_extra_cost_usd_per_hour: self.number(
+                "guardrails.max_extra_cost_usd_per_hour",
+                g.and_then(|g| g.max_extra_cost_usd_per_hour),
+                50.0,
+                0.0,
+                MAX_EXTRA_COST_USD_PER_HOUR,
+                false,
+            ),
+            escalation_interval: self.duration(
+                "guardrails.escalation_interval",
+                g.and_then(|g| g.escalation_interval.as_ref()),
+                Duration::from_secs(1800),
+            ),
+            prices: Prices {
+                wcu_usd_per_hour: price(
+                    self,
+                    "guardrails.wcu_usd_per_hour",
+                    g.and_then(|g| g.wcu_usd_per_hour),
+                    0.00065,
+                ),
+                rcu_usd_per_hour: price(
+                    self,
+                    "guardrails.rcu_usd_per_hour",
+                    g.and_then(|g| g.rcu_usd_per_hour),
+                    0.00013,
+                ),
+            },
+        }
+    }
+
+    fn redrive(&mut self, raw: &RawPolicy, domain: Option<&super::Domain>) -> Redrive {
+        let rd = raw.redrive.as_ref();
+        // The pacer's range: below MIN_RATE its periods outgrow `Duration` (1e-19/s killed the
+        // re-drive task), above MAX_RATE Lambda throttles anyway.
+        let rate = |c: &mut Self, field: &str, value: Option<f64>, default: f64| {
+            c.number(field, value, default, MIN_RATE, MAX_RATE, false)
+        };
+        let max_rate_per_s = rate(self, "redrive.max_rate", rd.and_then(|r| r.max_rate), 100.0);
+        let rate_per_s = rate(self, "redrive.rate", rd.and_then(|r| r.rate), 10.0);
+        if rate_per_s > max_rate_per_s {
             self.fail(
-                &at,
-                format!("`{short}` is not a table short name (like `tileindex`)"),
+                "redrive.rate",
+                format!("{rate_per_s}/s is above redrive.max_rate ({max_rate_per_s}/s)"),
             );
         }
-        let read = self.limits(&format!("{at}.read"), raw.read.as_ref());
-        let write = self.limits(&format!("{at}.write"), raw.write.as_ref());
-        let r = raw.raise.as_ref();
-        let throttle = r.and_then(|r| r.throttle_events_per_minute);
-        let throttle = throttle.map(|v| {
-            self.number(
-                &format!("{at}.raise.throttle_events_per_minute"),
-                Some(v),
-                1.0,
-                0.0,
-                1e9,
-                true,
-            )
-        });
-        let utilisation = r.and_then(|r| r.utilisation);
-        let utilisation = utilisation.map(|v| {
-            self.number(
-                &format!("{at}.raise.utilisation"),
-                Some(v),
-                0.8,
-                0.0,
-                4.0,
-                true,
-            )
-        });
-        if throttle.is_none() && utilisation.is_none() {
-            self.fail(&format!("{at}.raise"), "give throttle_events_per_minute and/or utilisation: otherwise the rule never raises");
-        }
-        let factor = self.number(
-            &format!("{at}.raise.factor"),
-            r.and_then(|r| r.factor),
-            1.5,
-            1.0,
-            4.0,
-            true,
+        let function = self.function(
+            "redrive.function",
+            rd.and_then(|r| r.function.as_deref())
+                .unwrap_or("tileIngestLambda"),
+            domain,
         );
-        let min_step = self.units(
-            &format!("{at}.raise.min_step"),
-            r.and_then(|r| r.min_step),
-            10,
-            1,
-            1_000_000,
-        );
-        let cooldown = self.duration(
-            &format!("{at}.raise.cooldown"),
-            r.and_then(|r| r.cooldown.as_ref()),
-            Duration::from_secs(120),
-        );
-        if cooldown < METRIC_PERIOD {
-            self.fail(&format!("{at}.raise.cooldown"), format!("{} is shorter than one metric period (60s): the controller would act again before any new evidence", crate::time::human(cooldown)));
-        }
-        let hot = raw
-            .hot_partition
-            .as_ref()
-            .and_then(|h| h.demand_utilisation_below);
-        let hot_partition_below = self.number(
-            &format!("{at}.hot_partition.demand_utilisation_below"),
-            hot,
-            0.8,
-            0.0,
-            1.0,
-            true,
-        );
-        let lower = raw.lower.as_ref().filter(|l| l.enabled.unwrap_or(true)).map(|l| {
-            let below = self.number(&format!("{at}.lower.utilisation_below"), l.utilisation_below, 0.3, 0.0, 1.0, true);
-            let target = self.number(&format!("{at}.lower.target_utilisation"), l.target_utilisation, 0.6, 0.0, 1.0, true);
-            if let Some(raise_at) = utilisation.filter(|u| target >= *u) {
-                self.fail(&format!("{at}.lower.target_utilisation"), format!("{target} must be below raise.utilisation ({raise_at}), or a lowering would trigger a raise"));
-            }
-            if target <= below {
-                self.fail(&format!("{at}.lower.target_utilisation"), format!("{target} must be above utilisation_below ({below}), or lowering would trigger another lowering"));
-            }
-            let quiet_for = self.duration(&format!("{at}.lower.quiet_for"), l.quiet_for.as_ref(), Duration::from_secs(1800));
-            if quiet_for < Duration::from_secs(600) {
-                self.fail(&format!("{at}.lower.quiet_for"), "must be at least 10m: AWS allows few decreases a day");
-            }
-            Lower { utilisation_below: below, quiet_for, target_utilisation: target }
-        });
-        TableRule {
-            short_name: short.to_string(),
-            table_name: domain.map_or_else(|| short.to_string(), |d| d.table(short)),
-            include_gsis: raw.include_gsis.unwrap_or(true),
-            read,
-            write,
-            raise: Raise {
-                throttle_events_per_minute: throttle,
-                utilisation,
-                factor,
-                min_step,
-                cooldown,
-            },
-            hot_partition_below,
-            lower,
+        Redrive {
+            enabled: rd.and_then(|r| r.enabled).unwrap_or(false),
+            function,
+            rate_per_s,
+            max_rate_per_s,
+            max_in_flight: self.units(
+                "redrive.max_in_flight",
+                rd.and_then(|r| r.max_in_flight),
+                64,
+                1,
+                MAX_IN_FLIGHT,
+            ),
+            stranded_after: self.duration(
+                "redrive.stranded_after",
+                rd.and_then(|r| r.stranded_after.as_ref()),
+                Duration::from_secs(900),
+            ),
+            no_progress_after: self.duration(
+                "redrive.no_progress_after",
+                rd.and_then(|r| r.no_progress_after.as_ref()),
+                Duration::from_secs(600),
+            ),
+            settle: self.duration(
+                "redrive.settle",
+                rd.and_then(|r| r.settle.as_ref()),
+                Duration::from_secs(120),
+            ),
         }
     }
 }
 
+/// Deserializes and validates the policy in `source`; control characters are reported with
+/// every other problem, also when the file does not deserialize.
+pub(super) fn parse(source: &Source<'_>) -> Result<Policy, Problems> {
+    let controls = source.control_characters(&OWNED_ELSEWHERE);
+    match source.deserialize::<RawPolicy>() {
+        Ok(raw) => validate(&raw, source, controls),
+        Err(Problems(mut problems)) => {
+            let known: BTreeSet<String> = problems.iter().map(|p| p.field.clone()).collect();
+            problems.extend(controls.into_iter().filter(|p| !known.contains(&p.field)));
+            problems.sort_by_key(|p| (p.line, p.column));
+            Err(Problems(problems))
+        }
+    }
+}
+
+/// A number as written in a message: `1e300`, not three hundred digits.
+fn shown(v: f64) -> String {
+    let plain = v.to_string();
+    if plain.len() <= 16 {
+        plain
+    } else {
+        format!("{v:e}")
+    }
+}
+
 /// Validates the raw policy; the source places problems.
-pub(super) fn validate(raw: &RawPolicy, source: &Source<'_>) -> Result<Policy, Problems> {
+fn validate(
+    raw: &RawPolicy,
+    source: &Source<'_>,
+    controls: Vec<Problem>,
+) -> Result<Policy, Problems> {
     let mut c = Checker {
         source,
-        problems: Vec::new(),
+        tainted: controls.iter().map(|p| p.field.clone()).collect(),
+        problems: controls,
     };
 
     let stack = raw.stack.as_ref();
@@ -248,164 +351,14 @@ pub(super) fn validate(raw: &RawPolicy, source: &Source<'_>) -> Result<Policy, P
             "missing required table [stack] with the stack's domain",
         );
     }
-    let domain_text = stack.and_then(|s| c.required("stack.domain", s.domain.as_ref()));
-    let domain = domain_text.and_then(|d| match Domain::new(&d) {
-        Ok(d) => Some(d),
-        Err(e) => {
-            c.fail("stack.domain", e);
-            None
-        }
-    });
-
-    let ctl = raw.controller.as_ref();
-    if ctl.is_none() {
-        c.fail("controller", "missing required table [controller]");
-    }
-    let interval = c.duration(
-        "controller.interval",
-        ctl.and_then(|x| x.interval.as_ref()),
-        Duration::from_secs(30),
-    );
-    let mode = match ctl.and_then(|x| x.mode.as_deref()) {
-        None | Some("enforce") => Mode::Enforce,
-        Some("dry-run") => Mode::DryRun,
-        Some(other) => {
-            c.fail(
-                "controller.mode",
-                format!("`{other}` is not a mode: allowed \"enforce\" or \"dry-run\""),
-            );
-            Mode::DryRun
-        }
-    };
-    let stale_after = c.duration(
-        "controller.stale_after",
-        ctl.and_then(|x| x.stale_after.as_ref()),
-        Duration::from_secs(300),
-    );
-    let metric_period = c.duration(
-        "controller.metric_period",
-        ctl.and_then(|x| x.metric_period.as_ref()),
-        METRIC_PERIOD,
-    );
-    if !metric_period.as_secs().is_multiple_of(60) {
-        c.fail(
-            "controller.metric_period",
-            "must be a whole number of minutes (CloudWatch periods)",
-        );
-    }
-    if stale_after < metric_period * 2 {
-        c.fail(
-            "controller.stale_after",
-            "must be at least two metric periods: CloudWatch data is normally 1–3 minutes late",
-        );
-    }
-
-    let g = raw.guardrails.as_ref();
-    let guardrails = Guardrails {
-        max_actions_per_hour: c.units(
-            "guardrails.max_actions_per_hour",
-            g.and_then(|g| g.max_actions_per_hour),
-            30,
-            1,
-            10_000,
-        ),
-        max_extra_cost_usd_per_hour: c.number(
-            "guardrails.max_extra_cost_usd_per_hour",
-            g.and_then(|g| g.max_extra_cost_usd_per_hour),
-            50.0,
-            0.0,
-            1e6,
-            false,
-        ),
-        escalation_interval: c.duration(
-            "guardrails.escalation_interval",
-            g.and_then(|g| g.escalation_interval.as_ref()),
-            Duration::from_secs(1800),
-        ),
-        prices: Prices {
-            wcu_usd_per_hour: c.number(
-                "guardrails.wcu_usd_per_hour",
-                g.and_then(|g| g.wcu_usd_per_hour),
-                0.00065,
-                0.0,
-                1.0,
-                true,
-            ),
-            rcu_usd_per_hour: c.number(
-                "guardrails.rcu_usd_per_hour",
-                g.and_then(|g| g.rcu_usd_per_hour),
-                0.00013,
-                0.0,
-                1.0,
-                true,
-            ),
-        },
-    };
-
-    let tables = raw
-        .tables
-        .iter()
-        .map(|(short, t)| c.table(short, t, domain.as_ref()))
-        .collect::<Vec<_>>();
-
-    let rd = raw.redrive.as_ref();
-    let max_rate_per_s = c.number(
-        "redrive.max_rate",
-        rd.and_then(|r| r.max_rate),
-        100.0,
-        0.0,
-        100_000.0,
-        true,
-    );
-    let rate_per_s = c.number(
-        "redrive.rate",
-        rd.and_then(|r| r.rate),
-        10.0,
-        0.0,
-        100_000.0,
-        true,
-    );
-    if rate_per_s > max_rate_per_s {
-        c.fail(
-            "redrive.rate",
-            format!("{rate_per_s}/s is above redrive.max_rate ({max_rate_per_s}/s)"),
-        );
-    }
-    let function_short = rd
-        .and_then(|r| r.function.clone())
-        .unwrap_or_else(|| "tileIngestLambda".to_string());
-    let redrive = Redrive {
-        enabled: rd.and_then(|r| r.enabled).unwrap_or(false),
-        function: domain
-            .as_ref()
-            .map(|d| d.function(&function_short))
-            .unwrap_or(function_short),
-        rate_per_s,
-        max_rate_per_s,
-        max_in_flight: c.units(
-            "redrive.max_in_flight",
-            rd.and_then(|r| r.max_in_flight),
-            64,
-            1,
-            10_000,
-        ),
-        stranded_after: c.duration(
-            "redrive.stranded_after",
-            rd.and_then(|r| r.stranded_after.as_ref()),
-            Duration::from_secs(900),
-        ),
-        no_progress_after: c.duration(
-            "redrive.no_progress_after",
-            rd.and_then(|r| r.no_progress_after.as_ref()),
-            Duration::from_secs(600),
-        ),
-        settle: c.duration(
-            "redrive.settle",
-            rd.and_then(|r| r.settle.as_ref()),
-            Duration::from_secs(120),
-        ),
-    };
-
+    let domain = stack
+        .and_then(|s| c.required("stack.domain", s.domain.as_ref()))
+        .and_then(|d| c.domain(&d));
+    let region = stack.and_then(|s| c.region(s.region.as_ref()));
+    let controller = c.controller(raw);
+    let guardrails = c.guardrails(raw);
+    let tables = c.tables(&raw.tables, domain.as_ref());
+    let redrive = c.redrive(raw, domain.as_ref());
     let drift = c.drift(raw.drift.as_ref(), domain.as_ref());
     let signals = c.signals(raw.signals.as_ref(), domain.as_ref());
     let alarms = c.alarms(raw.alarms.as_ref());
@@ -417,14 +370,8 @@ pub(super) fn validate(raw: &RawPolicy, source: &Source<'_>) -> Result<Policy, P
     let domain = domain.ok_or_else(|| Problems(vec![source.problem("stack.domain", "missing")]))?;
     Ok(Policy {
         domain,
-        region: stack.and_then(|s| s.region.clone()),
-        controller: Controller {
-            interval,
-            mode,
-            stale_after,
-            metric_period,
-            state_file: ctl.and_then(|x| x.state_file.as_ref()).map(PathBuf::from),
-        },
+        region,
+        controller,
         guardrails,
         tables,
         redrive,

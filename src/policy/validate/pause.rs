@@ -2,20 +2,21 @@
 //! (and the backend flow control that slows intake), and the runbook's other alarms.
 
 use super::Checker;
+use crate::policy::bounds::{
+    MAX_BASELINE, MAX_FLOW_CONCURRENCY, MAX_LISTED, MAX_RATIO, MAX_WEBHOOK_TIMEOUT, MIN_BASELINE,
+    MIN_DURATION,
+};
 use crate::policy::raw::{RawAlarms, RawDrift, RawSignals};
 use crate::policy::{
     Alarms, Domain, Drift, FlowControl, FlowLever, Signals, Webhook, WebhookUrlIn,
 };
 use crate::webhook::WebhookUrl;
+use crate::source::excerpt;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
 const DEFAULT_FUNCTIONS: [&str; 3] = ["tileIngestLambda", "tileUploadLambda", "multiLambda"];
-
-fn full_name(domain: Option<&Domain>, short: &str) -> String {
-    domain.map_or_else(|| short.to_string(), |d| d.function(short))
-}
 
 impl Checker<'_, '_> {
     pub(super) fn drift(&mut self, dr: Option<&RawDrift>, domain: Option<&Domain>) -> Drift {
@@ -25,12 +26,34 @@ impl Checker<'_, '_> {
         if shorts.is_empty() && dr.and_then(|d| d.enabled).unwrap_or(false) {
             self.fail("drift.functions", "name at least one function to watch");
         }
+        if shorts.len() > MAX_LISTED {
+            self.fail(
+                "drift.functions",
+                format!(
+                    "{} functions; at most {MAX_LISTED} (each is read every tick)",
+                    shorts.len()
+                ),
+            );
+        }
+        let given = dr.and_then(|d| d.functions.as_ref()).is_some();
+        let full: Vec<String> = shorts
+            .iter()
+            .enumerate()
+            .map(|(i, short)| {
+                let field = if given {
+                    format!("drift.functions.{i}")
+                } else {
+                    "drift.functions".to_string()
+                };
+                self.function(&field, short, domain)
+            })
+            .collect();
         let ratio = self.number(
             "drift.ratio",
             dr.and_then(|d| d.ratio),
             1.5,
             1.0,
-            100.0,
+            MAX_RATIO,
             true,
         );
         let exit_ratio = self.number(
@@ -38,7 +61,7 @@ impl Checker<'_, '_> {
             dr.and_then(|d| d.exit_ratio),
             1.2,
             1.0,
-            100.0,
+            MAX_RATIO,
             true,
         );
         if exit_ratio >= ratio {
@@ -52,21 +75,36 @@ impl Checker<'_, '_> {
         let mut baselines = BTreeMap::new();
         for (short, text) in dr.and_then(|d| d.baseline.as_ref()).into_iter().flatten() {
             let field = format!("drift.baseline.{short}");
-            if !shorts.contains(short) {
+            let listed = shorts.iter().position(|s| s == short);
+            if listed.is_none() {
+                let names = shorts
+                    .iter()
+                    .take(10)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 self.fail(
                     &field,
                     format!(
-                        "`{short}` is not one of drift.functions ({})",
-                        shorts.join(", ")
+                        "`{}` is not one of drift.functions ({})",
+                        excerpt(short),
+                        excerpt(&names)
                     ),
                 );
             }
-            let d = self.duration(&field, Some(text), Duration::ZERO);
-            if !d.is_zero() {
-                baselines.insert(full_name(domain, short), d);
+            let d = self.duration_in(
+                &field,
+                Some(text),
+                Duration::ZERO,
+                MIN_BASELINE,
+                MAX_BASELINE,
+                " (Lambda runs a function for at most 15 minutes)",
+            );
+            if let Some(i) = listed.filter(|_| !d.is_zero()) {
+                baselines.insert(full[i].clone(), d);
             }
         }
-        let mut functions: Vec<String> = shorts.iter().map(|f| full_name(domain, f)).collect();
+        let mut functions = full;
         functions.sort();
         functions.dedup();
         let duration = |c: &mut Self, field: &str, value: Option<&String>, default: u64| {
@@ -125,31 +163,19 @@ impl Checker<'_, '_> {
             .filter(|x| x.enabled.unwrap_or(true));
         let sns_topic_arn = sns.and_then(|x| {
             let arn = self.required("signals.sns.topic_arn", x.topic_arn.as_ref())?;
-            let parts: Vec<&str> = arn.split(':').collect();
-            let valid = parts.len() == 6
-                && parts[0] == "arn"
-                && parts[2] == "sns"
-                && parts[3..].iter().all(|p| !p.is_empty());
-            if valid {
-                Some(arn)
-            } else {
-                self.fail(
-                    "signals.sns.topic_arn",
-                    format!(
-                        "`{arn}` is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)"
-                    ),
-                );
-                None
-            }
+            self.topic_arn(arn)
         });
         // On when the table is there and `enabled` is not false. Its URL is checked even when
         // off: a secret written in a committed file has leaked whether it is used or not.
         let webhook = s.and_then(|s| s.webhook.as_ref()).and_then(|h| {
             let url = self.webhook_url(h.url.as_deref(), h.url_file.as_deref());
-            let timeout = self.duration(
+            let timeout = self.duration_in(
                 "signals.webhook.timeout",
                 h.timeout.as_ref(),
                 Duration::from_secs(10),
+                MIN_DURATION,
+                MAX_WEBHOOK_TIMEOUT,
+                " (the tick waits for the webhook)",
             );
             h.enabled
                 .unwrap_or(true)
@@ -166,7 +192,8 @@ impl Checker<'_, '_> {
                     self.fail(
                         "signals.flow_control.lever",
                         format!(
-                            "`{other}` is not a lever: \"event-source-mapping\" or \"reserved-concurrency\""
+                            "`{}` is not a lever: \"event-source-mapping\" or \"reserved-concurrency\"",
+                            excerpt(other)
                         ),
                     );
                     FlowLever::EventSourceMapping
@@ -187,13 +214,13 @@ impl Checker<'_, '_> {
             };
             FlowControl {
                 lever,
-                function: full_name(domain, short),
+                function: self.function("signals.flow_control.function", short, domain),
                 max_concurrency: self.units(
                     "signals.flow_control.max_concurrency",
                     f.max_concurrency,
                     2,
                     low,
-                    1000,
+                    MAX_FLOW_CONCURRENCY,
                 ),
             }
         });
@@ -248,15 +275,7 @@ impl Checker<'_, '_> {
 
     pub(super) fn alarms(&mut self, a: Option<&RawAlarms>) -> Alarms {
         let redis_clusters = a.and_then(|a| a.redis_clusters.clone()).unwrap_or_default();
-        if let Some(empty) = redis_clusters.iter().position(String::is_empty) {
-            self.fail(
-                "alarms.redis_clusters",
-                format!(
-                    "entry {} is empty; name an ElastiCache cluster id",
-                    empty + 1
-                ),
-            );
-        }
+        self.clusters(&redis_clusters);
         Alarms {
             enabled: a.and_then(|a| a.enabled).unwrap_or(true),
             growing_for: self.duration(
