@@ -457,7 +457,7 @@ fn lower_target(
     }
     let to = clamp_units((peak / lower.target_utilisation).ceil()).max(floor);
     let cut = provisioned.saturating_sub(to);
-    (cut > MIN_DECREASE_UNITS && cut * 10 >= provisioned).then_some(to)
+    (cut > MIN_DECREASE_UNITS && u64::from(cut) * 10 >= u64::from(provisioned)).then_some(to)
 }
 
 fn escalate(

@@ -10,8 +10,8 @@ use crate::policy::raw::{RawAlarms, RawDrift, RawSignals};
 use crate::policy::{
     Alarms, Domain, Drift, FlowControl, FlowLever, Signals, Webhook, WebhookUrlIn,
 };
-use crate::webhook::WebhookUrl;
 use crate::source::excerpt;
+use crate::webhook::WebhookUrl;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
