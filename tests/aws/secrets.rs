@@ -140,7 +140,7 @@ async fn a_webhook_secret_is_in_no_output_and_no_journal_when_the_webhook_fails(
                     .cloned()
                     .unwrap_or_default()
             })
-            .filter_map(|d| d["error"].as_str().map(str::to_string))
+            .filter_map(|d| d["error"]["message"].as_str().map(str::to_string))
             .collect();
         assert!(
             deliveries.iter().any(|e| e.contains(&origin)),
