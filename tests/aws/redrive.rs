@@ -603,10 +603,15 @@ async fn dry_run_says_which_re_drive_it_would_start_and_starts_none() {
             &journal_path,
         ],
     );
-    // Two ticks, 10 s apart: the second finds the queue stranded. On a loaded machine the
-    // ticks come later: wait for the second journal record (at most 60 s).
-    for _ in 0..600 {
-        if journal(Path::new(&journal_path)).len() >= 2 {
+    // Two ticks, 10 s apart: the second finds the queue stranded. On a loaded machine moto
+    // may not answer a tick in time (held as timed out): wait for the would-be re-drive
+    // (at most 90 s).
+    for _ in 0..900 {
+        let records = journal(Path::new(&journal_path));
+        if records
+            .iter()
+            .any(|r| r.to_string().contains(r#""kind":"redrive""#))
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
