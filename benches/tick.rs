@@ -37,7 +37,7 @@ use remediator::policy::Policy;
 use remediator::ports::PortError;
 use remediator::reconcile::{Ports, TickReport};
 use remediator::state::FileState;
-use remediator::time::Timestamp;
+use remediator::time::{Clock, Timestamp};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::ExitCode;
@@ -192,6 +192,7 @@ async fn tick(endpoint: &str, policy: &Policy) -> anyhow::Result<Run> {
         None::<FileState>,
         Journal::open(None)?,
         Mode::Plan,
+        Clock::System,
     )
     .await?;
     let cpu_before = cpu_time();

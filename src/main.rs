@@ -21,7 +21,7 @@ use remediator::sim::{self, ControllerKind, Scenario};
 use remediator::source::Problems;
 use remediator::state::{FileState, StateStore as _};
 use remediator::status;
-use remediator::time::Timestamp;
+use remediator::time::{Clock, Timestamp};
 use remediator::webhook;
 use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
@@ -210,7 +210,8 @@ async fn run(
 ) -> anyhow::Result<ExitCode> {
     let aws = connect(policy, once, webhook).await?;
     let store = state.map(FileState::new);
-    let mut controller = Controller::start(aws.ports(), policy, store, journal, mode).await?;
+    let mut controller =
+        Controller::start(aws.ports(), policy, store, journal, mode, Clock::System).await?;
     if mode == Mode::Enforce && policy.redrive.enabled {
         controller = controller.with_fleet(Fleet::new(
             aws.queues.clone(),
@@ -266,7 +267,15 @@ async fn plan(
     // A plan sends nothing: the webhook's URL is not needed.
     let aws = connect(policy, true, None).await?;
     let store = state.map(FileState::new);
-    let mut controller = Controller::start(aws.ports(), policy, store, journal, Mode::Plan).await?;
+    let mut controller = Controller::start(
+        aws.ports(),
+        policy,
+        store,
+        journal,
+        Mode::Plan,
+        Clock::System,
+    )
+    .await?;
     let report = controller.tick(Timestamp::now()).await?;
     let plan = remediator::plan::Plan::from_report(&report);
     match output {

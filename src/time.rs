@@ -43,6 +43,37 @@ impl Timestamp {
     }
 }
 
+/// The one clock the controller's edge reads (the pure core never does: time arrives in
+/// `Observed::at`). `System` is the wall clock; `Following` counts from an origin with tokio's
+/// clock, so a test under paused time sees timestamps that advance with virtual time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clock {
+    System,
+    Following {
+        origin: Timestamp,
+        since: tokio::time::Instant,
+    },
+}
+
+impl Clock {
+    /// A clock at `origin` now, advancing with tokio's (possibly paused) clock.
+    #[must_use]
+    pub fn following_tokio(origin: Timestamp) -> Self {
+        Clock::Following {
+            origin,
+            since: tokio::time::Instant::now(),
+        }
+    }
+
+    #[must_use]
+    pub fn now(&self) -> Timestamp {
+        match self {
+            Clock::System => Timestamp::now(),
+            Clock::Following { origin, since } => origin.plus(since.elapsed()),
+        }
+    }
+}
+
 /// 9999-12-31T23:59:59Z: RFC 3339 has four-digit years, and humantime panics beyond them.
 pub const LAST_RFC3339: Timestamp = Timestamp(253_402_300_799);
 
@@ -81,5 +112,17 @@ mod tests {
             Timestamp(u64::MAX - 1).plus(Duration::from_secs(10)),
             Timestamp(u64::MAX)
         );
+    }
+}
+
+#[cfg(test)]
+mod clock_tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_following_clock_advances_with_paused_time() {
+        let clock = Clock::following_tokio(Timestamp(1_000));
+        tokio::time::sleep(Duration::from_secs(90)).await;
+        assert_eq!(clock.now(), Timestamp(1_090));
     }
 }

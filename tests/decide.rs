@@ -637,3 +637,34 @@ fn notices(a: &Admission) -> usize {
         .filter(|x| matches!(x, Action::Notify(_)))
         .count()
 }
+
+#[test]
+fn a_remembered_change_ahead_of_the_clock_is_held_as_clock_skew_not_a_silent_verdict() {
+    let o = observed(tileindex(&[THROTTLED, THROTTLED], &[CALM, CALM]));
+    let mut memory = Memory::default();
+    // Written by a host whose clock is a minute ahead of this one.
+    let ahead = o.at.plus(Duration::from_secs(60));
+    memory.changes.push(change(
+        key(Resource::table(TABLE), Dimension::Write),
+        ahead,
+        100,
+        Direction::Raise,
+        Some(ahead),
+    ));
+    let a = run(&o, &memory);
+    assert!(
+        !a.admitted
+            .iter()
+            .any(|x| matches!(x, Action::RaiseCapacity(c) if c.key.resource.index.is_none() && c.key.dimension == Dimension::Write)),
+        "{:?}",
+        a.admitted
+    );
+    assert!(
+        a.held.iter().any(|h| matches!(
+            &h.reason,
+            HoldReason::ClockSkew { recorded, .. } if *recorded == ahead
+        )),
+        "{:?}",
+        a.held
+    );
+}

@@ -19,7 +19,7 @@ use crate::reconcile::{Ports, Prepared, Step, TickReport, carry_out, observe_bud
 use crate::redrive::Summary;
 use crate::redrive::fleet::{Fleet, NoLauncher};
 use crate::state::{StateError, StateStore};
-use crate::time::Timestamp;
+use crate::time::{Clock, Timestamp};
 use std::future::Future;
 use std::time::Duration;
 
@@ -72,6 +72,7 @@ pub struct Controller<'a, M, T, Q, F, N, S> {
     memory: Memory,
     /// Re-drives started by this controller; `None` where none may be started.
     fleet: Option<Fleet>,
+    clock: Clock,
 }
 
 impl<'a, M: Metrics, T: Tables, Q: Queues, F: Functions, N: Signals, S: StateStore>
@@ -91,8 +92,9 @@ impl<'a, M: Metrics, T: Tables, Q: Queues, F: Functions, N: Signals, S: StateSto
         store: Option<S>,
         journal: Journal,
         mode: Mode,
+        clock: Clock,
     ) -> Result<Self, ControllerError> {
-        let now = Timestamp::now();
+        let now = clock.now();
         let mut memory = match &store {
             Some(store) => {
                 let memory = store.load().await?;
@@ -130,6 +132,7 @@ impl<'a, M: Metrics, T: Tables, Q: Queues, F: Functions, N: Signals, S: StateSto
             mode,
             memory,
             fleet: None,
+            clock,
         })
     }
 
@@ -259,7 +262,7 @@ impl<'a, M: Metrics, T: Tables, Q: Queues, F: Functions, N: Signals, S: StateSto
         } else {
             fleet.stop_all().await
         };
-        let at = Timestamp::now();
+        let at = self.clock.now();
         self.note_ended(&ended);
         let saved = self.save().await;
         let journal = self.journal.write(&EndedRecord {
@@ -327,7 +330,7 @@ impl<'a, M: Metrics, T: Tables, Q: Queues, F: Functions, N: Signals, S: StateSto
             let stopped = tokio::select! {
                 biased;
                 () = &mut shutdown => true,
-                result = self.tick(Timestamp::now()) => {
+                result = self.tick(self.clock.now()) => {
                     if let Err(e) = result {
                         tracing::error!("{e}");
                     }

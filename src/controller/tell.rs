@@ -107,6 +107,10 @@ pub(super) fn log_report(report: &TickReport, mode: Mode) {
             }
         }
     }
+    // What a process that stopped mid-act left behind, and how the world answered.
+    for v in report.verdicts.iter().filter(|v| v.rule == "intent") {
+        tracing::warn!(subject = %v.subject, "{}", v.finding);
+    }
     // An unobserved table is also held as `observe`; the warning below says it once.
     for held in report.held.iter().filter(|h| h.kind != "observe") {
         tracing::info!(kind = %held.kind, subject = %held.subject, "held {} {}: {}", held.kind, held.subject, held.reason);

@@ -47,7 +47,8 @@ fn took_effect(action: &Action, observed: &Observed) -> Option<bool> {
 
 impl Memory {
     /// Resolves intents left without an outcome against this observation. An action whose
-    /// subject was not observed this tick stays pending for the next.
+    /// subject was not observed this tick stays pending for the next. Each resolution is a
+    /// verdict of the rule `intent` (the controller logs them at WARN).
     pub fn resolve_intents(&mut self, observed: &Observed) -> Vec<Verdict> {
         let mut verdicts = Vec::new();
         let mut pending = Vec::new();
@@ -65,14 +66,6 @@ impl Memory {
                     }
                     Some(false) => "found not done after the last process stopped: decided afresh",
                 };
-                tracing::warn!(
-                    kind = action.kind(),
-                    subject = %action.subject(),
-                    "intent of {} {} {}: {finding}",
-                    intent.at,
-                    action.kind(),
-                    action.subject()
-                );
                 verdicts.push(Verdict {
                     rule: "intent".into(),
                     subject: action.subject(),

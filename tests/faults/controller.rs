@@ -5,6 +5,7 @@ use remediator::controller::{Controller, ControllerError, Mode};
 use remediator::faults::{Fault, Faulty, Op, Rule};
 use remediator::journal::Journal;
 use remediator::state::{FileState, StateError, StateStore};
+use remediator::time::Clock;
 use std::time::Duration;
 
 #[tokio::test(start_paused = true)]
@@ -20,6 +21,8 @@ async fn the_loop_ticks_on_every_interval_through_failing_calls() {
         None::<FileState>,
         journal(),
         Mode::Enforce,
+        // The loop's timestamps advance with the paused clock, from the world's time.
+        Clock::following_tokio(sim.at()),
     )
     .await
     .unwrap_or_else(|e| panic!("{e}"));
@@ -45,6 +48,7 @@ async fn a_state_store_that_cannot_be_read_or_written_at_start_stops_the_control
             Some(store),
             journal(),
             Mode::Enforce,
+            Clock::System,
         )
         .await;
         let expected = match &started {
@@ -70,6 +74,7 @@ async fn a_save_that_fails_holds_every_action_alerts_and_once_the_store_works_it
         Some(store),
         Journal::open(Some(&journal_path)).unwrap_or_else(|e| panic!("{e}")),
         Mode::Enforce,
+        Clock::System,
     )
     .await
     .unwrap_or_else(|e| panic!("{e}"));

@@ -5,5 +5,6 @@
 
 mod act;
 mod controller;
+mod intent;
 mod observe;
 mod sim;

@@ -2,6 +2,7 @@
 
 use crate::sim::{Sim, TABLE, TWIN, is_applied, outcome};
 use remediator::faults::{Fault, Op, Rule};
+use remediator::time::Clock;
 use std::time::Duration;
 
 #[tokio::test]
@@ -99,6 +100,7 @@ async fn a_hung_describe_is_abandoned_at_the_deadline_and_the_other_table_is_sti
         None,
         journal(),
         Mode::Enforce,
+        Clock::System,
     )
     .await
     .unwrap_or_else(|e| panic!("{e}"));
