@@ -3,9 +3,8 @@
 use super::{IndexSpec, TableSpec};
 use crate::model::BillingMode;
 use crate::policy::names;
-use crate::sim::check::Checker;
 use crate::sim::limits::{MAX_INDEXES, MAX_TABLES, MAX_UNITS};
-use crate::source::{Whole, excerpt};
+use crate::source::{Checker, Whole, excerpt};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -33,7 +32,7 @@ struct RawIndex {
 /// Capacity in units: 1 (DynamoDB's minimum) to [`MAX_UNITS`].
 fn units(c: &mut Checker<'_, '_>, field: &str, value: Option<Whole>, default: u32) -> u32 {
     let high = u32::try_from(MAX_UNITS).unwrap_or(u32::MAX);
-    c.whole32(field, value, default, 1, high)
+    c.whole(field, value, default, 1, high)
 }
 
 /// Checks the `[[tables]]` and builds their specs.
