@@ -187,7 +187,7 @@ pub(super) fn check(
         raw.lambda.and_then(|l| l.account_concurrency),
         1000,
         1,
-        u32::try_from(MAX_ACCOUNT_CONCURRENCY).unwrap_or(u32::MAX),
+        MAX_ACCOUNT_CONCURRENCY,
     );
     let retry_seconds = c.whole(
         "lambda.retry_seconds",
@@ -283,8 +283,8 @@ fn function(
         );
     }
     let tiles_per_invocation = f.tiles_per_invocation.map(|n| {
-        let high = u32::try_from(MAX_TILES_PER_INVOCATION).unwrap_or(u32::MAX);
-        c.whole(&format!("{at}.tiles_per_invocation"), Some(n), 1, 1, high)
+        let field = format!("{at}.tiles_per_invocation");
+        c.whole(&field, Some(n), 1, 1, MAX_TILES_PER_INVOCATION)
     });
     #[allow(clippy::cast_precision_loss)]
     let base_range = (MIN_BASE_MS as f64, MAX_BASE_MS as f64);
@@ -337,8 +337,8 @@ fn function(
             &format!("{at}.memory_mb"),
             f.memory_mb,
             1024,
-            u32::try_from(low_mb).unwrap_or(128),
-            u32::try_from(high_mb).unwrap_or(10_240),
+            low_mb,
+            high_mb,
         ),
         reserved: f
             .reserved

@@ -146,7 +146,7 @@ pub fn scenario_within_bounds(s: &Scenario) {
     pair(s.update_seconds, MAX_UPDATE_SECONDS);
     pair(s.metric_delay_seconds, MAX_METRIC_DELAY_SECONDS);
     assert!(s.tables.len() <= MAX_TABLES);
-    let units = |u: u32| assert!((1..=MAX_UNITS).contains(&u64::from(u)), "{u}");
+    let units = |u: u32| assert!((1..=MAX_UNITS).contains(&u), "{u}");
     for t in &s.tables {
         [t.read, t.write, t.autoscaler_min, t.autoscaler_max]
             .into_iter()
@@ -173,7 +173,7 @@ pub fn scenario_within_bounds(s: &Scenario) {
     if let Some(a) = &s.activity {
         series(&a.performers.points, MAX_TILES);
         pair(a.performers.compliance_seconds, MAX_COMPLIANCE_SECONDS);
-        assert!((1..=MAX_ACCOUNT_CONCURRENCY).contains(&u64::from(a.account_concurrency)));
+        assert!((1..=MAX_ACCOUNT_CONCURRENCY).contains(&a.account_concurrency));
         assert!((1..=MAX_RETRY_SECONDS).contains(&a.retry_seconds));
         assert!(a.functions.len() <= MAX_FUNCTIONS);
         for f in &a.functions {
@@ -181,7 +181,7 @@ pub fn scenario_within_bounds(s: &Scenario) {
             assert!(f.max_ratio >= 1.0 && f.max_ratio <= MAX_RATIO as f64);
             assert!(f.writes <= MAX_UNITS_PER_INVOCATION as f64 && f.reads >= 0.0);
             assert!(f.reads <= MAX_UNITS_PER_INVOCATION as f64 && f.writes >= 0.0);
-            let per = f.tiles_per_invocation.map_or(1, u64::from);
+            let per = f.tiles_per_invocation.unwrap_or(1);
             assert!((1..=MAX_TILES_PER_INVOCATION).contains(&per));
             assert!(f.reserved.is_none_or(|r| r <= a.account_concurrency));
         }

@@ -31,8 +31,7 @@ struct RawIndex {
 
 /// Capacity in units: 1 (DynamoDB's minimum) to [`MAX_UNITS`].
 fn units(c: &mut Checker<'_, '_>, field: &str, value: Option<Whole>, default: u32) -> u32 {
-    let high = u32::try_from(MAX_UNITS).unwrap_or(u32::MAX);
-    c.whole(field, value, default, 1, high)
+    c.whole(field, value, default, 1, MAX_UNITS)
 }
 
 /// Checks the `[[tables]]` and builds their specs.
