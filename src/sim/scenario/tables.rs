@@ -80,11 +80,10 @@ pub(super) fn check(c: &mut Checker<'_, '_>, raw: &[RawTable]) -> Vec<TableSpec>
         let mut indexes = Vec::new();
         for (j, x) in t.indexes.iter().enumerate() {
             let field = format!("{at}.indexes.{j}");
-            // Index names follow the table-name rule (DynamoDB: 3–255 of A-Z a-z 0-9 _ - .).
-            if let Err(rule) = names::table_name(&x.name) {
+            if let Err(rule) = names::index_name(&x.name) {
                 c.fail(
                     &format!("{field}.name"),
-                    format!("`{}` {}", excerpt(&x.name), rule.replace("table", "index")),
+                    format!("`{}` {rule}", excerpt(&x.name)),
                 );
             }
             let write_share = c.real(
