@@ -85,12 +85,11 @@ pub fn policy_within_bounds(p: &Policy) {
         assert!((1..=MAX_UNITS).contains(&r.min_step));
         assert!(r.cooldown >= METRIC_PERIOD && r.cooldown <= MAX_DURATION);
         assert!(r.throttle_events_per_minute.is_some() || r.utilisation.is_some());
-        for v in r
-            .throttle_events_per_minute
-            .into_iter()
-            .chain(r.utilisation)
-        {
-            assert!(v.is_finite() && v > 0.0 && v <= MAX_THROTTLE_EVENTS_PER_MINUTE);
+        if let Some(v) = r.throttle_events_per_minute {
+            assert!(v > 0.0 && v <= MAX_THROTTLE_EVENTS_PER_MINUTE, "{v}");
+        }
+        if let Some(v) = r.utilisation {
+            assert!(v > 0.0 && v <= MAX_UTILISATION, "{v}");
         }
         assert!(t.hot_partition_below > 0.0 && t.hot_partition_below <= 1.0);
         if let Some(l) = &t.lower {
