@@ -27,7 +27,6 @@ use super::limits::{
     MAX_RETRY_SECONDS, MAX_TILES, MAX_TILES_PER_INVOCATION, MAX_UNITS_PER_INVOCATION, MEMORY_MB,
     MIN_BASE_MS,
 };
-use crate::policy::names;
 use crate::source::{Checker, Whole, excerpt};
 use serde::Deserialize;
 use std::time::Duration;
@@ -268,20 +267,8 @@ fn function(
     account: u32,
 ) -> FunctionSpec {
     let at = format!("functions.{i}");
-    if let Err(rule) = names::short_name(&f.name) {
-        c.fail(
-            &format!("{at}.name"),
-            format!(
-                "`{}` is not a function short name: it {rule}",
-                excerpt(&f.name)
-            ),
-        );
-    } else if earlier.iter().any(|g| g.name == f.name) {
-        c.fail(
-            &format!("{at}.name"),
-            format!("`{}` is named twice", f.name),
-        );
-    }
+    let earlier_names = earlier.iter().map(|g| g.name.as_str());
+    c.short_name(&format!("{at}.name"), &f.name, "function", earlier_names);
     let tiles_per_invocation = f.tiles_per_invocation.map(|n| {
         let field = format!("{at}.tiles_per_invocation");
         c.whole(&field, Some(n), 1, 1, MAX_TILES_PER_INVOCATION)

@@ -1,8 +1,9 @@
 //! The checks only scenarios use, added to the shared [`Checker`]: points in time, `[low, high]`
-//! pairs and list lengths, each problem naming file, line and field.
+//! pairs, short names and list lengths, each problem naming file, line and field.
 
 use super::limits::MAX_SCENARIO;
-use crate::source::{Checker, Whole};
+use crate::policy::names;
+use crate::source::{Checker, Whole, excerpt};
 use std::time::Duration;
 
 impl Checker<'_, '_> {
@@ -47,6 +48,26 @@ impl Checker<'_, '_> {
                 );
                 default
             }
+        }
+    }
+
+    /// A table's or function's short name (`tileindex`, `tileUploadLambda`) by
+    /// [`names::short_name`], not among the `earlier` ones.
+    pub(super) fn short_name<'n>(
+        &mut self,
+        field: &str,
+        name: &str,
+        what: &str,
+        mut earlier: impl Iterator<Item = &'n str>,
+    ) {
+        if let Err(rule) = names::short_name(name) {
+            let shown = excerpt(name);
+            self.fail(
+                field,
+                format!("`{shown}` is not a {what} short name: it {rule}"),
+            );
+        } else if earlier.any(|e| e == name) {
+            self.fail(field, format!("`{}` is named twice", excerpt(name)));
         }
     }
 

@@ -40,20 +40,8 @@ pub(super) fn check(c: &mut Checker<'_, '_>, raw: &[RawTable]) -> Vec<TableSpec>
     let mut tables = Vec::new();
     for (i, t) in raw.iter().enumerate() {
         let at = format!("tables.{i}");
-        if let Err(rule) = names::short_name(&t.name) {
-            c.fail(
-                &format!("{at}.name"),
-                format!(
-                    "`{}` is not a table short name: it {rule}",
-                    excerpt(&t.name)
-                ),
-            );
-        } else if raw[..i].iter().any(|u| u.name == t.name) {
-            c.fail(
-                &format!("{at}.name"),
-                format!("`{}` is named twice", t.name),
-            );
-        }
+        let earlier = raw[..i].iter().map(|u| u.name.as_str());
+        c.short_name(&format!("{at}.name"), &t.name, "table", earlier);
         let billing = match t.billing.as_str() {
             "provisioned" => BillingMode::Provisioned,
             "on-demand" => BillingMode::PayPerRequest,
