@@ -120,7 +120,7 @@ fn a_policy_over_one_mebibyte_is_refused_before_parsing() {
         "{stderr}"
     );
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
-    // The same text one comment line shorter than the limit is read and passes.
+    // The same policy without the padding is read and passes.
     let fits: String = text
         .lines()
         .take_while(|l| !l.starts_with("# padding"))
