@@ -354,34 +354,8 @@ fn compare_shows_the_lambda_table_for_the_activity_scenario() {
 /// is written back.
 #[test]
 fn every_bad_scenario_reports_all_its_problems_with_place_and_field() {
-    let mut entries: Vec<_> = std::fs::read_dir("tests/bad_scenarios")
-        .unwrap_or_else(|e| panic!("{e}"))
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .collect();
-    entries.sort();
-    for path in &entries {
-        let expected = std::fs::read_to_string(path.with_extension("expected"))
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let shown = path.to_str().unwrap_or_else(|| panic!("utf-8 path"));
-        let (code, stdout, stderr) = remediator(&["simulate", shown]);
-        assert_eq!(code, 2, "{shown}: {stderr}");
-        assert!(stdout.is_empty(), "{stdout}");
-        assert!(!stderr.contains("panicked"), "{stderr}");
-        assert!(
-            !stderr.chars().any(|c| c.is_control() && c != '\n'),
-            "{shown}: a control character reached stderr: {stderr:?}"
-        );
-        let reported: Vec<&str> = stderr.lines().skip(1).map(str::trim).collect();
-        let wanted: Vec<&str> = expected
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .collect();
-        assert_eq!(reported, wanted, "{shown}");
-    }
-    assert!(entries.len() >= 6, "only {} bad scenarios", entries.len());
+    let checked = common::every_bad_file("tests/bad_scenarios", "simulate");
+    assert!(checked >= 6, "only {checked} bad scenarios");
 }
 
 #[test]
