@@ -4,9 +4,11 @@
 //! just the first) and type errors are reported with file, line, column and the field path; the
 //! semantic checks that follow use the same `Problem` type, so one report lists everything.
 
+mod check;
 mod controls;
 mod position;
 
+pub use check::Checker;
 pub use controls::{escape, excerpt, is_control};
 
 use serde::de::DeserializeOwned;

@@ -50,37 +50,7 @@ fn production_policy_derives_names_from_its_domain() {
 
 #[test]
 fn every_bad_policy_reports_all_its_problems_with_place_and_field() {
-    let mut checked = 0;
-    let mut entries: Vec<_> = std::fs::read_dir("tests/bad_policies")
-        .unwrap_or_else(|e| panic!("{e}"))
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .collect();
-    entries.sort();
-    for path in entries
-        .iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-    {
-        let expected = std::fs::read_to_string(path.with_extension("expected"))
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let (code, stdout, stderr) = check(path);
-        assert_eq!(code, 2, "{}: exit code; stderr: {stderr}", path.display());
-        assert!(stdout.is_empty(), "{stdout}");
-        assert!(!stderr.contains("panicked"), "{stderr}");
-        assert!(
-            !stderr.chars().any(|c| c.is_control() && c != '\n'),
-            "{}: a control character reached stderr: {stderr:?}",
-            path.display()
-        );
-        let reported: Vec<&str> = stderr.lines().skip(1).map(str::trim).collect();
-        let wanted: Vec<&str> = expected
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .collect();
-        assert_eq!(reported, wanted, "{}", path.display());
-        checked += 1;
-    }
+    let checked = common::every_bad_file("tests/bad_policies", "check");
     assert!(checked >= 12, "only {checked} bad policies found");
 }
 
@@ -120,7 +90,7 @@ fn a_policy_over_one_mebibyte_is_refused_before_parsing() {
         "{stderr}"
     );
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
-    // The same text one comment line shorter than the limit is read and passes.
+    // The same policy without the padding is read and passes.
     let fits: String = text
         .lines()
         .take_while(|l| !l.starts_with("# padding"))

@@ -215,19 +215,6 @@ fn an_unknown_scenario_is_a_clear_usage_error() {
     );
 }
 
-#[test]
-fn a_malformed_scenario_names_file_line_and_field() {
-    let (code, _, stderr) = remediator(&["simulate", "tests/bad_scenarios/unknown-table.toml"]);
-    assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("tests/bad_scenarios/unknown-table.toml:12:44: workload.0.points.1.at: `soon` is not a duration"), "{stderr}");
-    assert!(
-        stderr.contains(
-            "tests/bad_scenarios/unknown-table.toml:10:9: workload.0.table: no table `tilindex`"
-        ),
-        "{stderr}"
-    );
-}
-
 // ---- Too much activity: the Lambda functions and the performers ----
 
 /// The shipped local policy, which has the SNS channel on, so the simulated performers receive
@@ -362,55 +349,13 @@ fn compare_shows_the_lambda_table_for_the_activity_scenario() {
     );
 }
 
-#[test]
-fn a_malformed_activity_section_names_file_line_and_field() {
-    let (code, _, stderr) = remediator(&["simulate", "tests/bad_scenarios/bad-activity.toml"]);
-    assert_eq!(code, 2, "{stderr}");
-    for expected in [
-        "bad-activity.toml:10:45: performers.points.1.at: `later` is not a duration",
-        "bad-activity.toml:11:15: performers.pause_share: 1.5 is out of range: allowed [0, 1]",
-        "bad-activity.toml:17:9: functions.0.table: no table `tilindex` in this scenario",
-        "bad-activity.toml:21:8: functions.1.name: `tileUploadLambda` is named twice",
-        "bad-activity.toml:22:11: functions.1.base_ms: 0 is out of range: allowed [1, 900000]",
-        "bad-activity.toml:23:11: functions.1.timeout: Lambda allows timeouts from 1 s to 15 minutes",
-    ] {
-        assert!(stderr.contains(expected), "{expected}\n{stderr}");
-    }
-}
-
 /// Every bad scenario in `tests/bad_scenarios/` fails with exit code 2 and exactly the problems
 /// in its `.expected` file (file, line, column, field), nothing panics and no control character
 /// is written back.
 #[test]
 fn every_bad_scenario_reports_all_its_problems_with_place_and_field() {
-    let mut entries: Vec<_> = std::fs::read_dir("tests/bad_scenarios")
-        .unwrap_or_else(|e| panic!("{e}"))
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .collect();
-    entries.sort();
-    for path in &entries {
-        let expected = std::fs::read_to_string(path.with_extension("expected"))
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let shown = path.to_str().unwrap_or_else(|| panic!("utf-8 path"));
-        let (code, stdout, stderr) = remediator(&["simulate", shown]);
-        assert_eq!(code, 2, "{shown}: {stderr}");
-        assert!(stdout.is_empty(), "{stdout}");
-        assert!(!stderr.contains("panicked"), "{stderr}");
-        assert!(
-            !stderr.chars().any(|c| c.is_control() && c != '\n'),
-            "{shown}: a control character reached stderr: {stderr:?}"
-        );
-        let reported: Vec<&str> = stderr.lines().skip(1).map(str::trim).collect();
-        let wanted: Vec<&str> = expected
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .collect();
-        assert_eq!(reported, wanted, "{shown}");
-    }
-    assert!(entries.len() >= 6, "only {} bad scenarios", entries.len());
+    let checked = common::every_bad_file("tests/bad_scenarios", "simulate");
+    assert!(checked >= 6, "only {checked} bad scenarios");
 }
 
 #[test]

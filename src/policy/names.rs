@@ -54,10 +54,24 @@ fn length(name: &str, low: usize, high: usize, what: &str) -> Result<(), String>
 /// # Errors
 /// The rule the name breaks.
 pub fn table_name(name: &str) -> Result<(), String> {
+    dynamodb_name(name, "table")
+}
+
+/// A DynamoDB secondary index name: the table-name rule (same guide, same section).
+///
+/// # Errors
+/// The rule the name breaks.
+pub fn index_name(name: &str) -> Result<(), String> {
+    dynamodb_name(name, "index")
+}
+
+fn dynamodb_name(name: &str, what: &str) -> Result<(), String> {
     let (low, high) = TABLE_NAME_CHARS;
-    length(name, low, high, "a DynamoDB table name")?;
+    length(name, low, high, &format!("a DynamoDB {what} name"))?;
     if !name.chars().all(|c| is_name_char(c) || c == '.') {
-        return Err("is not a DynamoDB table name: only A-Z a-z 0-9 _ - . are allowed".into());
+        return Err(format!(
+            "is not a DynamoDB {what} name: only A-Z a-z 0-9 _ - . are allowed"
+        ));
     }
     Ok(())
 }

@@ -22,14 +22,12 @@
 //! writes = 1.0
 //! ```
 
-use super::check::Checker;
 use super::limits::{
     MAX_ACCOUNT_CONCURRENCY, MAX_BASE_MS, MAX_COMPLIANCE_SECONDS, MAX_FUNCTIONS, MAX_RATIO,
     MAX_RETRY_SECONDS, MAX_TILES, MAX_TILES_PER_INVOCATION, MAX_UNITS_PER_INVOCATION, MEMORY_MB,
     MIN_BASE_MS,
 };
-use crate::policy::names;
-use crate::source::{Whole, excerpt};
+use crate::source::{Checker, Whole, excerpt};
 use serde::Deserialize;
 use std::time::Duration;
 
@@ -183,12 +181,12 @@ pub(super) fn check(
         (120, 300),
         MAX_COMPLIANCE_SECONDS,
     );
-    let account = c.whole32(
+    let account = c.whole(
         "lambda.account_concurrency",
         raw.lambda.and_then(|l| l.account_concurrency),
         1000,
         1,
-        u32::try_from(MAX_ACCOUNT_CONCURRENCY).unwrap_or(u32::MAX),
+        MAX_ACCOUNT_CONCURRENCY,
     );
     let retry_seconds = c.whole(
         "lambda.retry_seconds",
@@ -269,23 +267,11 @@ fn function(
     account: u32,
 ) -> FunctionSpec {
     let at = format!("functions.{i}");
-    if let Err(rule) = names::short_name(&f.name) {
-        c.fail(
-            &format!("{at}.name"),
-            format!(
-                "`{}` is not a function short name: it {rule}",
-                excerpt(&f.name)
-            ),
-        );
-    } else if earlier.iter().any(|g| g.name == f.name) {
-        c.fail(
-            &format!("{at}.name"),
-            format!("`{}` is named twice", f.name),
-        );
-    }
+    let earlier_names = earlier.iter().map(|g| g.name.as_str());
+    c.short_name(&format!("{at}.name"), &f.name, "function", earlier_names);
     let tiles_per_invocation = f.tiles_per_invocation.map(|n| {
-        let high = u32::try_from(MAX_TILES_PER_INVOCATION).unwrap_or(u32::MAX);
-        c.whole32(&format!("{at}.tiles_per_invocation"), Some(n), 1, 1, high)
+        let field = format!("{at}.tiles_per_invocation");
+        c.whole(&field, Some(n), 1, 1, MAX_TILES_PER_INVOCATION)
     });
     #[allow(clippy::cast_precision_loss)]
     let base_range = (MIN_BASE_MS as f64, MAX_BASE_MS as f64);
@@ -297,15 +283,14 @@ fn function(
         false,
         false,
     );
-    let timeout = f.timeout.as_deref().map_or(Duration::from_secs(60), |t| {
-        c.duration(&format!("{at}.timeout"), t, Duration::MAX)
-    });
-    if timeout < Duration::from_secs(1) || timeout > Duration::from_secs(900) {
-        c.fail(
-            &format!("{at}.timeout"),
-            "Lambda allows timeouts from 1 s to 15 minutes",
-        );
-    }
+    let timeout = c.duration_in(
+        &format!("{at}.timeout"),
+        f.timeout.as_deref(),
+        Duration::from_secs(60),
+        Duration::from_secs(1),
+        Duration::from_secs(900),
+        " (Lambda's timeouts)",
+    );
     #[allow(clippy::cast_precision_loss)]
     let max_ratio = c.real(
         &format!("{at}.max_ratio"),
@@ -335,16 +320,16 @@ fn function(
         tiles_per_invocation,
         base_ms,
         timeout,
-        memory_mb: c.whole32(
+        memory_mb: c.whole(
             &format!("{at}.memory_mb"),
             f.memory_mb,
             1024,
-            u32::try_from(low_mb).unwrap_or(128),
-            u32::try_from(high_mb).unwrap_or(10_240),
+            low_mb,
+            high_mb,
         ),
         reserved: f
             .reserved
-            .map(|r| c.whole32(&format!("{at}.reserved"), Some(r), 0, 0, account)),
+            .map(|r| c.whole(&format!("{at}.reserved"), Some(r), 0, 0, account)),
         max_ratio,
         noise,
         table: f.table.clone(),

@@ -15,9 +15,9 @@ pub const MAX_SCENARIO: Duration = Duration::from_secs(30 * 86_400);
 pub const MAX_SECONDS: u64 = MAX_SCENARIO.as_secs();
 /// Capacities (RCU, WCU, autoscaler bounds) as in a policy: 1 (DynamoDB's minimum) to
 /// `policy::bounds::MAX_UNITS`.
-pub const MAX_UNITS: u64 = crate::policy::bounds::MAX_UNITS as u64;
+pub const MAX_UNITS: u32 = crate::policy::bounds::MAX_UNITS;
 /// Demand of one workload point, units per second: ten times the largest capacity.
-pub const MAX_DEMAND: u64 = 10 * MAX_UNITS;
+pub const MAX_DEMAND: u64 = 10 * MAX_UNITS as u64;
 /// Tables in a scenario (as table rules in a policy).
 pub const MAX_TABLES: usize = crate::policy::bounds::MAX_LISTED;
 /// GSIs per table: DynamoDB's default quota ("Quotas in Amazon DynamoDB", 20 per table).
@@ -37,7 +37,7 @@ pub const MAX_COMPLIANCE_SECONDS: u64 = 86_400;
 pub const MAX_TILES: u64 = 1_000_000;
 /// An account's concurrency: Lambda's default is 1,000 (Lambda quotas, "Concurrent
 /// executions"), raised on request; 100× covers any raise.
-pub const MAX_ACCOUNT_CONCURRENCY: u64 = 100_000;
+pub const MAX_ACCOUNT_CONCURRENCY: u32 = 100_000;
 /// Mean seconds before a throttled invocation is retried: at most SQS's longest visibility
 /// timeout, 12 hours (SQS quotas).
 pub const MAX_RETRY_SECONDS: u64 = 43_200;
@@ -45,12 +45,12 @@ pub const MAX_RETRY_SECONDS: u64 = 43_200;
 pub const MAX_FUNCTIONS: usize = 50;
 /// Tiles one invocation takes: an SQS event-source mapping's largest batch is 10,000 (Lambda
 /// developer guide, "BatchSize").
-pub const MAX_TILES_PER_INVOCATION: u64 = 10_000;
+pub const MAX_TILES_PER_INVOCATION: u32 = 10_000;
 /// A function's base duration, ms: Lambda bills in 1 ms steps and runs for at most 15 minutes.
 pub const MIN_BASE_MS: u64 = 1;
 pub const MAX_BASE_MS: u64 = 900_000;
 /// Lambda memory: 128 MB to 10,240 MB (Lambda quotas, "Function memory allocation").
-pub const MEMORY_MB: (u64, u64) = (128, 10_240);
+pub const MEMORY_MB: (u32, u32) = (128, 10_240);
 /// Contention stretches a duration by at most this factor.
 pub const MAX_RATIO: u64 = 1000;
 /// Table units one invocation reads or writes.
@@ -67,7 +67,7 @@ pub const MAX_THROTTLED_REQUESTS: u64 = MAX_SECONDS * MAX_WORKLOADS as u64 * 2 *
 /// Lambda throttles: each second a function is offered its arrivals and at most what its
 /// concurrency could run at the shortest duration from its backlog.
 pub const MAX_LAMBDA_THROTTLES: u64 = MAX_FUNCTIONS as u64
-    * (MAX_TILES_TOTAL + MAX_SECONDS * MAX_ACCOUNT_CONCURRENCY * 1000 / MIN_BASE_MS);
+    * (MAX_TILES_TOTAL + MAX_SECONDS * MAX_ACCOUNT_CONCURRENCY as u64 * 1000 / MIN_BASE_MS);
 
 // Every printed count stays below 2^62: an `f64` total converts to `u64` without clamping.
 const _: () = assert!(MAX_THROTTLED_REQUESTS < 1 << 62);

@@ -6,13 +6,12 @@
 mod tables;
 
 use super::activity::{Activity, RawActivity, RawFunction, RawLambda, RawPerformers};
-use super::check::Checker;
 use super::limits::{
     MAX_DEMAND, MAX_METRIC_DELAY_SECONDS, MAX_POINTS, MAX_SCENARIO, MAX_UPDATE_SECONDS,
     MAX_WORKLOADS, MIN_SCENARIO,
 };
 use crate::model::{BillingMode, Dimension};
-use crate::source::{Problems, Source, Whole, excerpt};
+use crate::source::{Checker, Problems, Source, Whole, excerpt};
 use serde::Deserialize;
 use std::path::Path;
 use std::time::Duration;
@@ -148,26 +147,15 @@ impl Scenario {
     pub fn parse(path: &Path, text: &str) -> Result<Self, Problems> {
         crate::source::check_size(path, text)?;
         let source = Source::new(path, text);
-        let mut problems = source.control_characters(&[]);
-        let raw: RawScenario = match source.deserialize() {
-            Ok(raw) => raw,
-            Err(Problems(mut found)) => {
-                found.extend(problems);
-                found.sort_by_key(|p| (p.line, p.column));
-                return Err(Problems(found));
-            }
-        };
-        let mut c = Checker::new(&source, &mut problems);
-        let total = c.duration("duration", &raw.duration, MAX_SCENARIO);
-        if !total.is_zero() && total < MIN_SCENARIO {
-            c.fail(
-                "duration",
-                format!(
-                    "`{}` is shorter than one CloudWatch period (1m)",
-                    excerpt(&raw.duration)
-                ),
-            );
-        }
+        let (raw, mut c) = source.check::<RawScenario>(&[])?;
+        let total = c.duration_in(
+            "duration",
+            Some(&raw.duration),
+            Duration::ZERO,
+            MIN_SCENARIO,
+            MAX_SCENARIO,
+            " (one CloudWatch period to a month of virtual time)",
+        );
         let tables = tables::check(&mut c, &raw.tables);
         let workload = workloads(&mut c, &raw.workload, &tables);
         let update_seconds = c.pair(
@@ -192,13 +180,7 @@ impl Scenario {
             &table_names,
             &mut c,
         );
-        if total.is_zero() && problems.is_empty() {
-            problems.push(source.problem("duration", "must be longer than zero"));
-        }
-        if !problems.is_empty() {
-            problems.sort_by_key(|p| (p.line, p.column));
-            return Err(Problems(problems));
-        }
+        c.finish()?;
         Ok(Scenario {
             name: raw.name,
             description: raw.description.unwrap_or_default(),

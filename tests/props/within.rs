@@ -85,12 +85,11 @@ pub fn policy_within_bounds(p: &Policy) {
         assert!((1..=MAX_UNITS).contains(&r.min_step));
         assert!(r.cooldown >= METRIC_PERIOD && r.cooldown <= MAX_DURATION);
         assert!(r.throttle_events_per_minute.is_some() || r.utilisation.is_some());
-        for v in r
-            .throttle_events_per_minute
-            .into_iter()
-            .chain(r.utilisation)
-        {
-            assert!(v.is_finite() && v > 0.0 && v <= MAX_THROTTLE_EVENTS_PER_MINUTE);
+        if let Some(v) = r.throttle_events_per_minute {
+            assert!(v > 0.0 && v <= MAX_THROTTLE_EVENTS_PER_MINUTE, "{v}");
+        }
+        if let Some(v) = r.utilisation {
+            assert!(v > 0.0 && v <= MAX_UTILISATION, "{v}");
         }
         assert!(t.hot_partition_below > 0.0 && t.hot_partition_below <= 1.0);
         if let Some(l) = &t.lower {
@@ -146,7 +145,7 @@ pub fn scenario_within_bounds(s: &Scenario) {
     pair(s.update_seconds, MAX_UPDATE_SECONDS);
     pair(s.metric_delay_seconds, MAX_METRIC_DELAY_SECONDS);
     assert!(s.tables.len() <= MAX_TABLES);
-    let units = |u: u32| assert!((1..=MAX_UNITS).contains(&u64::from(u)), "{u}");
+    let units = |u: u32| assert!((1..=MAX_UNITS).contains(&u), "{u}");
     for t in &s.tables {
         [t.read, t.write, t.autoscaler_min, t.autoscaler_max]
             .into_iter()
@@ -173,7 +172,7 @@ pub fn scenario_within_bounds(s: &Scenario) {
     if let Some(a) = &s.activity {
         series(&a.performers.points, MAX_TILES);
         pair(a.performers.compliance_seconds, MAX_COMPLIANCE_SECONDS);
-        assert!((1..=MAX_ACCOUNT_CONCURRENCY).contains(&u64::from(a.account_concurrency)));
+        assert!((1..=MAX_ACCOUNT_CONCURRENCY).contains(&a.account_concurrency));
         assert!((1..=MAX_RETRY_SECONDS).contains(&a.retry_seconds));
         assert!(a.functions.len() <= MAX_FUNCTIONS);
         for f in &a.functions {
@@ -181,7 +180,7 @@ pub fn scenario_within_bounds(s: &Scenario) {
             assert!(f.max_ratio >= 1.0 && f.max_ratio <= MAX_RATIO as f64);
             assert!(f.writes <= MAX_UNITS_PER_INVOCATION as f64 && f.reads >= 0.0);
             assert!(f.reads <= MAX_UNITS_PER_INVOCATION as f64 && f.writes >= 0.0);
-            let per = f.tiles_per_invocation.map_or(1, u64::from);
+            let per = f.tiles_per_invocation.unwrap_or(1);
             assert!((1..=MAX_TILES_PER_INVOCATION).contains(&per));
             assert!(f.reserved.is_none_or(|r| r <= a.account_concurrency));
         }

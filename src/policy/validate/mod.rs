@@ -15,8 +15,7 @@ use super::bounds::{
 };
 use super::{Controller, Guardrails, Mode, Policy, Prices, Redrive};
 use crate::redrive::pace::{MAX_RATE, MIN_RATE};
-use crate::source::{Problem, Problems, Source, Whole, excerpt};
-use std::collections::BTreeSet;
+use crate::source::{Checker, Problems, Source, excerpt};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -24,20 +23,7 @@ use std::time::Duration;
 /// echoed) by the webhook's own code.
 const OWNED_ELSEWHERE: [&str; 1] = ["signals.webhook.url"];
 
-struct Checker<'s, 'a> {
-    source: &'s Source<'a>,
-    problems: Vec<Problem>,
-    /// Fields already reported for a control character: one problem says all there is.
-    tainted: BTreeSet<String>,
-}
-
 impl Checker<'_, '_> {
-    fn fail(&mut self, field: &str, message: impl Into<String>) {
-        if !self.tainted.contains(field) {
-            self.problems.push(self.source.problem(field, message));
-        }
-    }
-
     fn required<T: Clone>(&mut self, field: &str, value: Option<&T>) -> Option<T> {
         if value.is_none() {
             self.fail(field, "missing required field");
@@ -47,97 +33,8 @@ impl Checker<'_, '_> {
 
     /// A duration from [`MIN_DURATION`] to [`MAX_DURATION`].
     fn duration(&mut self, field: &str, value: Option<&String>, default: Duration) -> Duration {
+        let value = value.map(String::as_str);
         self.duration_in(field, value, default, MIN_DURATION, MAX_DURATION, "")
-    }
-
-    /// A duration in `[low, high]`; `why` follows the range in the message.
-    fn duration_in(
-        &mut self,
-        field: &str,
-        value: Option<&String>,
-        default: Duration,
-        low: Duration,
-        high: Duration,
-        why: &str,
-    ) -> Duration {
-        let Some(text) = value else { return default };
-        let human = crate::time::human;
-        match humantime::parse_duration(text) {
-            Ok(d) if d.is_zero() => {
-                self.fail(field, "must be longer than zero");
-                default
-            }
-            Ok(d) if d < low || d > high => {
-                let side = if d < low { "shorter" } else { "longer" };
-                self.fail(
-                    field,
-                    format!(
-                        "`{}` is {side} than allowed: {} to {}{why}",
-                        excerpt(text),
-                        human(low),
-                        human(high)
-                    ),
-                );
-                default
-            }
-            Ok(d) => d,
-            Err(e) => {
-                self.fail(
-                    field,
-                    format!(
-                        "`{}` is not a duration ({e}); write e.g. \"90s\", \"5m\", \"1h\"",
-                        excerpt(text)
-                    ),
-                );
-                default
-            }
-        }
-    }
-
-    /// A number in an interval; `open_low` excludes the lower bound.
-    fn number(
-        &mut self,
-        field: &str,
-        value: Option<f64>,
-        default: f64,
-        low: f64,
-        high: f64,
-        open_low: bool,
-    ) -> f64 {
-        let Some(v) = value else { return default };
-        let above_low = if open_low { v > low } else { v >= low };
-        if !v.is_finite() || !above_low || v > high {
-            let open = if open_low { "(" } else { "[" };
-            self.fail(
-                field,
-                format!("{} is out of range: allowed {open}{low}, {high}]", shown(v)),
-            );
-            return default;
-        }
-        v
-    }
-
-    fn units(
-        &mut self,
-        field: &str,
-        value: Option<Whole>,
-        default: u32,
-        low: u32,
-        high: u32,
-    ) -> u32 {
-        let Some(Whole(v)) = value else {
-            return default;
-        };
-        match u32::try_from(v) {
-            Ok(u) if (low..=high).contains(&u) => u,
-            _ => {
-                self.fail(
-                    field,
-                    format!("{v} is out of range: allowed {low} to {high}"),
-                );
-                default
-            }
-        }
     }
 
     fn controller(&mut self, raw: &RawPolicy) -> Controller {
@@ -147,7 +44,7 @@ impl Checker<'_, '_> {
         }
         let interval = self.duration_in(
             "controller.interval",
-            ctl.and_then(|x| x.interval.as_ref()),
+            ctl.and_then(|x| x.interval.as_deref()),
             Duration::from_secs(30),
             MIN_INTERVAL,
             MAX_INTERVAL,
@@ -174,7 +71,7 @@ impl Checker<'_, '_> {
         );
         let metric_period = self.duration_in(
             "controller.metric_period",
-            ctl.and_then(|x| x.metric_period.as_ref()),
+            ctl.and_then(|x| x.metric_period.as_deref()),
             METRIC_PERIOD,
             METRIC_PERIOD,
             MAX_METRIC_PERIOD,
@@ -208,29 +105,29 @@ impl Checker<'_, '_> {
     fn guardrails(&mut self, raw: &RawPolicy) -> Guardrails {
         let g = raw.guardrails.as_ref();
         let price = |c: &mut Self, field: &str, value: Option<f64>, default: f64| {
-            c.number(
+            c.real(
                 field,
                 value,
                 default,
-                0.0,
-                MAX_PRICE_USD_PER_UNIT_HOUR,
+                (0.0, MAX_PRICE_USD_PER_UNIT_HOUR),
                 true,
+                false,
             )
         };
         Guardrails {
-            max_actions_per_hour: self.units(
+            max_actions_per_hour: self.whole(
                 "guardrails.max_actions_per_hour",
                 g.and_then(|g| g.max_actions_per_hour),
                 30,
                 1,
                 MAX_ACTIONS_PER_HOUR,
             ),
-            max_extra_cost_usd_per_hour: self.number(
+            max_extra_cost_usd_per_hour: self.real(
                 "guardrails.max_extra_cost_usd_per_hour",
                 g.and_then(|g| g.max_extra_cost_usd_per_hour),
                 50.0,
-                0.0,
-                MAX_EXTRA_COST_USD_PER_HOUR,
+                (0.0, MAX_EXTRA_COST_USD_PER_HOUR),
+                false,
                 false,
             ),
             escalation_interval: self.duration(
@@ -260,7 +157,7 @@ impl Checker<'_, '_> {
         // The pacer's range: below MIN_RATE its periods outgrow `Duration` (1e-19/s killed the
         // re-drive task), above MAX_RATE Lambda throttles anyway.
         let rate = |c: &mut Self, field: &str, value: Option<f64>, default: f64| {
-            c.number(field, value, default, MIN_RATE, MAX_RATE, false)
+            c.real(field, value, default, (MIN_RATE, MAX_RATE), false, false)
         };
         let max_rate_per_s = rate(self, "redrive.max_rate", rd.and_then(|r| r.max_rate), 100.0);
         let rate_per_s = rate(self, "redrive.rate", rd.and_then(|r| r.rate), 10.0);
@@ -281,7 +178,7 @@ impl Checker<'_, '_> {
             function,
             rate_per_s,
             max_rate_per_s,
-            max_in_flight: self.units(
+            max_in_flight: self.whole(
                 "redrive.max_in_flight",
                 rd.and_then(|r| r.max_in_flight),
                 64,
@@ -307,42 +204,10 @@ impl Checker<'_, '_> {
     }
 }
 
-/// Deserializes and validates the policy in `source`; control characters are reported with
-/// every other problem, also when the file does not deserialize.
+/// Deserializes and validates the policy in `source`, reporting control characters with every
+/// other problem, also when the file does not deserialize.
 pub(super) fn parse(source: &Source<'_>) -> Result<Policy, Problems> {
-    let controls = source.control_characters(&OWNED_ELSEWHERE);
-    match source.deserialize::<RawPolicy>() {
-        Ok(raw) => validate(&raw, source, controls),
-        Err(Problems(mut problems)) => {
-            let known: BTreeSet<String> = problems.iter().map(|p| p.field.clone()).collect();
-            problems.extend(controls.into_iter().filter(|p| !known.contains(&p.field)));
-            problems.sort_by_key(|p| (p.line, p.column));
-            Err(Problems(problems))
-        }
-    }
-}
-
-/// A number as written in a message: `1e300`, not three hundred digits.
-fn shown(v: f64) -> String {
-    let plain = v.to_string();
-    if plain.len() <= 16 {
-        plain
-    } else {
-        format!("{v:e}")
-    }
-}
-
-/// Validates the raw policy; the source places problems.
-fn validate(
-    raw: &RawPolicy,
-    source: &Source<'_>,
-    controls: Vec<Problem>,
-) -> Result<Policy, Problems> {
-    let mut c = Checker {
-        source,
-        tainted: controls.iter().map(|p| p.field.clone()).collect(),
-        problems: controls,
-    };
+    let (raw, mut c) = source.check::<RawPolicy>(&OWNED_ELSEWHERE)?;
 
     let stack = raw.stack.as_ref();
     if stack.is_none() {
@@ -355,18 +220,15 @@ fn validate(
         .and_then(|s| c.required("stack.domain", s.domain.as_ref()))
         .and_then(|d| c.domain(&d));
     let region = stack.and_then(|s| c.region(s.region.as_ref()));
-    let controller = c.controller(raw);
-    let guardrails = c.guardrails(raw);
+    let controller = c.controller(&raw);
+    let guardrails = c.guardrails(&raw);
     let tables = c.tables(&raw.tables, domain.as_ref());
-    let redrive = c.redrive(raw, domain.as_ref());
+    let redrive = c.redrive(&raw, domain.as_ref());
     let drift = c.drift(raw.drift.as_ref(), domain.as_ref());
     let signals = c.signals(raw.signals.as_ref(), domain.as_ref());
     let alarms = c.alarms(raw.alarms.as_ref());
 
-    if !c.problems.is_empty() {
-        c.problems.sort_by_key(|p| (p.line, p.column));
-        return Err(Problems(c.problems));
-    }
+    c.finish()?;
     let domain = domain.ok_or_else(|| Problems(vec![source.problem("stack.domain", "missing")]))?;
     Ok(Policy {
         domain,

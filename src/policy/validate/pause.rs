@@ -48,21 +48,21 @@ impl Checker<'_, '_> {
                 self.function(&field, short, domain)
             })
             .collect();
-        let ratio = self.number(
+        let ratio = self.real(
             "drift.ratio",
             dr.and_then(|d| d.ratio),
             1.5,
-            1.0,
-            MAX_RATIO,
+            (1.0, MAX_RATIO),
             true,
+            false,
         );
-        let exit_ratio = self.number(
+        let exit_ratio = self.real(
             "drift.exit_ratio",
             dr.and_then(|d| d.exit_ratio),
             1.2,
-            1.0,
-            MAX_RATIO,
+            (1.0, MAX_RATIO),
             true,
+            false,
         );
         if exit_ratio >= ratio {
             self.fail(
@@ -94,7 +94,7 @@ impl Checker<'_, '_> {
             }
             let d = self.duration_in(
                 &field,
-                Some(text),
+                Some(text.as_str()),
                 Duration::ZERO,
                 MIN_BASELINE,
                 MAX_BASELINE,
@@ -146,13 +146,13 @@ impl Checker<'_, '_> {
                 dr.and_then(|d| d.learn_for.as_ref()),
                 900,
             ),
-            concurrency_share: self.number(
+            concurrency_share: self.real(
                 "drift.concurrency_share",
                 dr.and_then(|d| d.concurrency_share),
                 0.8,
-                0.0,
-                1.0,
+                (0.0, 1.0),
                 true,
+                false,
             ),
         }
     }
@@ -171,7 +171,7 @@ impl Checker<'_, '_> {
             let url = self.webhook_url(h.url.as_deref(), h.url_file.as_deref());
             let timeout = self.duration_in(
                 "signals.webhook.timeout",
-                h.timeout.as_ref(),
+                h.timeout.as_deref(),
                 Duration::from_secs(10),
                 MIN_DURATION,
                 MAX_WEBHOOK_TIMEOUT,
@@ -215,7 +215,7 @@ impl Checker<'_, '_> {
             FlowControl {
                 lever,
                 function: self.function("signals.flow_control.function", short, domain),
-                max_concurrency: self.units(
+                max_concurrency: self.whole(
                     "signals.flow_control.max_concurrency",
                     f.max_concurrency,
                     2,
@@ -259,11 +259,9 @@ impl Checker<'_, '_> {
                 }
             },
             (None, Some(path)) => {
+                // Control characters were refused with every other string's.
                 if path.trim().is_empty() {
                     self.fail(URL_FILE, "is empty; name the file that holds the URL");
-                    None
-                } else if path.chars().any(char::is_control) {
-                    self.fail(URL_FILE, "has a control character; name a plain path");
                     None
                 } else {
                     Some(WebhookUrlIn::File(PathBuf::from(path)))
@@ -284,13 +282,13 @@ impl Checker<'_, '_> {
                 Duration::from_secs(600),
             ),
             redis_clusters,
-            redis_cpu_ceiling: self.number(
+            redis_cpu_ceiling: self.real(
                 "alarms.redis_cpu_ceiling",
                 a.and_then(|a| a.redis_cpu_ceiling),
                 90.0,
-                0.0,
-                100.0,
+                (0.0, 100.0),
                 true,
+                false,
             ),
         }
     }

@@ -39,8 +39,8 @@ impl Checker<'_, '_> {
             };
         };
         // DynamoDB's minimum is 1 unit; the maximum is `bounds::MAX_UNITS` (why: there).
-        let floor = self.units(&format!("{field}.floor"), raw.floor, 1, 1, MAX_UNITS);
-        let ceiling = self.units(
+        let floor = self.whole(&format!("{field}.floor"), raw.floor, 1, 1, MAX_UNITS);
+        let ceiling = self.whole(
             &format!("{field}.ceiling"),
             raw.ceiling,
             floor,
@@ -70,38 +70,38 @@ impl Checker<'_, '_> {
         let r = raw.raise.as_ref();
         let throttle = r.and_then(|r| r.throttle_events_per_minute);
         let throttle = throttle.map(|v| {
-            self.number(
+            self.real(
                 &format!("{at}.raise.throttle_events_per_minute"),
                 Some(v),
                 1.0,
-                0.0,
-                MAX_THROTTLE_EVENTS_PER_MINUTE,
+                (0.0, MAX_THROTTLE_EVENTS_PER_MINUTE),
                 true,
+                false,
             )
         });
         let utilisation = r.and_then(|r| r.utilisation);
         let utilisation = utilisation.map(|v| {
-            self.number(
+            self.real(
                 &format!("{at}.raise.utilisation"),
                 Some(v),
                 0.8,
-                0.0,
-                MAX_UTILISATION,
+                (0.0, MAX_UTILISATION),
                 true,
+                false,
             )
         });
         if throttle.is_none() && utilisation.is_none() {
             self.fail(&format!("{at}.raise"), "give throttle_events_per_minute and/or utilisation: otherwise the rule never raises");
         }
-        let factor = self.number(
+        let factor = self.real(
             &format!("{at}.raise.factor"),
             r.and_then(|r| r.factor),
             1.5,
-            1.0,
-            MAX_FACTOR,
+            (1.0, MAX_FACTOR),
             true,
+            false,
         );
-        let min_step = self.units(
+        let min_step = self.whole(
             &format!("{at}.raise.min_step"),
             r.and_then(|r| r.min_step),
             10,
@@ -120,17 +120,17 @@ impl Checker<'_, '_> {
             .hot_partition
             .as_ref()
             .and_then(|h| h.demand_utilisation_below);
-        let hot_partition_below = self.number(
+        let hot_partition_below = self.real(
             &format!("{at}.hot_partition.demand_utilisation_below"),
             hot,
             0.8,
-            0.0,
-            1.0,
+            (0.0, 1.0),
             true,
+            false,
         );
         let lower = raw.lower.as_ref().filter(|l| l.enabled.unwrap_or(true)).map(|l| {
-            let below = self.number(&format!("{at}.lower.utilisation_below"), l.utilisation_below, 0.3, 0.0, 1.0, true);
-            let target = self.number(&format!("{at}.lower.target_utilisation"), l.target_utilisation, 0.6, 0.0, 1.0, true);
+            let below = self.real(&format!("{at}.lower.utilisation_below"), l.utilisation_below, 0.3, (0.0, 1.0), true, false);
+            let target = self.real(&format!("{at}.lower.target_utilisation"), l.target_utilisation, 0.6, (0.0, 1.0), true, false);
             if let Some(raise_at) = utilisation.filter(|u| target >= *u) {
                 self.fail(&format!("{at}.lower.target_utilisation"), format!("{target} must be below raise.utilisation ({raise_at}), or a lowering would trigger a raise"));
             }

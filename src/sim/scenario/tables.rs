@@ -3,9 +3,8 @@
 use super::{IndexSpec, TableSpec};
 use crate::model::BillingMode;
 use crate::policy::names;
-use crate::sim::check::Checker;
 use crate::sim::limits::{MAX_INDEXES, MAX_TABLES, MAX_UNITS};
-use crate::source::{Whole, excerpt};
+use crate::source::{Checker, Whole, excerpt};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -32,8 +31,7 @@ struct RawIndex {
 
 /// Capacity in units: 1 (DynamoDB's minimum) to [`MAX_UNITS`].
 fn units(c: &mut Checker<'_, '_>, field: &str, value: Option<Whole>, default: u32) -> u32 {
-    let high = u32::try_from(MAX_UNITS).unwrap_or(u32::MAX);
-    c.whole32(field, value, default, 1, high)
+    c.whole(field, value, default, 1, MAX_UNITS)
 }
 
 /// Checks the `[[tables]]` and builds their specs.
@@ -42,20 +40,8 @@ pub(super) fn check(c: &mut Checker<'_, '_>, raw: &[RawTable]) -> Vec<TableSpec>
     let mut tables = Vec::new();
     for (i, t) in raw.iter().enumerate() {
         let at = format!("tables.{i}");
-        if let Err(rule) = names::short_name(&t.name) {
-            c.fail(
-                &format!("{at}.name"),
-                format!(
-                    "`{}` is not a table short name: it {rule}",
-                    excerpt(&t.name)
-                ),
-            );
-        } else if raw[..i].iter().any(|u| u.name == t.name) {
-            c.fail(
-                &format!("{at}.name"),
-                format!("`{}` is named twice", t.name),
-            );
-        }
+        let earlier = raw[..i].iter().map(|u| u.name.as_str());
+        c.short_name(&format!("{at}.name"), &t.name, "table", earlier);
         let billing = match t.billing.as_str() {
             "provisioned" => BillingMode::Provisioned,
             "on-demand" => BillingMode::PayPerRequest,
@@ -82,11 +68,10 @@ pub(super) fn check(c: &mut Checker<'_, '_>, raw: &[RawTable]) -> Vec<TableSpec>
         let mut indexes = Vec::new();
         for (j, x) in t.indexes.iter().enumerate() {
             let field = format!("{at}.indexes.{j}");
-            // Index names follow the table-name rule (DynamoDB: 3–255 of A-Z a-z 0-9 _ - .).
-            if let Err(rule) = names::table_name(&x.name) {
+            if let Err(rule) = names::index_name(&x.name) {
                 c.fail(
                     &format!("{field}.name"),
-                    format!("`{}` {}", excerpt(&x.name), rule.replace("table", "index")),
+                    format!("`{}` {rule}", excerpt(&x.name)),
                 );
             }
             let write_share = c.real(
