@@ -26,7 +26,7 @@ const ON_DEMAND_MAX_UNITS: f64 = 160_000.0;
 /// beyond any of them.
 const MAX_REQUESTS_PER_SECOND: f64 = 1_000_000.0;
 /// Lambda's longest timeout is 15 minutes ("Lambda quotas"): no average duration exceeds it.
-const MAX_LAMBDA_MS: f64 = 900_000.0;
+const MAX_LAMBDA_MS: f64 = crate::policy::bounds::MAX_BASELINE.as_secs_f64() * 1000.0;
 /// Lambda accepts at most 10 invocation requests per second per unit of concurrency
 /// ("Lambda quotas", invocation requests per function per Region).
 const INVOCATIONS_PER_CONCURRENCY_PER_SECOND: f64 = 10.0;

@@ -8,6 +8,7 @@
 //! problem.
 
 use super::Memory;
+use crate::policy::bounds::{MAX_BASELINE, MAX_UNITS};
 use crate::redrive::pace::{MAX_RATE, MIN_RATE};
 use crate::time::Timestamp;
 use std::fmt;
@@ -17,14 +18,6 @@ use std::time::Duration;
 /// NTP keeps hosts within milliseconds; five minutes covers a host that lost its time source
 /// for a while, without letting a state from tomorrow suppress a day of raises.
 pub const MAX_CLOCK_SKEW: Duration = Duration::from_secs(300);
-
-/// The most units the controller can have set on a dimension: DynamoDB's largest per-table
-/// quota that can be requested is far below this (40,000 by default, raised by request); a
-/// larger figure means a damaged file.
-pub const MAX_UNITS: u32 = 1_000_000;
-
-/// A learned Lambda duration baseline above the longest Lambda timeout (15 minutes) is absurd.
-const MAX_BASELINE_MS: f64 = 900_000.0;
 
 /// One remembered value that cannot be trusted, named by its field path (`changes[2].at`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -173,13 +166,15 @@ pub fn validate(memory: &Memory, now: Timestamp) -> Result<Vec<Skew>, Vec<Proble
     if let Some(since) = pause.suppressed_since {
         f.time("pause.suppressed_since", since);
     }
+    // A learned baseline never exceeds what a policy may fix: Lambda's longest run.
+    let max_baseline_ms = MAX_BASELINE.as_secs_f64() * 1000.0;
     for (i, b) in pause.baselines.iter().enumerate() {
         f.time(format!("pause.baselines[{i}].through"), b.through);
         for (name, ms) in [("ms", b.ms), ("learned_ms", b.learned_ms)] {
             f.check(
                 format!("pause.baselines[{i}].{name}"),
-                ms.is_finite() && (0.0..=MAX_BASELINE_MS).contains(&ms),
-                format!("{ms} ms is outside 0..={MAX_BASELINE_MS} ms"),
+                ms.is_finite() && (0.0..=max_baseline_ms).contains(&ms),
+                format!("{ms} ms is outside 0..={max_baseline_ms} ms"),
             );
         }
     }
