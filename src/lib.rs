@@ -22,6 +22,7 @@ pub mod pause;
 pub mod plan;
 pub mod policy;
 pub mod ports;
+pub mod quote;
 pub mod reconcile;
 pub mod redrive;
 pub mod rules;

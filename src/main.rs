@@ -132,7 +132,7 @@ fn log_filter(spec: Option<&str>) -> (tracing_subscriber::EnvFilter, Option<Stri
                 "info",
                 Some(format!(
                     "REMEDIATOR_LOG is not a valid filter ({}); logging at info",
-                    remediator::aws::excerpt(&e.to_string(), 200)
+                    remediator::quote::excerpt(&e.to_string(), remediator::quote::MAX_CHARS)
                 )),
             ),
         },
