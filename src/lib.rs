@@ -14,6 +14,7 @@ pub mod decide;
 pub mod faults;
 pub mod guard;
 pub mod journal;
+pub mod logging;
 pub mod memory;
 pub mod messages;
 pub mod model;
