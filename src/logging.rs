@@ -41,12 +41,11 @@ pub fn init(format: LogFormat) {
 /// crate on under `aws=off`.
 fn log_filter(spec: Option<&str>) -> (tracing_subscriber::EnvFilter, Option<String>) {
     use tracing_subscriber::EnvFilter;
-    let (mut filter, spec, warning) = match spec.map(str::trim).filter(|s| !s.is_empty()) {
-        None => (EnvFilter::new("info"), "info", None),
+    let (spec, warning) = match spec.map(str::trim).filter(|s| !s.is_empty()) {
+        None => ("info", None),
         Some(spec) => match EnvFilter::try_new(spec) {
-            Ok(filter) => (filter, spec, None),
+            Ok(_) => (spec, None),
             Err(e) => (
-                EnvFilter::new("info"),
                 "info",
                 Some(format!(
                     "REMEDIATOR_LOG is not a valid filter ({}); logging at info",
@@ -55,13 +54,11 @@ fn log_filter(spec: Option<&str>) -> (tracing_subscriber::EnvFilter, Option<Stri
             ),
         },
     };
-    for target in wire_targets_off(spec) {
-        // `<name>=off` always parses; nothing to report if it somehow did not.
-        if let Ok(directive) = format!("{target}=off").parse() {
-            filter = filter.add_directive(directive);
-        }
-    }
-    (filter, warning)
+    let off: String = wire_targets_off(spec)
+        .into_iter()
+        .map(|target| format!(",{target}=off"))
+        .collect();
+    (EnvFilter::new(format!("{spec}{off}")), warning)
 }
 
 /// The [`WIRE_TARGETS`] that `spec` does not name as a directive's target.
@@ -79,7 +76,7 @@ fn wire_targets_off(spec: &str) -> Vec<&'static str> {
 
 #[cfg(test)]
 mod tests {
-    use super::{WIRE_TARGETS, wire_targets_off};
+    use super::{WIRE_TARGETS, log_filter, wire_targets_off};
 
     #[test]
     fn wire_targets_stay_off_unless_a_directive_names_them() {
@@ -95,5 +92,24 @@ mod tests {
             wire_targets_off("info, aws=debug,hyper[conn]=trace,rustls"),
             ["h2", "tokio_rustls", "webpki", "tower"]
         );
+    }
+
+    #[test]
+    fn the_filter_adds_the_wire_targets_off_and_falls_back_to_info() {
+        let (filter, warning) = log_filter(Some(" trace,hyper=debug, "));
+        let text = filter.to_string();
+        assert!(warning.is_none());
+        assert!(
+            text.contains("aws=off") && text.contains("tower=off"),
+            "{text}"
+        );
+        assert!(
+            text.contains("hyper=debug") && !text.contains("hyper=off"),
+            "{text}"
+        );
+        let (filter, warning) = log_filter(Some("info,aws=loud"));
+        assert!(warning.is_some_and(|w| w.starts_with("REMEDIATOR_LOG is not a valid filter")));
+        assert!(filter.to_string().contains("aws=off"), "{filter}");
+        assert!(log_filter(None).1.is_none());
     }
 }
