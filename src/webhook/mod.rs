@@ -6,7 +6,8 @@
 //! root certificates, `http://` is plain. A webhook URL carries its secret in the userinfo, the
 //! path or the query, so hyper is never given the userinfo (it goes in an `Authorization`
 //! header), every message names only `scheme://host[:port]`, and each one is scrubbed of the
-//! URL's pieces before it leaves this module, whatever the libraries underneath put in theirs.
+//! URL's pieces before it leaves this module, whatever the server's body or the libraries
+//! underneath put in it. Callers need no redaction of their own.
 
 mod resolve;
 mod url;
@@ -118,7 +119,7 @@ impl WebhookClient {
         timeout: Duration,
     ) -> Result<String, PortError> {
         let target = url.redacted();
-        // The last guard: whatever a library wrote, no piece of the URL leaves this function.
+        // Every message leaves through here, scrubbed once: a 404 body may quote the token path.
         let say = |m: &str| url.scrub(&format!("{target}: {m}"));
         if url.is_https()
             && let Some(why) = &self.no_roots
