@@ -5,9 +5,7 @@ use anyhow::Context as _;
 use clap::Parser;
 use remediator::action::{Action, HoldReason};
 use remediator::aws::{self, Aws};
-use remediator::cli::{
-    Cli, Command, LogFormat, Output, PauseCommand, ProgressStyle, SignalsCommand,
-};
+use remediator::cli::{Cli, Command, Output, PauseCommand, ProgressStyle, SignalsCommand};
 use remediator::controller::{Controller, Mode, problems};
 use remediator::journal::Journal;
 use remediator::journal::RedriveEntry;
@@ -53,7 +51,7 @@ fn main() -> ExitCode {
             return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(EXIT_BAD_INPUT));
         }
     };
-    init_logging(cli.log_format);
+    remediator::logging::init(cli.log_format);
     match execute(cli.command) {
         Ok(code) => code,
         Err(e) => {
@@ -86,77 +84,6 @@ fn untrusted_state(e: &anyhow::Error) -> bool {
         state,
         Some(StateError::Corrupt { .. } | StateError::Invalid { .. })
     )
-}
-/// Targets of the AWS SDK and the HTTP and TLS stack under it (matched as prefixes: `aws` covers
-/// `aws_config`, `aws_sigv4`, `aws_smithy_runtime`, every `aws_sdk_*`; `hyper` covers
-/// `hyper_util` and `hyper_rustls`). At debug and trace they log whole requests with their signed
-/// headers (the session token), canonical requests and bodies, so they stay off at every level
-/// `REMEDIATOR_LOG` gives, unless it names one of them or a module inside one.
-const WIRE_TARGETS: &[&str] = &[
-    "aws",
-    "hyper",
-    "h2",
-    "rustls",
-    "tokio_rustls",
-    "webpki",
-    "tower",
-];
-
-fn init_logging(format: LogFormat) {
-    let spec = std::env::var("REMEDIATOR_LOG").ok();
-    let (filter, warning) = log_filter(spec.as_deref());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Human => builder.init(),
-        LogFormat::Json => builder.json().init(),
-    }
-    if let Some(warning) = warning {
-        tracing::warn!("{warning}");
-    }
-}
-
-/// The filter for `REMEDIATOR_LOG` (`info` when unset or invalid, with a warning then): the
-/// given directives, and `<target>=off` for each [`WIRE_TARGETS`] entry the spec does not name.
-/// EnvFilter lets the most specific target win, so `aws_smithy_runtime=trace` still turns that
-/// crate on under `aws=off`.
-fn log_filter(spec: Option<&str>) -> (tracing_subscriber::EnvFilter, Option<String>) {
-    use tracing_subscriber::EnvFilter;
-    let (mut filter, spec, warning) = match spec.map(str::trim).filter(|s| !s.is_empty()) {
-        None => (EnvFilter::new("info"), "info", None),
-        Some(spec) => match EnvFilter::try_new(spec) {
-            Ok(filter) => (filter, spec, None),
-            Err(e) => (
-                EnvFilter::new("info"),
-                "info",
-                Some(format!(
-                    "REMEDIATOR_LOG is not a valid filter ({}); logging at info",
-                    remediator::aws::excerpt(&e.to_string(), 200)
-                )),
-            ),
-        },
-    };
-    for target in wire_targets_off(spec) {
-        // `<name>=off` always parses; nothing to report if it somehow did not.
-        if let Ok(directive) = format!("{target}=off").parse() {
-            filter = filter.add_directive(directive);
-        }
-    }
-    (filter, warning)
-}
-
-/// The [`WIRE_TARGETS`] that `spec` does not name as a directive's target.
-fn wire_targets_off(spec: &str) -> Vec<&'static str> {
-    let named: Vec<&str> = spec
-        .split(',')
-        .map(|d| d.split(['[', '=']).next().unwrap_or_default().trim())
-        .collect();
-    WIRE_TARGETS
-        .iter()
-        .copied()
-        .filter(|t| !named.contains(t))
-        .collect()
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -373,8 +300,6 @@ async fn signals_test(
 ) -> ExitCode {
     use remediator::ports::Signals as _;
     let config = aws::load_config(policy.region.as_deref()).await;
-    let url = webhook.as_ref().map(|t| t.url.clone());
-    let url = url.as_ref();
     let signals = aws::AwsSignals::new(&config, &policy.signals).with_webhook(webhook);
     let message = aws::test_message(policy.domain.as_str(), text, Timestamp::now());
     let mut failed = false;
@@ -383,11 +308,8 @@ async fn signals_test(
             Ok(receipt) => println!("{channel}: delivered ({receipt})"),
             Err(e) => {
                 failed = true;
-                // The webhook client names only scheme://host already; scrubbed again here
-                // because this line is the one operators paste into tickets.
-                let why = e.to_string();
-                let why = url.map_or_else(|| why.clone(), |u| u.scrub(&why));
-                println!("{channel}: failed: {why}");
+                // The webhook client's errors name it as scheme://host[:port] only.
+                println!("{channel}: failed: {e}");
             }
         }
     }
@@ -637,26 +559,5 @@ fn execute(command: Command) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{WIRE_TARGETS, wire_targets_off};
-
-    #[test]
-    fn wire_targets_stay_off_unless_a_directive_names_them() {
-        assert_eq!(wire_targets_off("trace"), WIRE_TARGETS);
-        assert_eq!(wire_targets_off("debug,remediator=trace"), WIRE_TARGETS);
-        // A module inside a target leaves the target's `off` in place: the more specific
-        // directive wins for that module only.
-        assert_eq!(
-            wire_targets_off("trace,aws_smithy_runtime=trace"),
-            WIRE_TARGETS
-        );
-        assert_eq!(
-            wire_targets_off("info, aws=debug,hyper[conn]=trace,rustls"),
-            ["h2", "tokio_rustls", "webpki", "tower"]
-        );
     }
 }

@@ -18,6 +18,7 @@ pub use signals::{AwsSignals, test_message};
 pub use tables::DynamoTables;
 
 use crate::ports::PortError;
+use crate::quote::{MAX_CHARS, excerpt, one_line};
 use crate::reconcile::Ports;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
@@ -192,8 +193,8 @@ where
             let message = match e.code() {
                 Some(code) => format!(
                     "{}: {}",
-                    excerpt(code, MESSAGE_EXCERPT),
-                    excerpt(e.message().unwrap_or("no message"), MESSAGE_EXCERPT)
+                    excerpt(code, MAX_CHARS),
+                    excerpt(e.message().unwrap_or("no message"), MAX_CHARS)
                 ),
                 // No AWS error at all (a proxy's or an emulator's bare 404 page, say).
                 None => format!(
@@ -250,80 +251,5 @@ where
             message: one_line(err),
         },
         _ => transient(one_line(err)),
-    }
-}
-
-/// The cause chain on one line, each cause once, control characters escaped, e.g. "dispatch
-/// failure: io error: client error (Connect): tcp connect error: Connection refused (os error
-/// 111)".
-pub(crate) fn one_line(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut next = Some(err);
-    while let Some(e) = next {
-        let text = e.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        next = e.source();
-    }
-    excerpt(&parts.join(": "), usize::MAX)
-}
-
-/// How much of an error message from a service is quoted.
-pub(crate) const MESSAGE_EXCERPT: usize = 200;
-
-/// Text from outside (a response body, a service's error message) made safe for one log line:
-/// whitespace runs become one space, control and invisible formatting characters (bidi
-/// overrides, zero-width) are escaped as `\u{..}`, and at most `max` characters are kept,
-/// `…` marking a cut.
-#[must_use]
-pub fn excerpt(text: &str, max: usize) -> String {
-    let mut out = String::new();
-    let mut kept = 0;
-    let words = text.split_whitespace();
-    for (i, word) in words.enumerate() {
-        let units = (i > 0)
-            .then(|| " ".to_string())
-            .into_iter()
-            .chain(word.chars().map(|c| {
-                if c.is_control() || invisible(c) {
-                    c.escape_unicode().to_string()
-                } else {
-                    c.to_string()
-                }
-            }));
-        for unit in units {
-            let n = unit.chars().count();
-            if kept + n > max {
-                out.push('…');
-                return out;
-            }
-            out.push_str(&unit);
-            kept += n;
-        }
-    }
-    out
-}
-
-/// Characters that change how a terminal shows the text around them without showing
-/// themselves: bidirectional controls, zero-width characters and the byte-order mark.
-fn invisible(c: char) -> bool {
-    matches!(c,
-        '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
-        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
-}
-
-#[cfg(test)]
-mod tests {
-    use super::excerpt;
-
-    #[test]
-    fn an_excerpt_is_one_short_inert_line() {
-        assert_eq!(excerpt("  a\n\tb  ", 200), "a b");
-        assert_eq!(excerpt("red \u{1b}[31m!", 200), "red \\u{1b}[31m!");
-        assert_eq!(excerpt("\u{202e}evil", 200), "\\u{202e}evil");
-        assert_eq!(excerpt("abcdef", 3), "abc…");
-        assert_eq!(excerpt("ab \u{7}", 4), "ab …");
-        assert_eq!(excerpt(&"é".repeat(300), 200).chars().count(), 201);
     }
 }

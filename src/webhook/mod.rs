@@ -6,7 +6,8 @@
 //! root certificates, `http://` is plain. A webhook URL carries its secret in the userinfo, the
 //! path or the query, so hyper is never given the userinfo (it goes in an `Authorization`
 //! header), every message names only `scheme://host[:port]`, and each one is scrubbed of the
-//! URL's pieces before it leaves this module, whatever the libraries underneath put in theirs.
+//! URL's pieces before it leaves this module, whatever the server's body or the libraries
+//! underneath put in it. Callers need no redaction of their own.
 
 mod resolve;
 mod url;
@@ -15,6 +16,7 @@ pub use resolve::{ResolveError, Target, URL_VARIABLE, UrlFrom, resolve};
 pub use url::{SecretShape, UrlProblem, WebhookUrl};
 
 use crate::ports::PortError;
+use crate::quote::{MAX_CHARS, excerpt, one_line};
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::Bytes;
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, RETRY_AFTER, USER_AGENT};
@@ -31,8 +33,6 @@ pub const ATTEMPTS: u32 = 3;
 pub const BACKOFF: [Duration; 2] = [Duration::from_millis(500), Duration::from_secs(1)];
 /// A `Retry-After` longer than this is not waited for: the message is better reported failed.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(5);
-/// How much of an error response's body is quoted.
-const QUOTED_BODY: usize = 200;
 
 const SERVICE: &str = "webhook";
 const OPERATION: &str = "POST";
@@ -119,7 +119,7 @@ impl WebhookClient {
         timeout: Duration,
     ) -> Result<String, PortError> {
         let target = url.redacted();
-        // The last guard: whatever a library wrote, no piece of the URL leaves this function.
+        // Every message leaves through here, scrubbed once: a 404 body may quote the token path.
         let say = |m: &str| url.scrub(&format!("{target}: {m}"));
         if url.is_https()
             && let Some(why) = &self.no_roots
@@ -194,9 +194,9 @@ impl WebhookClient {
         let exchange = async {
             let response = self.client.request(request).await.map_err(|e| {
                 if refused_certificate(&e) {
-                    Failure::Permanent(crate::aws::one_line(&e))
+                    Failure::Permanent(one_line(&e))
                 } else {
-                    Failure::Retry(crate::aws::one_line(&e))
+                    Failure::Retry(one_line(&e))
                 }
             })?;
             let status = response.status();
@@ -246,11 +246,11 @@ impl WebhookClient {
 /// `: <excerpt of the body>` on one line, control characters escaped, or nothing for an
 /// empty body.
 fn quoted(text: &str) -> String {
-    let excerpt = crate::aws::excerpt(text, QUOTED_BODY);
-    if excerpt.is_empty() {
+    let shown = excerpt(text, MAX_CHARS);
+    if shown.is_empty() {
         String::new()
     } else {
-        format!(": {excerpt}")
+        format!(": {shown}")
     }
 }
 
@@ -310,9 +310,6 @@ mod tests {
             quoted("\u{1b}[2Jgone\u{7}\u{202e}"),
             ": \\u{1b}[2Jgone\\u{7}\\u{202e}"
         );
-        assert_eq!(
-            quoted(&"x".repeat(300)).chars().count(),
-            2 + QUOTED_BODY + 1
-        );
+        assert_eq!(quoted(&"x".repeat(300)).chars().count(), 2 + MAX_CHARS + 1);
     }
 }

@@ -79,17 +79,7 @@ pub enum ResolveError {
 /// nothing gives a URL.
 pub fn resolve(hook: &Webhook, variable: Option<OsString>) -> Result<Target, ResolveError> {
     let (url, from) = match (variable, &hook.url) {
-        (Some(value), _) => {
-            let from = UrlFrom::Variable;
-            let text = value.into_string().map_err(|_| ResolveError::Invalid {
-                from: from.clone(),
-                problem: UrlProblem::NotUtf8,
-            })?;
-            match WebhookUrl::parse(text.trim()) {
-                Ok(url) => (url, from),
-                Err(problem) => return Err(ResolveError::Invalid { from, problem }),
-            }
-        }
+        (Some(value), _) => parse(value.to_str(), UrlFrom::Variable)?,
         (None, Some(WebhookUrlIn::File(path))) => read_file(path)?,
         (None, Some(WebhookUrlIn::Policy(url))) => (url.clone(), UrlFrom::Policy),
         (None, None) => return Err(ResolveError::Missing),
@@ -116,13 +106,13 @@ fn read_file(path: &PathBuf) -> Result<(WebhookUrl, UrlFrom), ResolveError> {
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(ResolveError::TooLarge { path: path.clone() });
     }
-    let text = String::from_utf8(bytes).map_err(|_| ResolveError::Invalid {
-        from: UrlFrom::File {
+    let Ok(text) = String::from_utf8(bytes) else {
+        let from = UrlFrom::File {
             path: path.clone(),
             line: 1,
-        },
-        problem: UrlProblem::NotUtf8,
-    })?;
+        };
+        return parse(None, from);
+    };
     let trimmed = text.trim();
     if trimmed.is_empty() {
         return Err(ResolveError::EmptyFile { path: path.clone() });
@@ -139,7 +129,12 @@ fn read_file(path: &PathBuf) -> Result<(WebhookUrl, UrlFrom), ResolveError> {
         path: path.clone(),
         line,
     };
-    match WebhookUrl::parse(trimmed) {
+    parse(Some(trimmed), from)
+}
+
+/// The URL read from `from` (`None`: what was read is not UTF-8), surrounding whitespace ignored.
+fn parse(text: Option<&str>, from: UrlFrom) -> Result<(WebhookUrl, UrlFrom), ResolveError> {
+    match text.map_or(Err(UrlProblem::NotUtf8), |t| WebhookUrl::parse(t.trim())) {
         Ok(url) => Ok((url, from)),
         Err(problem) => Err(ResolveError::Invalid { from, problem }),
     }
@@ -262,6 +257,18 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains(SECRET), "{text}");
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStringExt as _;
+            let e = resolve(&hook(None), Some(OsString::from_vec(vec![b'h', 0xff])));
+            assert!(matches!(
+                e,
+                Err(ResolveError::Invalid {
+                    from: UrlFrom::Variable,
+                    problem: UrlProblem::NotUtf8
+                })
+            ));
+        }
         let e = resolve(&hook(None), Some("".into())).expect_err("empty");
         assert_eq!(
             e.to_string(),

@@ -4,8 +4,9 @@
 //! A chat webhook's URL is a bearer credential: Slack, Discord and Teams put the token in the
 //! path, relays use `user:password@` or the query. The full text stays inside this type: its
 //! `Debug`, `Display` and `Serialize` show [`WebhookUrl::redacted`], and
-//! [`WebhookUrl::scrub`] is the last guard on messages built from library errors that might
-//! quote the URI.
+//! [`WebhookUrl::scrub`] cleans messages holding text we did not write: an error body that
+//! quotes the request's path (some services answer 404 with it), a library error that quotes the
+//! URI.
 
 use base64::Engine as _;
 use hyper::Uri;
@@ -246,7 +247,8 @@ impl WebhookUrl {
 
     /// `text` with every piece of this URL that could carry its secret replaced by `…`: the
     /// whole URL, its userinfo, path and query, and its longer path segments. For messages
-    /// built from errors of libraries that might quote the URI they were given.
+    /// holding text we did not write: a server's error body quoting the path, a library's error
+    /// quoting the URI.
     #[must_use]
     pub fn scrub(&self, text: &str) -> String {
         let mut pieces: Vec<&str> = vec![self.full.as_str()];

@@ -9,6 +9,7 @@ use super::stack_pause::SnsInbox;
 use super::webhook::{LoopbackWebhook, closed_url, leaked};
 use super::{domain, error_lines, isolated, journal, policy, scratch, strs};
 use crate::common::{Run, output};
+use remediator::policy::Domain;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -491,19 +492,8 @@ async fn a_channel_that_failed_is_not_tried_again_in_the_same_tick() {
     let scene = Scene::new("pausedown", &dead, MAPPING_FLOW).await;
     // A page-out dead-letter queue with messages: a second notice in the same tick.
     let d = domain("pausedown");
-    let capitalised: String = d
-        .split('.')
-        .map(|p| {
-            let mut c = p.chars();
-            c.next()
-                .map(|f| f.to_uppercase().chain(c).collect::<String>())
-                .unwrap_or_default()
-        })
-        .collect();
-    scene
-        .stack
-        .queue(&format!("Deadletter{capitalised}"), 1, 2, 30)
-        .await;
+    let deadletter = Domain::new(&d).expect("a test domain").deadletter_queue();
+    scene.stack.queue(&deadletter, 1, 2, 30).await;
     scene
         .durations(&[(5, HIGH_MS), (4, HIGH_MS), (3, HIGH_MS)])
         .await;

@@ -7,7 +7,8 @@ use super::stack::{Stack, moto_url};
 use super::webhook::{LoopbackWebhook, Reply, closed_url, leaked, origin_of};
 use super::{domain, error_lines, isolated, journal, policy, scratch, strs};
 use crate::common::{Run, output};
-use std::path::Path;
+use remediator::policy::Domain;
+use std::path::{Path, PathBuf};
 
 /// Unique markers for the credentials, so finding one in the output can only mean a leak.
 const SESSION_TOKEN: &str = "SessionTokenMarker7c41d9e2";
@@ -40,6 +41,22 @@ async fn run_once(policy: &Path, dir: &Path, log: &str, webhook: Option<&str>) -
     })
     .await
     .expect("join")
+}
+
+/// The shipped local policy on `domain` with its webhook switched on (its URL then comes from
+/// the environment).
+fn webhook_policy(dir: &Path, domain: &str) -> PathBuf {
+    let path = policy(dir, domain);
+    let text = std::fs::read_to_string(&path).expect("policy").replace(
+        "[signals.webhook]\nenabled = false",
+        "[signals.webhook]\nenabled = true",
+    );
+    assert!(
+        text.contains("[signals.webhook]\nenabled = true"),
+        "policy edited"
+    );
+    std::fs::write(&path, text).expect("policy");
+    path
 }
 
 /// The credential markers and webhook secrets found in `text`.
@@ -93,28 +110,9 @@ async fn a_webhook_secret_is_in_no_output_and_no_journal_when_the_webhook_fails(
         let d = domain(name);
         let stack = Stack::new(&d, moto_url()).await;
         // A page-out dead-letter queue with messages: an alert, sent to the webhook.
-        let capitalised: String = d
-            .split('.')
-            .map(|p| {
-                let mut c = p.chars();
-                c.next()
-                    .map(|f| f.to_uppercase().chain(c).collect::<String>())
-                    .unwrap_or_default()
-            })
-            .collect();
-        stack
-            .queue(&format!("Deadletter{capitalised}"), 1, 2, 30)
-            .await;
-        let policy = policy(&dir, &d);
-        let text = std::fs::read_to_string(&policy).expect("policy").replace(
-            "[signals.webhook]\nenabled = false",
-            "[signals.webhook]\nenabled = true",
-        );
-        assert!(
-            text.contains("[signals.webhook]\nenabled = true"),
-            "policy edited"
-        );
-        std::fs::write(&policy, text).expect("policy");
+        let deadletter = Domain::new(&d).expect("a test domain").deadletter_queue();
+        stack.queue(&deadletter, 1, 2, 30).await;
+        let policy = webhook_policy(&dir, &d);
 
         let run = run_once(&policy, &dir, "trace", Some(&url)).await;
         assert_eq!(
@@ -174,12 +172,7 @@ async fn a_dry_run_and_a_plan_need_no_webhook_url_but_acting_does() {
     let dir = scratch("secrets-nourl");
     let d = domain("secnourl");
     let _stack = Stack::create(&d, moto_url()).await;
-    let policy = policy(&dir, &d);
-    let text = std::fs::read_to_string(&policy).expect("policy").replace(
-        "[signals.webhook]\nenabled = false",
-        "[signals.webhook]\nenabled = true",
-    );
-    std::fs::write(&policy, text).expect("policy");
+    let policy = webhook_policy(&dir, &d);
     let policy = policy.to_str().expect("utf-8");
     let state = strs(&dir, "state.json");
     for (args, code) in [

@@ -108,6 +108,26 @@ fn assert_no_secret(run: &Run) {
     );
 }
 
+/// `check` and `signals test` both refuse `policy` as bad input (exit 2, nothing on stdout, no
+/// secret of the webhook URL anywhere), naming `field` and saying `why`.
+fn assert_refused(policy: &Path, field: &str, why: &str) {
+    let policy = policy.to_str().expect("utf-8");
+    for args in [
+        vec!["check", policy],
+        vec!["signals", "test", "--policy", policy],
+    ] {
+        let run = output(isolated(NO_AWS, true).args(&args));
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        assert!(
+            run.stderr.contains(&format!("{field}: ")) && run.stderr.contains(why),
+            "{args:?}: {}",
+            run.stderr
+        );
+        assert!(run.stdout.is_empty(), "{args:?}: {}", run.stdout);
+        assert_no_secret(&run);
+    }
+}
+
 /// Nothing listens here: a webhook-only run must not need AWS at all.
 const NO_AWS: &str = "http://127.0.0.1:9";
 
@@ -406,20 +426,7 @@ async fn check_refuses_a_secret_in_the_policy_naming_the_field_and_allows_a_plai
             .expect("[signals.webhook]")
             .insert("enabled".into(), enabled.into());
         std::fs::write(&policy, toml::to_string(&table).expect("TOML")).expect("policy");
-        let policy = policy.to_str().expect("utf-8");
-        for args in [
-            vec!["check", policy],
-            vec!["signals", "test", "--policy", policy],
-        ] {
-            let run = output(isolated(NO_AWS, true).args(&args));
-            assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
-            assert!(
-                run.stderr.contains("signals.webhook.url: ") && run.stderr.contains(why),
-                "{args:?}: {}",
-                run.stderr
-            );
-            assert_no_secret(&run);
-        }
+        assert_refused(&policy, "signals.webhook.url", why);
     }
     assert!(hook.requests().is_empty(), "nothing sent");
 
@@ -459,20 +466,7 @@ fn a_malformed_topic_arn_is_bad_input() {
         Some("arn:aws:sqs:us-east-1:123456789012:not-a-topic"),
         None,
     );
-    let policy = policy.to_str().expect("utf-8");
-    for args in [
-        vec!["check", policy],
-        vec!["signals", "test", "--policy", policy],
-    ] {
-        let run = output(isolated(NO_AWS, true).args(&args));
-        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
-        assert!(
-            run.stderr.contains("signals.sns.topic_arn") && run.stderr.contains("not-a-topic"),
-            "{args:?}: {}",
-            run.stderr
-        );
-        assert!(run.stdout.is_empty(), "{}", run.stdout);
-    }
+    assert_refused(&policy, "signals.sns.topic_arn", "not-a-topic");
 }
 
 #[test]

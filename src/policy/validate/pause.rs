@@ -258,15 +258,12 @@ impl Checker<'_, '_> {
                     None
                 }
             },
-            (None, Some(path)) => {
-                // Control characters were refused with every other string's.
-                if path.trim().is_empty() {
-                    self.fail(URL_FILE, "is empty; name the file that holds the URL");
-                    None
-                } else {
-                    Some(WebhookUrlIn::File(PathBuf::from(path)))
-                }
+            // A control character in the path is refused by the check of every string value.
+            (None, Some(path)) if path.trim().is_empty() => {
+                self.fail(URL_FILE, "is empty; name the file that holds the URL");
+                None
             }
+            (None, Some(path)) => Some(WebhookUrlIn::File(PathBuf::from(path))),
             (None, None) => None,
         }
     }
