@@ -2,9 +2,9 @@
 //!
 //! Not a timed test: `cargo bench --bench tick` prints one table, measured against the moto
 //! server (`tests/moto/server.sh start`, port `MOTO_PORT`, default 5010). For each job count it
-//! builds a fresh BOSS-like stack under its own domain (the tables, the functions and the alert
-//! dead-letter queue of `policies/local.toml`, and per job the ingest, upload, tile-index and
-//! tile-index dead-letter queues), then runs ticks exactly as `remediator plan` does: fresh
+//! builds a fresh BOSS-like stack under its own domain (BOSS's tables as the moto tests make
+//! them, the functions and the alert dead-letter queue of `policies/local.toml`, and per job the
+//! ingest, upload, tile-index and tile-index dead-letter queues), then runs ticks exactly as `remediator plan` does: fresh
 //! AWS adapters on a current-thread runtime, `Controller::start` in plan mode and one
 //! `Controller::tick`, under the same observation deadline. Only the tick is timed; building
 //! and deleting the stack is not. One untimed tick first lets moto load its backends.
@@ -19,6 +19,10 @@
 //! when moto does not answer, or when a tick missed a job, left anything unobserved or
 //! outlasted the interval.
 
+/// The moto tests' stack fixture; the bench uses only its tables and functions.
+#[allow(dead_code)]
+#[path = "../tests/aws/stack.rs"]
+mod fixture;
 #[path = "tick/report.rs"]
 mod report;
 #[path = "tick/stack.rs"]
@@ -99,7 +103,7 @@ fn bench() -> anyhow::Result<bool> {
     runtime.block_on(async {
         if let Err(e) = stack::answers(&endpoint).await {
             eprintln!(
-                "moto does not answer on {endpoint} ({e}).\nStart it with `tests/moto/server.sh start` \
+                "moto does not answer on {endpoint} ({e:#}).\nStart it with `tests/moto/server.sh start` \
                  (MOTO_PORT={port}), then rerun `cargo bench --bench tick`."
             );
             return Ok(false);

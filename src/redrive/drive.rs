@@ -18,11 +18,11 @@ const REPORT_EVERY: Duration = Duration::from_secs(1);
 const THROTTLE_CHECK_EVERY: Duration = Duration::from_secs(60);
 const ERRORS_LOOKBACK: Duration = Duration::from_secs(15 * 60);
 
-/// A queue reading under way, with the time it was asked for: invocations sent after that may
-/// not show in it.
 /// A CloudWatch `Throttles` check under way: the newest minute with throttles, if any.
 type ThrottleCheck<'a> = std::pin::Pin<Box<dyn Future<Output = Option<Timestamp>> + Send + 'a>>;
 
+/// A queue reading under way, with the time it was asked for: invocations sent after that may
+/// not show in it.
 type Reading<'a> =
     std::pin::Pin<Box<dyn Future<Output = (Result<QueueDepth, PortError>, Instant)> + Send + 'a>>;
 
