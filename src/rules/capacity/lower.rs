@@ -1,0 +1,163 @@
+//! Lowering: when the ingest jobs writing a table are over, or demand has stayed low for the
+//! quiet period, go down to demand × headroom in one decrease. AWS allows 4 decreases a UTC day
+//! per table or GSI (then one an hour without one), so routine lowering keeps a reserve of them
+//! for a cut that saves more than half the capacity, and does not go below the capacity the
+//! table started the day with (a table kept warm starts the next burst warm) unless the policy
+//! says so.
+
+use super::evidence::TableView;
+use super::plan::units;
+use crate::action::{CapacityChange, ChangeCause, Evidence};
+use crate::memory::Memory;
+use crate::model::{CapacityKey, Dimension, ResourceObs};
+use crate::policy::{Lower, TableRule};
+use crate::time::Timestamp;
+use std::time::Duration;
+
+/// AWS and the BOSS autoscaler alike skip decreases of 5 units or less: not worth a decrease.
+const MIN_DECREASE_UNITS: u32 = 5;
+/// AWS: 4 decreases at any time of a UTC day.
+const FREE_DECREASES_PER_DAY: u32 = 4;
+const HOUR: Duration = Duration::from_secs(3600);
+/// After the jobs are over, the quiet window shrinks to this: the queues say the load is gone.
+pub const AFTER_JOBS: Duration = Duration::from_secs(600);
+
+/// What a lowering may see beyond the dimension's own series.
+pub(super) struct Context {
+    pub minute: Timestamp,
+    pub jobs_over: bool,
+    /// Units/s the ingest queues still forecast for each dimension.
+    pub forecast: Vec<(CapacityKey, f64)>,
+}
+
+/// The decreases the table can make this tick.
+pub(super) fn lowers(
+    view: &TableView<'_>,
+    rule: &TableRule,
+    lower: &Lower,
+    memory: &Memory,
+    context: &Context,
+) -> Vec<CapacityChange> {
+    let mut out = Vec::new();
+    for obs in view.resources() {
+        for dimension in Dimension::BOTH {
+            if let Some(c) = lower_one(view, rule, lower, memory, context, obs, dimension) {
+                out.push(c);
+            }
+        }
+    }
+    out
+}
+
+fn lower_one(
+    view: &TableView<'_>,
+    rule: &TableRule,
+    lower: &Lower,
+    memory: &Memory,
+    context: &Context,
+    obs: &ResourceObs,
+    dimension: Dimension,
+) -> Option<CapacityChange> {
+    let observed = view.observed;
+    let key = CapacityKey {
+        resource: obs.resource.clone(),
+        dimension,
+    };
+    let provisioned = obs.dimension(dimension).provisioned?;
+    let (quiet_for, cause) = if context.jobs_over && rule.feed_forward.is_some() {
+        (lower.quiet_for.min(AFTER_JOBS), ChangeCause::JobsOver)
+    } else {
+        (lower.quiet_for, ChangeCause::LowUtilisation)
+    };
+    // The window ends with the table's minute: later minutes are still in flight.
+    let window_start = context.minute.plus(observed.period).minus(quiet_for);
+    if memory.last_change(&key).is_some_and(|c| c.at > window_start) {
+        return None;
+    }
+    let minutes: Vec<Timestamp> = obs
+        .dimension(dimension)
+        .consumed
+        .since(window_start)
+        .map(|p| p.start)
+        .filter(|m| *m <= context.minute)
+        .collect();
+    // Three quarters of the window's minutes, so a gap in the data is not read as calm.
+    let expected = quiet_for.as_secs() / observed.period.as_secs().max(1);
+    if (minutes.len() as u64) * 4 < expected * 3 {
+        return None;
+    }
+    // A throttling GSI turns its table's writes away: for writes, the table and all its GSIs
+    // must have been calm.
+    let throttled = view
+        .resources()
+        .filter(|r| r.resource == key.resource || dimension == Dimension::Write)
+        .flat_map(|r| r.dimension(dimension).throttle_events.since(window_start))
+        .any(|p| p.value > 0.0);
+    if throttled {
+        return None;
+    }
+    let peak = minutes
+        .iter()
+        .filter_map(|m| view.demand(obs, dimension, *m))
+        .fold(0.0, f64::max);
+    if cause == ChangeCause::LowUtilisation
+        && peak / f64::from(provisioned.max(1)) >= lower.utilisation_below
+    {
+        return None;
+    }
+    let still_coming = context
+        .forecast
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map_or(0.0, |(_, f)| *f);
+    let start_of_day = if lower.below_start_of_day {
+        0
+    } else {
+        memory.capacity.day_start(&key, observed.at).unwrap_or(0)
+    };
+    let to = units(peak.max(still_coming) / lower.target_utilisation)
+        .max(rule.limits(dimension).floor)
+        .max(start_of_day);
+    let cut = provisioned.saturating_sub(to);
+    if cut <= MIN_DECREASE_UNITS || u64::from(cut) * 10 < u64::from(provisioned) {
+        return None;
+    }
+    if !decrease_allowed(memory, &key, observed.at, lower, cut, provisioned) {
+        return None;
+    }
+    let (consumed, events) =
+        TableView::minute_of(obs, dimension, context.minute).unwrap_or((0.0, 0.0));
+    Some(CapacityChange {
+        key,
+        from: provisioned,
+        to,
+        cause,
+        evidence: Evidence {
+            period_start: context.minute,
+            age: observed.at.since(context.minute.plus(observed.period)),
+            provisioned: Some(provisioned),
+            consumed,
+            throttle_events: events,
+        },
+        demand: Some(peak),
+        forecast: None,
+    })
+}
+
+/// Routine lowering leaves `reserve_decreases` of the day's four free decreases unused; a cut
+/// of more than half the capacity may use them. After the four, AWS allows one an hour.
+fn decrease_allowed(
+    memory: &Memory,
+    key: &CapacityKey,
+    at: Timestamp,
+    lower: &Lower,
+    cut: u32,
+    provisioned: u32,
+) -> bool {
+    let (today, last) = memory.decreases_today(key, at);
+    if today >= FREE_DECREASES_PER_DAY {
+        return last.is_none_or(|l| at.since(l) >= HOUR);
+    }
+    let big = u64::from(cut) * 2 > u64::from(provisioned);
+    big || today + lower.reserve_decreases < FREE_DECREASES_PER_DAY
+}
