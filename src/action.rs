@@ -254,7 +254,10 @@ impl Action {
                     .map(|d| format!(" (demand about {d:.0}/s)"))
                     .unwrap_or_default();
                 let forecast = c.forecast.map(|f| format!("; {f}")).unwrap_or_default();
-                format!("{} → {}: {why}{demand}; {}{forecast}", c.from, c.to, c.evidence)
+                format!(
+                    "{} → {}: {why}{demand}; {}{forecast}",
+                    c.from, c.to, c.evidence
+                )
             }
             Action::Escalate(e) => format!("{:?}: {}; {}", e.cause, e.evidence, e.advice),
             Action::Redrive(r) => {

@@ -260,9 +260,9 @@ fn raise_stops_at_the_ceiling_and_escalates_there() {
     assert_eq!(raises(&a), vec![(format!("{TABLE} write"), 900, 1000)]);
 
     let ceiling = |a: &Admission| {
-        a.admitted.iter().any(
-            |x| matches!(x, Action::Escalate(e) if e.cause == EscalationCause::CeilingReached),
-        )
+        a.admitted
+            .iter()
+            .any(|x| matches!(x, Action::Escalate(e) if e.cause == EscalationCause::CeilingReached))
     };
     // Demand (1,900/s) × 1.5 is above the ceiling: told at once, not after reaching it.
     assert!(ceiling(&a), "{:?}", a.admitted);
@@ -535,7 +535,10 @@ fn capacity_is_lowered_after_a_quiet_window_and_the_aws_decrease_limit_is_respec
     };
     assert!(!lowers_write(&a), "{:?}", a.admitted);
     // An hour after the fourth, AWS allows one more.
-    memory.changes.last_mut().map(|c| c.at = o.at.minus(Duration::from_secs(3600)));
+    memory
+        .changes
+        .last_mut()
+        .map(|c| c.at = o.at.minus(Duration::from_secs(3600)));
     assert!(lowers_write(&run(&o, &memory)));
     // Three today: the last free one is the reserve, kept for a cut of more than half.
     memory.changes.remove(0);

@@ -82,11 +82,9 @@ fn raises_stop_at_the_ceiling_and_the_controller_escalates() {
         result.summary
     );
     // The plan sizes to demand × headroom, sees it above the ceiling, and says so with figures.
-    assert!(
-        result.timeline.iter().any(|e| e.kind == "escalated"
-            && e.text.contains("CeilingReached")
-            && e.text.contains("the ceiling is 1000"))
-    );
+    assert!(result.timeline.iter().any(|e| e.kind == "escalated"
+        && e.text.contains("CeilingReached")
+        && e.text.contains("the ceiling is 1000")));
 }
 
 #[test]

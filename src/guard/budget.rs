@@ -27,7 +27,11 @@ pub(super) struct Allocation {
 }
 
 /// Splits the raises into admitted (perhaps trimmed) and held for budget.
-pub(super) fn allocate(raises: Vec<CapacityChange>, extra_cost: f64, policy: &Policy) -> Allocation {
+pub(super) fn allocate(
+    raises: Vec<CapacityChange>,
+    extra_cost: f64,
+    policy: &Policy,
+) -> Allocation {
     let cap = policy.guardrails.max_extra_cost_usd_per_hour;
     let prices = policy.guardrails.prices;
     let cost = |c: &CapacityChange| {
@@ -76,7 +80,10 @@ pub(super) fn shortfalls(short: &[(CapacityChange, u32)], policy: &Policy) -> Ve
     let cap = policy.guardrails.max_extra_cost_usd_per_hour;
     let mut per_table: BTreeMap<&str, Vec<&(CapacityChange, u32)>> = BTreeMap::new();
     for s in short {
-        per_table.entry(s.0.key.resource.table.as_str()).or_default().push(s);
+        per_table
+            .entry(s.0.key.resource.table.as_str())
+            .or_default()
+            .push(s);
     }
     per_table
         .into_iter()

@@ -2,8 +2,8 @@
 
 use super::Checker;
 use crate::policy::bounds::{
-    MAX_FACTOR, MAX_LISTED, MAX_UNITS_PER_TILE, MAX_THROTTLE_EVENTS_PER_MINUTE, MAX_UNITS, MAX_UTILISATION,
-    METRIC_PERIOD, MIN_QUIET_FOR,
+    MAX_FACTOR, MAX_LISTED, MAX_THROTTLE_EVENTS_PER_MINUTE, MAX_UNITS, MAX_UNITS_PER_TILE,
+    MAX_UTILISATION, METRIC_PERIOD, MIN_QUIET_FOR,
 };
 use crate::policy::raw::{RawLimits, RawTableRule};
 use crate::policy::{Domain, FeedForward, Limits, Lower, Raise, TableRule};
@@ -94,7 +94,11 @@ impl Checker<'_, '_> {
             self.fail(&format!("{at}.raise"), "give throttle_events_per_minute and/or utilisation: otherwise the rule never raises");
         }
         // `factor` is the older name: a policy written for it keeps working.
-        let (headroom_field, headroom) = match r.and_then(|r| r.headroom.map(|h| ("headroom", h)).or(r.factor.map(|f| ("factor", f)))) {
+        let (headroom_field, headroom) = match r.and_then(|r| {
+            r.headroom
+                .map(|h| ("headroom", h))
+                .or(r.factor.map(|f| ("factor", f)))
+        }) {
             Some((field, value)) => (field, Some(value)),
             None => ("headroom", None),
         };
@@ -149,9 +153,20 @@ impl Checker<'_, '_> {
             let reserve_decreases = self.whole(&format!("{at}.lower.reserve_decreases"), l.reserve_decreases, 1, 0, 3);
             Lower { utilisation_below: below, quiet_for, target_utilisation: target, reserve_decreases, below_start_of_day: l.below_start_of_day.unwrap_or(false) }
         });
-        let feed_forward = raw.feed_forward.as_ref().filter(|f| f.enabled.unwrap_or(true)).map(|f| FeedForward {
-            units_per_tile: self.real(&format!("{at}.feed_forward.units_per_tile"), f.units_per_tile, 1.0, (0.0, MAX_UNITS_PER_TILE), true, false),
-        });
+        let feed_forward = raw
+            .feed_forward
+            .as_ref()
+            .filter(|f| f.enabled.unwrap_or(true))
+            .map(|f| FeedForward {
+                units_per_tile: self.real(
+                    &format!("{at}.feed_forward.units_per_tile"),
+                    f.units_per_tile,
+                    1.0,
+                    (0.0, MAX_UNITS_PER_TILE),
+                    true,
+                    false,
+                ),
+            });
         TableRule {
             short_name: short.to_string(),
             table_name,

@@ -53,7 +53,11 @@ impl<'a> TableView<'a> {
     /// Served and throttled of one minute: units/s and throttle events. CloudWatch publishes no
     /// throttle datapoint for a minute without throttles.
     #[must_use]
-    pub fn minute_of(obs: &ResourceObs, dimension: Dimension, minute: Timestamp) -> Option<(f64, f64)> {
+    pub fn minute_of(
+        obs: &ResourceObs,
+        dimension: Dimension,
+        minute: Timestamp,
+    ) -> Option<(f64, f64)> {
         let d = obs.dimension(dimension);
         Some((
             d.consumed.at(minute)?,
@@ -91,7 +95,12 @@ impl<'a> TableView<'a> {
     /// the most any GSI turned away, scaled by that GSI's share, and a GSI's is at least the
     /// table's times its share.
     #[must_use]
-    pub fn demand(&self, obs: &ResourceObs, dimension: Dimension, minute: Timestamp) -> Option<f64> {
+    pub fn demand(
+        &self,
+        obs: &ResourceObs,
+        dimension: Dimension,
+        minute: Timestamp,
+    ) -> Option<f64> {
         let period = self.period();
         let (consumed, events) = Self::minute_of(obs, dimension, minute)?;
         let own = consumed + events / period;
@@ -123,7 +132,12 @@ impl<'a> TableView<'a> {
     /// The capacity a dimension had during `minute`: the described one, or what a change made
     /// after the minute began replaced.
     #[must_use]
-    pub fn provisioned_during(memory: &Memory, key: &CapacityKey, now: u32, minute: Timestamp) -> u32 {
+    pub fn provisioned_during(
+        memory: &Memory,
+        key: &CapacityKey,
+        now: u32,
+        minute: Timestamp,
+    ) -> u32 {
         memory
             .changes
             .iter()

@@ -6,7 +6,7 @@
 
 use super::evidence::TableView;
 use crate::action::Forecast;
-use crate::memory::capacity::{CapacityMemory, DayStart, JobReading, Uploaded, UnitsPerTile};
+use crate::memory::capacity::{CapacityMemory, DayStart, JobReading, UnitsPerTile, Uploaded};
 use crate::model::{BillingMode, CapacityKey, Dimension, Observed};
 use crate::policy::{FeedForward, Policy};
 use crate::time::Timestamp;
@@ -42,7 +42,8 @@ fn fallen_since(memory: &CapacityMemory, observed: &Observed) -> Option<(usize, 
     let mut jobs = 0;
     let mut from: Option<Timestamp> = None;
     for job in &observed.jobs {
-        let (Some(upload), Some(prev)) = (&job.upload, memory.jobs.iter().find(|j| j.job == job.job))
+        let (Some(upload), Some(prev)) =
+            (&job.upload, memory.jobs.iter().find(|j| j.job == job.job))
         else {
             continue;
         };

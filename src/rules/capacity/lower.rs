@@ -71,7 +71,10 @@ fn lower_one(
     };
     // The window ends with the table's minute: later minutes are still in flight.
     let window_start = context.minute.plus(observed.period).minus(quiet_for);
-    if memory.last_change(&key).is_some_and(|c| c.at > window_start) {
+    if memory
+        .last_change(&key)
+        .is_some_and(|c| c.at > window_start)
+    {
         return None;
     }
     let minutes: Vec<Timestamp> = obs

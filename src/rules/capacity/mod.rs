@@ -86,7 +86,11 @@ fn plan_table(
         .iter()
         .find(|i| keys(view).any(|k| k.to_string() == i.subject))
     {
-        decision.verdict(RULE, table, format!("no plan: {} is implausible", i.subject));
+        decision.verdict(
+            RULE,
+            table,
+            format!("no plan: {} is implausible", i.subject),
+        );
         return;
     }
     for key in keys(view) {
@@ -99,14 +103,14 @@ fn plan_table(
             });
             return;
         }
-        if let Some(c) = memory
-            .last_change(&key)
-            .filter(|c| c.settled_at.is_none())
-        {
+        if let Some(c) = memory.last_change(&key).filter(|c| c.settled_at.is_none()) {
             decision.verdict(
                 RULE,
                 table,
-                format!("waiting for the change of {key} to {} at {} to take effect", c.to, c.at),
+                format!(
+                    "waiting for the change of {key} to {} at {} to take effect",
+                    c.to, c.at
+                ),
             );
             return;
         }
@@ -144,7 +148,10 @@ fn plan_table(
         decision.verdict(
             RULE,
             change.key.to_string(),
-            format!("propose {} → {} ({:?})", change.from, change.to, change.cause),
+            format!(
+                "propose {} → {} ({:?})",
+                change.from, change.to, change.cause
+            ),
         );
         decision.actions.push(Action::LowerCapacity(change));
     }
@@ -182,7 +189,11 @@ fn on_demand(view: &TableView<'_>, rule: &TableRule, decision: &mut Decision) {
                     ON_DEMAND_ADVICE,
                 );
             } else {
-                decision.verdict(RULE, subject, format!("on-demand, not throttling: {evidence}"));
+                decision.verdict(
+                    RULE,
+                    subject,
+                    format!("on-demand, not throttling: {evidence}"),
+                );
             }
         }
     }

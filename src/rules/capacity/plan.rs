@@ -67,7 +67,7 @@ pub(super) fn raises(
                 .find(|i| i.resource == s.key.resource)
                 .map_or(1.0, |i| view.write_share(i));
             let follows = table_need * share;
-            if s.need.is_none_or(|(n, _)| n < follows) {
+            if s.need.is_none_or(|(n, _)| n <= follows) {
                 s.need = Some((follows, ChangeCause::FollowsTable));
             }
         }
@@ -121,7 +121,10 @@ pub(super) fn raises(
         decision.verdict(
             RULE,
             &subject,
-            format!("{cause:?}: demand about {need:.0}/s: propose {} → {to}", s.provisioned),
+            format!(
+                "{cause:?}: demand about {need:.0}/s: propose {} → {to}",
+                s.provisioned
+            ),
         );
         changes.push(change(s, to, cause, Some(need)));
     }
@@ -205,7 +208,17 @@ fn size(
     let mut need = None;
     if let Some(demand) = demand {
         if throttling && demand / during < rule.hot_partition_below {
-            hot_partition(view, rule, memory, obs, &key, minute, demand / during, evidence, decision);
+            hot_partition(
+                view,
+                rule,
+                memory,
+                obs,
+                &key,
+                minute,
+                demand / during,
+                evidence,
+                decision,
+            );
             return None;
         }
         if throttling || busy {
@@ -214,7 +227,10 @@ fn size(
             } else {
                 ChangeCause::HighUtilisation
             };
-            need = Some((project(view, obs, dimension, minute, demand, evidence.age), cause));
+            need = Some((
+                project(view, obs, dimension, minute, demand, evidence.age),
+                cause,
+            ));
         }
     }
     let forecast = match (tiles, &rule.feed_forward) {
@@ -255,7 +271,10 @@ fn hot_partition(
     // One minute can straddle a change of demand; a hot partition shows in two.
     let previous = minute.minus(view.observed.period);
     let settled = memory.last_change(key).and_then(|c| c.settled_at);
-    let prov = f64::from(TableView::provisioned_during(memory, key, evidence.provisioned.unwrap_or(1), previous).max(1));
+    let prov = f64::from(
+        TableView::provisioned_during(memory, key, evidence.provisioned.unwrap_or(1), previous)
+            .max(1),
+    );
     let confirmed = settled.is_none_or(|s| previous >= s)
         && TableView::minute_of(obs, key.dimension, previous).is_some_and(|(_, events)| {
             is_throttling(rule, events, view.observed.period)
