@@ -103,6 +103,12 @@ fn hot_partition_is_escalated_and_not_chased_with_capacity() {
         ControllerKind::TargetTracking,
     )
     .summary;
+    let jump = run(
+        "idindex-hot-partition",
+        &policy,
+        ControllerKind::ThrottleJump,
+    )
+    .summary;
     let first_escalation = ours
         .timeline
         .iter()
@@ -119,7 +125,10 @@ fn hot_partition_is_escalated_and_not_chased_with_capacity() {
     assert!(raises.len() <= 2, "{raises:?}");
     assert!(ours.summary.throttled_requests < boss.throttled_requests);
     assert!(ours.summary.throttled_requests < tracking.throttled_requests);
-    assert!(ours.summary.capacity_cost_usd < boss.capacity_cost_usd / 2.0);
+    // Chasing the hot key with capacity is what raising hard on throttles does; BOSS's own
+    // autoscaler rarely sees its throttles (it reads them over the last 60 s only), so it is no
+    // measure of chasing.
+    assert!(ours.summary.capacity_cost_usd < jump.capacity_cost_usd / 2.0);
 }
 
 #[test]
@@ -184,6 +193,7 @@ fn compare_as_json_has_one_row_per_controller() {
         [
             "remediator",
             "boss-autoscaler",
+            "throttle-jump",
             "target-tracking",
             "none",
             "oracle"

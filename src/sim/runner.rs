@@ -1,6 +1,8 @@
 //! Runs one controller over a scenario in virtual time and collects what happened.
 
-use super::baselines::{Baseline, BossAutoscaler, NoController, Oracle, TargetTracking};
+use super::baselines::{
+    Baseline, BossAutoscaler, NoController, Oracle, TargetTracking, ThrottleJump,
+};
 use super::cloud::SimCloud;
 use super::scenario::Scenario;
 use super::world::World;
@@ -19,15 +21,17 @@ use std::collections::BTreeMap;
 pub enum ControllerKind {
     Remediator,
     BossAutoscaler,
+    ThrottleJump,
     TargetTracking,
     None,
     Oracle,
 }
 
 impl ControllerKind {
-    pub const ALL: [ControllerKind; 5] = [
+    pub const ALL: [ControllerKind; 6] = [
         ControllerKind::Remediator,
         ControllerKind::BossAutoscaler,
+        ControllerKind::ThrottleJump,
         ControllerKind::TargetTracking,
         ControllerKind::None,
         ControllerKind::Oracle,
@@ -38,6 +42,7 @@ impl ControllerKind {
         match self {
             ControllerKind::Remediator => "remediator",
             ControllerKind::BossAutoscaler => "boss-autoscaler",
+            ControllerKind::ThrottleJump => "throttle-jump",
             ControllerKind::TargetTracking => "target-tracking",
             ControllerKind::None => "none",
             ControllerKind::Oracle => "oracle",
@@ -97,6 +102,7 @@ pub async fn run(scenario: &Scenario, policy: &Policy, kind: ControllerKind) -> 
     ));
     let mut baseline: Box<dyn Baseline + Send> = match kind {
         ControllerKind::BossAutoscaler => Box::new(BossAutoscaler::default()),
+        ControllerKind::ThrottleJump => Box::new(ThrottleJump::default()),
         ControllerKind::TargetTracking => Box::new(TargetTracking::default()),
         ControllerKind::Oracle => Box::new(Oracle),
         ControllerKind::None | ControllerKind::Remediator => Box::new(NoController),
