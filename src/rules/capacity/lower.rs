@@ -90,18 +90,42 @@ fn lower_one(
         return None;
     }
     // A throttling GSI turns its table's writes away: for writes, the table and all its GSIs
-    // must have been calm.
-    let throttled = view
+    // must have been calm; or every throttled minute a hot partition's (demand well under the
+    // capacity of the time), which no capacity serves: then only what was served counts.
+    let throttled: Vec<(&ResourceObs, Timestamp)> = view
         .resources()
         .filter(|r| r.resource == key.resource || dimension == Dimension::Write)
-        .flat_map(|r| r.dimension(dimension).throttle_events.since(window_start))
-        .any(|p| p.value > 0.0);
-    if throttled {
+        .flat_map(|r| {
+            r.dimension(dimension)
+                .throttle_events
+                .since(window_start)
+                .filter(|p| p.value > 0.0)
+                .map(move |p| (r, p.start))
+        })
+        .collect();
+    let hot = !throttled.is_empty()
+        && throttled.iter().all(|(r, m)| {
+            let k = CapacityKey {
+                resource: r.resource.clone(),
+                dimension,
+            };
+            let now = r.dimension(dimension).provisioned.unwrap_or(1);
+            let during = f64::from(TableView::provisioned_during(memory, &k, now, *m).max(1));
+            view.demand(r, dimension, *m)
+                .is_some_and(|d| d / during < rule.hot_partition_below)
+        });
+    if !throttled.is_empty() && !hot {
         return None;
     }
     let peak = minutes
         .iter()
-        .filter_map(|m| view.demand(obs, dimension, *m))
+        .filter_map(|m| {
+            if hot {
+                TableView::minute_of(obs, dimension, *m).map(|(served, _)| served)
+            } else {
+                view.demand(obs, dimension, *m)
+            }
+        })
         .fold(0.0, f64::max);
     if cause == ChangeCause::LowUtilisation
         && peak / f64::from(provisioned.max(1)) >= lower.utilisation_below

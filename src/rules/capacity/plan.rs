@@ -310,8 +310,10 @@ pub(super) fn is_throttling(rule: &TableRule, events: f64, period: Duration) -> 
 }
 
 /// Demand projected to when the controller can next correct a raise decided now: along a
-/// ramp (two minutes of growth in a row), the growth of those two minutes continues; otherwise
-/// the demand measured. One rising minute alone is not a ramp: noise does that.
+/// ramp (two minutes of growth in a row), the smaller of the two minutes' growth continues;
+/// otherwise the demand measured. One rising minute alone is not a ramp: noise does that. A
+/// step up that straddles a minute also rises twice, but one of its rises is small: taking the
+/// smaller keeps a step from being read as a steep ramp.
 fn project(
     view: &TableView<'_>,
     obs: &ResourceObs,
@@ -329,7 +331,7 @@ fn project(
     if !(d2 < d1 && d1 < demand) {
         return demand;
     }
-    let slope = (demand - d2) / (2.0 * period.as_secs_f64().max(1.0));
+    let slope = (demand - d1).min(d1 - d2) / period.as_secs_f64().max(1.0);
     (demand + slope * (age + RAMP_HORIZON).as_secs_f64()).min(demand * MAX_PROJECTION)
 }
 
