@@ -535,10 +535,9 @@ fn capacity_is_lowered_after_a_quiet_window_and_the_aws_decrease_limit_is_respec
     };
     assert!(!lowers_write(&a), "{:?}", a.admitted);
     // An hour after the fourth, AWS allows one more.
-    memory
-        .changes
-        .last_mut()
-        .map(|c| c.at = o.at.minus(Duration::from_secs(3600)));
+    if let Some(c) = memory.changes.last_mut() {
+        c.at = o.at.minus(Duration::from_secs(3600));
+    }
     assert!(lowers_write(&run(&o, &memory)));
     // Three today: the last free one is the reserve, kept for a cut of more than half.
     memory.changes.remove(0);

@@ -9,7 +9,7 @@ use super::evidence::TableView;
 use super::plan::units;
 use crate::action::{CapacityChange, ChangeCause, Evidence};
 use crate::memory::Memory;
-use crate::model::{CapacityKey, Dimension, ResourceObs};
+use crate::model::{CapacityKey, Dimension, Resource, ResourceObs};
 use crate::policy::{Lower, TableRule};
 use crate::time::Timestamp;
 use std::time::Duration;
@@ -28,6 +28,8 @@ pub(super) struct Context {
     pub jobs_over: bool,
     /// Units/s the ingest queues still forecast for each dimension.
     pub forecast: Vec<(CapacityKey, f64)>,
+    /// Resources with a hot partition escalated recently.
+    pub hot_known: Vec<Resource>,
 }
 
 /// The decreases the table can make this tick.
@@ -90,8 +92,8 @@ fn lower_one(
         return None;
     }
     // A throttling GSI turns its table's writes away: for writes, the table and all its GSIs
-    // must have been calm; or every throttled minute a hot partition's (demand well under the
-    // capacity of the time), which no capacity serves: then only what was served counts.
+    // must have been calm, unless the throttling is a confirmed hot partition's, which no
+    // capacity serves: then only what was served counts.
     let throttled: Vec<(&ResourceObs, Timestamp)> = view
         .resources()
         .filter(|r| r.resource == key.resource || dimension == Dimension::Write)
@@ -103,17 +105,8 @@ fn lower_one(
                 .map(move |p| (r, p.start))
         })
         .collect();
-    let hot = !throttled.is_empty()
-        && throttled.iter().all(|(r, m)| {
-            let k = CapacityKey {
-                resource: r.resource.clone(),
-                dimension,
-            };
-            let now = r.dimension(dimension).provisioned.unwrap_or(1);
-            let during = f64::from(TableView::provisioned_during(memory, &k, now, *m).max(1));
-            view.demand(r, dimension, *m)
-                .is_some_and(|d| d / during < rule.hot_partition_below)
-        });
+    // A hot partition already escalated: its throttle events are the hot key's.
+    let hot = context.hot_known.contains(&key.resource);
     if !throttled.is_empty() && !hot {
         return None;
     }

@@ -52,7 +52,27 @@ pub fn decide(observed: &Observed, policy: &Policy, memory: &Memory, decision: &
             continue;
         };
         let view = TableView::new(observed, table, rule.include_gsis);
-        plan_table(&view, rule, memory, tiles.as_ref(), jobs_over, decision);
+        // Hot partitions confirmed within the last two reminders (one is sent each escalation
+        // interval while the throttling lasts).
+        let recent = policy.guardrails.escalation_interval * 2;
+        let hot_known: Vec<Resource> = view
+            .resources()
+            .map(|r| r.resource.clone())
+            .filter(|r| {
+                memory
+                    .last_escalation(r, EscalationCause::HotPartition)
+                    .is_some_and(|t| observed.at.since(t) < recent)
+            })
+            .collect();
+        plan_table(
+            &view,
+            rule,
+            memory,
+            tiles.as_ref(),
+            jobs_over,
+            &hot_known,
+            decision,
+        );
     }
 }
 
@@ -71,6 +91,7 @@ fn plan_table(
     memory: &Memory,
     tiles: Option<&feed_forward::Tiles>,
     jobs_over: bool,
+    hot_known: &[Resource],
     decision: &mut Decision,
 ) {
     let observed = view.observed;
@@ -122,7 +143,7 @@ fn plan_table(
         ));
         return;
     };
-    let raises = plan::raises(view, rule, memory, minute, tiles, decision);
+    let raises = plan::raises(view, rule, memory, minute, tiles, hot_known, decision);
     if !raises.is_empty() {
         decision
             .actions
@@ -143,6 +164,7 @@ fn plan_table(
         minute,
         jobs_over,
         forecast,
+        hot_known: hot_known.to_vec(),
     };
     for change in lower::lowers(view, rule, lower, memory, &context) {
         decision.verdict(

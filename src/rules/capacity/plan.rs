@@ -9,7 +9,7 @@ use super::{CEILING_ADVICE, HOT_PARTITION_ADVICE, RULE, escalate, missing};
 use crate::action::{CapacityChange, ChangeCause, EscalationCause, Evidence, Forecast};
 use crate::decide::Decision;
 use crate::memory::Memory;
-use crate::model::{CapacityKey, Dimension, ResourceObs};
+use crate::model::{CapacityKey, Dimension, Resource, ResourceObs};
 use crate::policy::TableRule;
 use crate::time::Timestamp;
 use std::time::Duration;
@@ -40,12 +40,16 @@ pub(super) fn raises(
     memory: &Memory,
     minute: Timestamp,
     tiles: Option<&Tiles>,
+    hot_known: &[Resource],
     decision: &mut Decision,
 ) -> Vec<CapacityChange> {
     let mut sized: Vec<Sized> = Vec::new();
     for obs in view.resources() {
+        let hot = hot_known.contains(&obs.resource);
         for dimension in Dimension::BOTH {
-            if let Some(s) = size(view, rule, memory, obs, dimension, minute, tiles, decision) {
+            if let Some(s) = size(
+                view, rule, memory, obs, dimension, minute, tiles, hot, decision,
+            ) {
                 sized.push(s);
             }
         }
@@ -155,6 +159,7 @@ fn size(
     dimension: Dimension,
     minute: Timestamp,
     tiles: Option<&Tiles>,
+    hot_known: bool,
     decision: &mut Decision,
 ) -> Option<Sized> {
     let observed = view.observed;
@@ -199,8 +204,24 @@ fn size(
         throttle_events: events,
     };
     let during = f64::from(TableView::provisioned_during(memory, &key, provisioned, minute).max(1));
-    let demand = view.demand(obs, dimension, minute);
-    let throttling = is_throttling(rule, events, observed.period);
+    // A hot partition already confirmed: its throttle events are the hot key's, which no
+    // capacity serves, so only what was served counts (and raises on utilisation alone).
+    let demand = if hot_known {
+        TableView::minute_of(obs, dimension, minute).map(|(served, _)| served)
+    } else {
+        view.demand(obs, dimension, minute)
+    };
+    let throttling = !hot_known && is_throttling(rule, events, observed.period);
+    if hot_known && is_throttling(rule, events, observed.period) {
+        // Still hot: the reminder goes out once per escalation interval (the guard's rule).
+        escalate(
+            decision,
+            &obs.resource,
+            EscalationCause::HotPartition,
+            evidence,
+            HOT_PARTITION_ADVICE,
+        );
+    }
     let busy = rule
         .raise
         .utilisation
