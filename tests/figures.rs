@@ -72,7 +72,12 @@ fn bad_seeds_are_refused_naming_the_flag_and_the_allowed_form() {
         "{form}"
     );
     let range = Seeds::parse(&too_many).err().unwrap_or_default();
-    assert!(range.contains("at most 1000"), "{range}");
+    assert!(range.contains("names 1001 seeds; at most 1000"), "{range}");
+    let widest = Seeds::parse(&widest).err().unwrap_or_default();
+    assert!(
+        widest.contains("names 18446744073709551616 seeds"),
+        "{widest}"
+    );
 }
 
 #[test]

@@ -38,8 +38,9 @@ impl Seeds {
                     "--seeds range {a}..{b} runs backwards: write A..B with A ≤ B"
                 ));
             }
-            if b - a >= MAX_SEEDS as u64 {
-                return Err(too_many(b - a));
+            let count = u128::from(b - a) + 1;
+            if count > MAX_SEEDS as u128 {
+                return Err(too_many(&count.to_string()));
             }
             return Ok(Self((a..=b).collect()));
         }
@@ -51,7 +52,7 @@ impl Seeds {
             }
             seeds.push(s);
             if seeds.len() > MAX_SEEDS {
-                return Err(too_many(MAX_SEEDS as u64));
+                return Err(too_many(&format!("more than {MAX_SEEDS}")));
             }
         }
         Ok(Self(seeds))
@@ -63,9 +64,9 @@ impl Seeds {
     }
 }
 
-/// `more_than - 1` seeds are fine; this many plus one are not.
-fn too_many(more_than: u64) -> String {
-    format!("--seeds names more than {more_than} seeds; at most {MAX_SEEDS} (e.g. 1..{MAX_SEEDS})")
+/// The refusal of a `--seeds` that names `count` seeds, too many.
+fn too_many(count: &str) -> String {
+    format!("--seeds names {count} seeds; at most {MAX_SEEDS} (e.g. 1..{MAX_SEEDS})")
 }
 
 /// Every controller's summary for one scenario and seed.
