@@ -17,7 +17,7 @@ use std::path::Path;
 use std::time::Duration;
 
 /// Scenarios shipped in `simulations/`, embedded so `simulate` works from any directory.
-pub const SHIPPED: [(&str, &str); 3] = [
+pub const SHIPPED: [(&str, &str); 12] = [
     (
         "tileindex-burst",
         include_str!("../../simulations/tileindex-burst.toml"),
@@ -29,6 +29,36 @@ pub const SHIPPED: [(&str, &str); 3] = [
     (
         "too-much-activity",
         include_str!("../../simulations/too-much-activity.toml"),
+    ),
+    (
+        "slow-ramp",
+        include_str!("../../simulations/slow-ramp.toml"),
+    ),
+    (
+        "short-bursts",
+        include_str!("../../simulations/short-bursts.toml"),
+    ),
+    ("diurnal", include_str!("../../simulations/diurnal.toml")),
+    (
+        "read-heavy",
+        include_str!("../../simulations/read-heavy.toml"),
+    ),
+    (
+        "gsi-heavy",
+        include_str!("../../simulations/gsi-heavy.toml"),
+    ),
+    (
+        "burst-26k",
+        include_str!("../../simulations/burst-26k.toml"),
+    ),
+    ("noisy", include_str!("../../simulations/noisy.toml")),
+    (
+        "step-down-up",
+        include_str!("../../simulations/step-down-up.toml"),
+    ),
+    (
+        "three-tables",
+        include_str!("../../simulations/three-tables.toml"),
     ),
 ];
 

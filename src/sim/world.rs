@@ -101,6 +101,9 @@ struct Datapoint {
 #[derive(Debug, Clone, Default)]
 pub struct Totals {
     pub throttled_requests: f64,
+    /// Fresh requests (units) asked of every table and GSI, counted where `throttled_requests`
+    /// is: table reads and writes (a write's GSI copies are part of it) and GSI reads.
+    pub requests_demanded: f64,
     pub seconds_with_throttling: u64,
     pub capacity_cost_usd: f64,
     /// Summed over every table and GSI, so `u64`: a hundred tables of 21 resources each at
@@ -262,6 +265,7 @@ impl World {
         }
         let mut snapshots = Vec::new();
         let mut throttled_now = 0.0;
+        let mut demanded_now = 0.0;
         for ti in 0..self.tables.len() {
             let short = self.tables[ti].spec.short_name.clone();
             let billing = self.tables[ti].spec.billing;
@@ -302,6 +306,7 @@ impl World {
                     .capacity
                     .consume(d, accepted, table_throttled, billing);
                 throttled_now += general + hot - accepted;
+                demanded_now += general + hot;
                 snapshots.push(Snapshot {
                     resource: Resource::table(&table.name),
                     dimension,
@@ -341,6 +346,7 @@ impl World {
                 let throttled = general + hot - accepted;
                 index.capacity.consume(0, accepted, throttled, billing);
                 throttled_now += throttled;
+                demanded_now += general + hot;
                 snapshots.push(Snapshot {
                     resource: Resource::index(&table.name, &name),
                     dimension: Dimension::Read,
@@ -351,7 +357,7 @@ impl World {
                 });
             }
         }
-        self.account(throttled_now);
+        self.account(throttled_now, demanded_now);
         self.last_second = snapshots;
         self.now = self.now.plus(std::time::Duration::from_secs(1));
         if self.now.0.is_multiple_of(60) {
@@ -359,10 +365,11 @@ impl World {
         }
     }
 
-    fn account(&mut self, throttled_now: f64) {
+    fn account(&mut self, throttled_now: f64, demanded_now: f64) {
         let totals = &mut self.totals;
         totals.seconds += 1;
         totals.throttled_requests += throttled_now;
+        totals.requests_demanded += demanded_now;
         if throttled_now >= 1.0 {
             totals.seconds_with_throttling += 1;
         }
