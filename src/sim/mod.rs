@@ -6,6 +6,7 @@ pub mod activity_report;
 pub mod baselines;
 mod check;
 pub mod cloud;
+pub mod jobs;
 pub mod lambdas;
 pub mod limits;
 pub mod performers;
