@@ -4,10 +4,12 @@
 use super::*;
 use crate::observe::{Deadline, observe_all};
 use crate::policy::Policy;
+use crate::ports::QueueDepth;
 use crate::sim::cloud::{QUEUE_URL_BASE, SimCloud};
 use crate::sim::scenario::Scenario;
 use crate::sim::world::World;
 use std::path::Path;
+use std::time::Duration;
 
 const DOM: &str = "local-boss";
 

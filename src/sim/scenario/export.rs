@@ -83,7 +83,10 @@ pub(super) fn points(
     let export: Export = match serde_json::from_str(&text) {
         Ok(e) => e,
         Err(e) => {
-            c.push(file.problem_at_line(e.line(), e.column(), "", &e.to_string()));
+            // serde_json's message ends with the place, which the problem already shows.
+            let message = e.to_string();
+            let message = message.rsplit_once(" at line ").map_or(&*message, |m| m.0);
+            c.push(file.problem_at_line(e.line(), e.column(), "", message));
             return Vec::new();
         }
     };
