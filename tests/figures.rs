@@ -128,7 +128,8 @@ fn every_controller_faces_the_same_demand_and_the_share_is_throttled_over_demand
             #[allow(clippy::cast_precision_loss)]
             let share = s.throttled_requests as f64 / s.requests_demanded as f64;
             assert!((s.throttled_share - share).abs() < 1e-12, "{s:?}");
-            assert!(s.throttled_requests <= s.requests_demanded, "{s:?}");
+            // No `throttled <= demanded`: a job's throttled tile returns to its queue and is
+            // tried again, and every throttled attempt counts (as CloudWatch counts them).
         }
         demands.push(demand);
     }

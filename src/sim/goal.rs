@@ -21,15 +21,11 @@ pub const BEYOND_CLOUDWATCH: f64 = 0.01;
 /// ... and below this where ingest jobs drive it (announced before the load arrives).
 pub const BEYOND_JOBS: f64 = 0.002;
 
-/// Whether a scenario's demand is driven by ingest jobs (`[[jobs]]`), which tightens the
-/// beyond-the-oracle clause.
-///
-/// Scenarios have no jobs yet: every one is CloudWatch-only. When `Scenario.jobs` lands this
-/// becomes `!scenario.jobs.is_empty()`.
+/// Whether a scenario's demand is driven by ingest jobs (`[[jobs]]`), whose queues give warning:
+/// that tightens the beyond-the-oracle clause.
 #[must_use]
 pub fn job_driven(scenario: &Scenario) -> bool {
-    let _ = scenario;
-    false
+    !scenario.jobs.is_empty()
 }
 
 /// One clause of the goal.

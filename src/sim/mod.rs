@@ -8,6 +8,7 @@ pub mod batch;
 mod check;
 pub mod cloud;
 pub mod goal;
+pub mod jobs;
 pub mod lambdas;
 pub mod limits;
 pub mod performers;

@@ -37,6 +37,19 @@ impl ControllerKind {
         ControllerKind::Oracle,
     ];
 
+    /// The baseline this controller runs beside the world each second (none for remediator,
+    /// which ticks through `reconcile::tick`).
+    #[must_use]
+    pub fn baseline(self) -> Box<dyn Baseline + Send> {
+        match self {
+            ControllerKind::BossAutoscaler => Box::new(BossAutoscaler::default()),
+            ControllerKind::ThrottleJump => Box::new(ThrottleJump::default()),
+            ControllerKind::TargetTracking => Box::new(TargetTracking::default()),
+            ControllerKind::Oracle => Box::new(Oracle),
+            ControllerKind::None | ControllerKind::Remediator => Box::new(NoController),
+        }
+    }
+
     #[must_use]
     pub fn name(self) -> &'static str {
         match self {
@@ -106,13 +119,7 @@ pub async fn run(scenario: &Scenario, policy: &Policy, kind: ControllerKind) -> 
         &policy.domain,
         policy.guardrails.prices,
     ));
-    let mut baseline: Box<dyn Baseline + Send> = match kind {
-        ControllerKind::BossAutoscaler => Box::new(BossAutoscaler::default()),
-        ControllerKind::ThrottleJump => Box::new(ThrottleJump::default()),
-        ControllerKind::TargetTracking => Box::new(TargetTracking::default()),
-        ControllerKind::Oracle => Box::new(Oracle),
-        ControllerKind::None | ControllerKind::Remediator => Box::new(NoController),
-    };
+    let mut baseline = kind.baseline();
     let mut memory = Memory::default();
     let mut timeline = Vec::new();
     let mut last_holds: HoldsSeen = BTreeMap::new();
