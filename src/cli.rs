@@ -7,6 +7,7 @@
 use crate::policy::names;
 use crate::redrive::pace::{MAX_RATE, MIN_RATE};
 use crate::sim::ControllerKind;
+use crate::sim::seeds::Seeds;
 use crate::source::{excerpt, is_control};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -93,6 +94,15 @@ pub fn parse_max(text: &str) -> Result<u64, String> {
 /// Not a whole number in range.
 pub fn parse_seed(text: &str) -> Result<u64, String> {
     whole(text, 0, "a seed")
+}
+
+/// Parses `--seeds`: `A..B` (inclusive) or a comma list, at most
+/// [`MAX_SEEDS`](crate::sim::seeds::MAX_SEEDS) seeds.
+///
+/// # Errors
+/// Neither form, a backwards range, a repeated seed, or too many; the message names `--seeds`.
+pub fn parse_seeds(text: &str) -> Result<Seeds, String> {
+    Seeds::parse(text)
 }
 
 /// Parses `--job`: a BOSS ingest job id as it appears in queue names.
@@ -272,7 +282,8 @@ pub enum Command {
     },
     /// Run the real decision core against a simulated BOSS in virtual time.
     Simulate {
-        /// A shipped scenario name (tileindex-burst, idindex-hot-partition) or a scenario file.
+        /// A shipped scenario name (tileindex-burst, slow-ramp, …), a scenario file, or `all`
+        /// (every shipped scenario; needs --compare).
         #[arg(default_value = "tileindex-burst")]
         scenario: String,
         /// Policy file; default: the shipped policies/local.toml.
@@ -287,6 +298,15 @@ pub enum Command {
         /// Override the scenario's seed (0 to 18446744073709551615).
         #[arg(long, value_parser = parse_seed, allow_hyphen_values = true)]
         seed: Option<u64>,
+        /// With --compare: run every controller over each of these seeds and print, per
+        /// controller, the mean and worst figures. `A..B` (inclusive) or a comma list, at most
+        /// 1000 seeds. Runs go in parallel, one per core; progress goes to stderr.
+        #[arg(long, value_parser = parse_seeds, requires = "compare", conflicts_with = "seed", allow_hyphen_values = true)]
+        seeds: Option<Seeds>,
+        /// With --compare --seeds: check the goal (remediator against the baselines and
+        /// the oracle), one PASS/FAIL line per clause and scenario; exit 1 when any fails.
+        #[arg(long, requires = "seeds")]
+        goal: bool,
         #[arg(long, value_enum, default_value_t = Output::Text)]
         output: Output,
     },

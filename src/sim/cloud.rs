@@ -93,28 +93,55 @@ impl Tables for SimCloud {
     }
 }
 
-/// The simulated BOSS has no ingest queues (the functions' backlogs are not exposed as queues).
+/// Where the simulated queues live: an SQS queue URL is `https://sqs.<region>.amazonaws.com/
+/// <account>/<name>`, as ListQueues and GetQueueUrl return it (the account is AWS's example one).
+pub const QUEUE_URL_BASE: &str = "https://sqs.us-east-1.amazonaws.com/123456789012/";
+
+fn queue_name(url: &str) -> &str {
+    url.rsplit('/').next().unwrap_or(url)
+}
+
+fn no_queue(what: &str) -> PortError {
+    PortError::NotFound {
+        resource: format!("queue {what} (AWS.SimpleQueueService.NonExistentQueue)"),
+    }
+}
+
+/// The ingest jobs' queues (`jobs.rs`), while their jobs run: a finished or cancelled job's
+/// queues are deleted, so they answer `NotFound` as SQS does.
 impl Queues for SimCloud {
-    async fn list(&self, _prefix: &str) -> Result<Vec<String>, PortError> {
-        Ok(Vec::new())
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, PortError> {
+        Ok(self
+            .world()
+            .jobs
+            .queue_names()
+            .into_iter()
+            .filter(|n| n.starts_with(prefix))
+            .map(|n| format!("{QUEUE_URL_BASE}{n}"))
+            .collect())
     }
 
     async fn url(&self, name: &str) -> Result<String, PortError> {
-        Err(PortError::NotFound {
-            resource: format!("queue {name} (the simulator has no queues)"),
-        })
+        let world = self.world();
+        if world.jobs.queue_names().iter().any(|n| n == name) {
+            Ok(format!("{QUEUE_URL_BASE}{name}"))
+        } else {
+            Err(no_queue(name))
+        }
     }
 
     async fn depth(&self, url: &str) -> Result<QueueDepth, PortError> {
-        Err(PortError::NotFound {
-            resource: url.to_string(),
-        })
+        self.world()
+            .jobs
+            .depth(queue_name(url), url)
+            .ok_or_else(|| no_queue(url))
     }
 
     async fn peek(&self, url: &str) -> Result<Option<String>, PortError> {
-        Err(PortError::NotFound {
-            resource: url.to_string(),
-        })
+        self.world()
+            .jobs
+            .peek(queue_name(url))
+            .ok_or_else(|| no_queue(url))
     }
 }
 

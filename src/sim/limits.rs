@@ -56,6 +56,19 @@ pub const MAX_RATIO: u64 = 1000;
 /// Table units one invocation reads or writes.
 pub const MAX_UNITS_PER_INVOCATION: u64 = 1000;
 
+/// Ingest jobs in a scenario.
+pub const MAX_JOBS: usize = 20;
+/// A job's id: BOSS job ids are database keys; nine digits keep every queue name derived from
+/// them within SQS's 80 characters (`policy::names::QUEUE_NAME_MAX`).
+pub const MAX_JOB_ID: u64 = 999_999_999;
+/// Tiles in one job: more than its workers could upload over the longest scenario at the
+/// largest rate is pointless.
+pub const MAX_JOB_TILES: u64 = MAX_TILES_TOTAL;
+/// Table units one tile writes or reads.
+pub const MAX_UNITS_PER_TILE: u64 = 100;
+/// Datapoints in one series of a CloudWatch export: a month of 1-minute datapoints.
+pub const MAX_EXPORT_POINTS: usize = (MAX_SECONDS / 60) as usize;
+
 /// Tiles uploaded over the longest scenario; every function serves at most one invocation per
 /// tile (tiles are conserved along the ingest path, throttled invocations are retried, not
 /// duplicated), so this also bounds invocations, errors and tiles ingested.
@@ -63,7 +76,12 @@ pub const MAX_TILES_TOTAL: u64 = MAX_TILES * MAX_SECONDS;
 /// Throttled table requests: every workload at its largest demand (general and hot key) all the
 /// time, plus every function's table units for every invocation.
 pub const MAX_THROTTLED_REQUESTS: u64 = MAX_SECONDS * MAX_WORKLOADS as u64 * 2 * MAX_DEMAND
-    + MAX_FUNCTIONS as u64 * MAX_TILES_TOTAL * 2 * MAX_UNITS_PER_INVOCATION;
+    + MAX_FUNCTIONS as u64 * MAX_TILES_TOTAL * 2 * MAX_UNITS_PER_INVOCATION
+    + MAX_JOBS as u64 * MAX_TILES_TOTAL * JOB_ATTEMPTS * 2 * MAX_UNITS_PER_TILE;
+/// tileUploadLambda receives a tile-index message at most this often: the queue's dead-letter
+/// queue takes it after 3 receives (ndingest `TileIndexQueue.createQueue`,
+/// `addDeadLetterQueue(3)`). Each job uploads at most `MAX_TILES_TOTAL` tiles.
+pub const JOB_ATTEMPTS: u64 = 3;
 /// Lambda throttles: each second a function is offered its arrivals and at most what its
 /// concurrency could run at the shortest duration from its backlog.
 pub const MAX_LAMBDA_THROTTLES: u64 = MAX_FUNCTIONS as u64

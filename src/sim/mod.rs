@@ -4,14 +4,18 @@
 pub mod activity;
 pub mod activity_report;
 pub mod baselines;
+pub mod batch;
 mod check;
 pub mod cloud;
+pub mod goal;
+pub mod jobs;
 pub mod lambdas;
 pub mod limits;
 pub mod performers;
 pub mod report;
 pub mod runner;
 pub mod scenario;
+pub mod seeds;
 pub mod world;
 
 pub use runner::{ControllerKind, RunResult, Summary, run};

@@ -20,6 +20,12 @@ pub fn clock_span(seconds: u64) -> String {
     format!("{}m{:02}s", seconds / 60, seconds % 60)
 }
 
+/// `1.234 %`: a share in the summary and the tables.
+#[must_use]
+pub fn percent(share: f64) -> String {
+    format!("{:.3} %", share * 100.0)
+}
+
 #[must_use]
 pub fn timeline(entries: &[TimelineEntry]) -> String {
     let mut out = String::new();
@@ -46,6 +52,12 @@ pub fn summary(result: &RunResult) -> String {
         result.scenario, result.seed, s.controller
     );
     let _ = writeln!(out, "  throttled requests      {}", s.throttled_requests);
+    let _ = writeln!(out, "  requests demanded       {}", s.requests_demanded);
+    let _ = writeln!(
+        out,
+        "  throttled share         {}",
+        percent(s.throttled_share)
+    );
     let _ = writeln!(
         out,
         "  time with throttling    {}",
@@ -74,9 +86,11 @@ pub fn comparison(scenario: &str, seed: u64, rows: &[Summary]) -> String {
     let _ = writeln!(out, "scenario {scenario}, seed {seed}");
     let _ = writeln!(
         out,
-        "{:<16} {:>14} {:>12} {:>9} {:>9} {:>9} {:>9} {:>10} {:>8} {:>11}",
+        "{:<16} {:>14} {:>14} {:>11} {:>12} {:>9} {:>9} {:>9} {:>9} {:>10} {:>8} {:>11}",
         "controller",
         "throttled req",
+        "demanded req",
+        "thr. share",
         "throttling",
         "peak RCU",
         "peak WCU",
@@ -89,9 +103,11 @@ pub fn comparison(scenario: &str, seed: u64, rows: &[Summary]) -> String {
     for s in rows {
         let _ = writeln!(
             out,
-            "{:<16} {:>14} {:>12} {:>9} {:>9} {:>9.0} {:>9.0} {:>10.2} {:>8} {:>11}",
+            "{:<16} {:>14} {:>14} {:>11} {:>12} {:>9} {:>9} {:>9.0} {:>9.0} {:>10.2} {:>8} {:>11}",
             s.controller,
             s.throttled_requests,
+            s.requests_demanded,
+            percent(s.throttled_share),
             clock_span(s.seconds_with_throttling),
             s.peak_read_units,
             s.peak_write_units,

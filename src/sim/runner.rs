@@ -37,6 +37,19 @@ impl ControllerKind {
         ControllerKind::Oracle,
     ];
 
+    /// The baseline this controller runs beside the world each second (none for remediator,
+    /// which ticks through `reconcile::tick`).
+    #[must_use]
+    pub fn baseline(self) -> Box<dyn Baseline + Send> {
+        match self {
+            ControllerKind::BossAutoscaler => Box::new(BossAutoscaler::default()),
+            ControllerKind::ThrottleJump => Box::new(ThrottleJump::default()),
+            ControllerKind::TargetTracking => Box::new(TargetTracking::default()),
+            ControllerKind::Oracle => Box::new(Oracle),
+            ControllerKind::None | ControllerKind::Remediator => Box::new(NoController),
+        }
+    }
+
     #[must_use]
     pub fn name(self) -> &'static str {
         match self {
@@ -62,11 +75,17 @@ pub struct TimelineEntry {
     pub text: String,
 }
 
-/// The figures `simulate` and `simulate --compare` report for one controller.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// The figures `simulate` and `simulate --compare` report for one controller. `Default` (all
+/// zero, no controller) lets tests state only the figures they judge.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Summary {
     pub controller: &'static str,
     pub throttled_requests: u64,
+    /// Fresh requests (units) asked of every table and GSI over the run; the same for every
+    /// controller on one scenario and seed.
+    pub requests_demanded: u64,
+    /// `throttled_requests / requests_demanded` (0 with no demand).
+    pub throttled_share: f64,
     pub seconds_with_throttling: u64,
     pub peak_read_units: u64,
     pub peak_write_units: u64,
@@ -100,13 +119,7 @@ pub async fn run(scenario: &Scenario, policy: &Policy, kind: ControllerKind) -> 
         &policy.domain,
         policy.guardrails.prices,
     ));
-    let mut baseline: Box<dyn Baseline + Send> = match kind {
-        ControllerKind::BossAutoscaler => Box::new(BossAutoscaler::default()),
-        ControllerKind::ThrottleJump => Box::new(ThrottleJump::default()),
-        ControllerKind::TargetTracking => Box::new(TargetTracking::default()),
-        ControllerKind::Oracle => Box::new(Oracle),
-        ControllerKind::None | ControllerKind::Remediator => Box::new(NoController),
-    };
+    let mut baseline = kind.baseline();
     let mut memory = Memory::default();
     let mut timeline = Vec::new();
     let mut last_holds: HoldsSeen = BTreeMap::new();
@@ -161,10 +174,15 @@ pub async fn run(scenario: &Scenario, policy: &Policy, kind: ControllerKind) -> 
     let seconds = t.seconds.max(1) as f64;
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let activity = super::activity_report::summary(&world);
+    // Both bounded by `limits::MAX_THROTTLED_REQUESTS` (< 2^62, derived from the largest
+    // demand): the casts never clamp.
+    let throttled_requests = t.throttled_requests.round() as u64;
+    let requests_demanded = t.requests_demanded.round() as u64;
     let summary = Summary {
         controller: kind.name(),
-        // Bounded by `limits::MAX_THROTTLED_REQUESTS` (< 2^62): the cast never clamps.
-        throttled_requests: t.throttled_requests.round() as u64,
+        throttled_requests,
+        requests_demanded,
+        throttled_share: share(throttled_requests, requests_demanded),
         seconds_with_throttling: t.seconds_with_throttling,
         peak_read_units: t.peak_units[0],
         peak_write_units: t.peak_units[1],
@@ -180,6 +198,17 @@ pub async fn run(scenario: &Scenario, policy: &Policy, kind: ControllerKind) -> 
         seed: scenario.seed,
         summary,
         timeline,
+    }
+}
+
+/// `part / whole`, 0 when `whole` is 0.
+#[must_use]
+#[allow(clippy::cast_precision_loss)]
+pub fn share(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
     }
 }
 

@@ -3,7 +3,12 @@
 //! Every value is bounded (`sim::limits`), so a scenario runs for at most a month of virtual
 //! time and its counts cannot wrap.
 
+mod export;
+mod jobs;
 mod tables;
+
+pub use export::{SHIPPED_EXPORTS, UNITS_PER_EVENT};
+pub use jobs::JobSpec;
 
 use super::activity::{Activity, RawActivity, RawFunction, RawLambda, RawPerformers};
 use super::limits::{
@@ -17,7 +22,7 @@ use std::path::Path;
 use std::time::Duration;
 
 /// Scenarios shipped in `simulations/`, embedded so `simulate` works from any directory.
-pub const SHIPPED: [(&str, &str); 3] = [
+pub const SHIPPED: [(&str, &str); 14] = [
     (
         "tileindex-burst",
         include_str!("../../simulations/tileindex-burst.toml"),
@@ -29,6 +34,44 @@ pub const SHIPPED: [(&str, &str); 3] = [
     (
         "too-much-activity",
         include_str!("../../simulations/too-much-activity.toml"),
+    ),
+    (
+        "slow-ramp",
+        include_str!("../../simulations/slow-ramp.toml"),
+    ),
+    (
+        "short-bursts",
+        include_str!("../../simulations/short-bursts.toml"),
+    ),
+    ("diurnal", include_str!("../../simulations/diurnal.toml")),
+    (
+        "read-heavy",
+        include_str!("../../simulations/read-heavy.toml"),
+    ),
+    (
+        "gsi-heavy",
+        include_str!("../../simulations/gsi-heavy.toml"),
+    ),
+    (
+        "burst-26k",
+        include_str!("../../simulations/burst-26k.toml"),
+    ),
+    ("noisy", include_str!("../../simulations/noisy.toml")),
+    (
+        "step-down-up",
+        include_str!("../../simulations/step-down-up.toml"),
+    ),
+    (
+        "three-tables",
+        include_str!("../../simulations/three-tables.toml"),
+    ),
+    (
+        "job-cancelled",
+        include_str!("../../simulations/job-cancelled.toml"),
+    ),
+    (
+        "backtest-export",
+        include_str!("../../simulations/backtest-export.toml"),
     ),
 ];
 
@@ -45,6 +88,9 @@ struct RawScenario {
     tables: Vec<tables::RawTable>,
     #[serde(default)]
     workload: Vec<RawWorkload>,
+    /// Ingest jobs whose tiles are written to a table (`sim::jobs`).
+    #[serde(default)]
+    jobs: Vec<jobs::RawJob>,
     /// The performers and the Lambda functions their tiles invoke (`activity.rs`).
     performers: Option<RawPerformers>,
     lambda: Option<RawLambda>,
@@ -58,7 +104,13 @@ struct RawWorkload {
     index: Option<String>,
     dimension: String,
     /// Demand in units per second, interpolated linearly between points.
+    #[serde(default)]
     points: Vec<RawPoint>,
+    /// Or a CloudWatch export (`export.rs`), relative to the scenario file, and the Ids of its
+    /// consumed-units and (optional) throttle-events results.
+    export: Option<String>,
+    consumed: Option<String>,
+    throttled: Option<String>,
     /// Demand on one partition key (served at most at the per-partition limit), also interpolated.
     #[serde(default)]
     hot_key: Vec<RawPoint>,
@@ -82,6 +134,8 @@ pub struct Scenario {
     pub metric_delay_seconds: (u64, u64),
     pub tables: Vec<TableSpec>,
     pub workload: Vec<Workload>,
+    /// Ingest jobs, in file order.
+    pub jobs: Vec<JobSpec>,
     /// Performers and Lambda functions; `None` for a scenario of tables only.
     pub activity: Option<Activity>,
 }
@@ -122,7 +176,8 @@ impl Scenario {
     /// Unknown name or path, unreadable file, or problems in the file.
     pub fn load(name_or_path: &str) -> Result<Self, Problems> {
         if let Some((name, text)) = SHIPPED.iter().find(|(n, _)| *n == name_or_path) {
-            return Self::parse(Path::new(&format!("simulations/{name}.toml")), text);
+            let path = format!("simulations/{name}.toml");
+            return Self::parse_from(Path::new(&path), text, export::Origin::Shipped);
         }
         let path = Path::new(name_or_path);
         if !path.exists() {
@@ -145,6 +200,10 @@ impl Scenario {
     /// # Errors
     /// Text over `source::MAX_INPUT_BYTES`, or every problem found in the text.
     pub fn parse(path: &Path, text: &str) -> Result<Self, Problems> {
+        Self::parse_from(path, text, export::Origin::File)
+    }
+
+    fn parse_from(path: &Path, text: &str, origin: export::Origin) -> Result<Self, Problems> {
         crate::source::check_size(path, text)?;
         let source = Source::new(path, text);
         let (raw, mut c) = source.check::<RawScenario>(&[])?;
@@ -157,7 +216,8 @@ impl Scenario {
             " (one CloudWatch period to a month of virtual time)",
         );
         let tables = tables::check(&mut c, &raw.tables);
-        let workload = workloads(&mut c, &raw.workload, &tables);
+        let workload = workloads(&mut c, &raw.workload, &tables, (origin, path));
+        let jobs = jobs::check(&mut c, &raw.jobs, &tables);
         let update_seconds = c.pair(
             "update_seconds",
             raw.update_seconds,
@@ -190,6 +250,7 @@ impl Scenario {
             metric_delay_seconds,
             tables,
             workload,
+            jobs,
             activity,
         })
     }
@@ -222,12 +283,44 @@ fn series(c: &mut Checker<'_, '_>, field: &str, raw: &[RawPoint], max: u64) -> V
     points
 }
 
-fn workloads(c: &mut Checker<'_, '_>, raw: &[RawWorkload], tables: &[TableSpec]) -> Vec<Workload> {
+fn workloads(
+    c: &mut Checker<'_, '_>,
+    raw: &[RawWorkload],
+    tables: &[TableSpec],
+    (origin, path): (export::Origin, &Path),
+) -> Vec<Workload> {
     c.count("workload", raw.len(), MAX_WORKLOADS);
     let mut checked = Vec::new();
     for (i, w) in raw.iter().enumerate() {
         let at = format!("workload.{i}");
-        let points = series(c, &format!("{at}.points"), &w.points, MAX_DEMAND);
+        let mut points = series(c, &format!("{at}.points"), &w.points, MAX_DEMAND);
+        match &w.export {
+            Some(_) if !w.points.is_empty() => {
+                c.fail(
+                    &format!("{at}.export"),
+                    "give `points` or `export`, not both",
+                );
+            }
+            Some(file) => {
+                let wanted = export::Wanted {
+                    at: &at,
+                    export: file,
+                    consumed: w.consumed.as_deref(),
+                    throttled: w.throttled.as_deref(),
+                };
+                points = export::points(c, origin, path, &wanted);
+            }
+            None => {
+                for (key, given) in [("consumed", &w.consumed), ("throttled", &w.throttled)] {
+                    if given.is_some() {
+                        c.fail(
+                            &format!("{at}.{key}"),
+                            "names a result of an `export`; give the export",
+                        );
+                    }
+                }
+            }
+        }
         let hot_key = series(c, &format!("{at}.hot_key"), &w.hot_key, MAX_DEMAND);
         let dimension = match w.dimension.as_str() {
             "read" => Dimension::Read,
@@ -266,7 +359,7 @@ fn workloads(c: &mut Checker<'_, '_>, raw: &[RawWorkload], tables: &[TableSpec])
                 }
             }
         }
-        if points.is_empty() {
+        if points.is_empty() && w.export.is_none() {
             c.fail(&format!("{at}.points"), "needs at least one point");
         }
         let noise = c.real(
@@ -292,10 +385,11 @@ fn workloads(c: &mut Checker<'_, '_>, raw: &[RawWorkload], tables: &[TableSpec])
 /// Linear interpolation over (second, value) points; flat before the first and after the last.
 #[must_use]
 pub fn interpolate(points: &[(u64, f64)], t: u64) -> f64 {
-    match points.iter().position(|p| p.0 > t) {
-        None => points.last().map_or(0.0, |p| p.1),
-        Some(0) => points[0].1,
-        Some(i) => {
+    // Points are in time order: the first after `t` by binary search (an export has hundreds).
+    match points.partition_point(|p| p.0 <= t) {
+        i if i == points.len() => points.last().map_or(0.0, |p| p.1),
+        0 => points[0].1,
+        i => {
             let (t0, v0) = points[i - 1];
             let (t1, v1) = points[i];
             #[allow(clippy::cast_precision_loss)]

@@ -5,6 +5,7 @@
 //! random draw is a hash of the scenario seed and what is drawn, so a run is reproducible and
 //! the oracle can look at true demand ahead of time.
 
+use super::jobs::Jobs;
 use super::lambdas::Lambdas;
 use super::scenario::{Scenario, TableSpec, interpolate};
 use crate::model::{BillingMode, Dimension, Point, Resource, Series, TableStatus};
@@ -100,7 +101,15 @@ struct Datapoint {
 /// Running totals that the summary reports; all provisioned capacity in the world is costed.
 #[derive(Debug, Clone, Default)]
 pub struct Totals {
+    /// Units throttled, every attempt counted: a job's tile throttled, returned to its queue and
+    /// throttled again counts twice.
     pub throttled_requests: f64,
+    /// Fresh requests, in units, asked of the tables: every workload's demand (tables and GSI
+    /// reads; a table write that also writes its GSIs counts once, as its throttles do) plus each
+    /// job tile's units on its first receive, not its retries. It depends on the scenario and
+    /// seed only, so it is the same for every controller. The functions of an activity scenario
+    /// (`lambdas.rs`) are not counted: their load depends on how the run goes.
+    pub requests_demanded: f64,
     pub seconds_with_throttling: u64,
     pub capacity_cost_usd: f64,
     /// Summed over every table and GSI, so `u64`: a hundred tables of 21 resources each at
@@ -137,6 +146,8 @@ pub struct World {
     last_second: Vec<Snapshot>,
     /// The Lambda functions and performers (`lambdas.rs`); empty for a tables-only scenario.
     pub lambdas: Lambdas,
+    /// The ingest jobs and their queues (`jobs.rs`); empty without `[[jobs]]`.
+    pub jobs: Jobs,
     /// Every message the controller sent, in order (`SimCloud` records them).
     pub received: Vec<super::performers::Received>,
 }
@@ -212,6 +223,12 @@ impl World {
             totals: Totals::default(),
             last_second: Vec::new(),
             lambdas: Lambdas::new(scenario.activity.as_ref(), domain, scenario.seed),
+            jobs: Jobs::new(
+                &scenario.jobs,
+                domain,
+                scenario.seed,
+                scenario.duration.as_secs(),
+            ),
             received: Vec::new(),
         }
     }
@@ -222,9 +239,43 @@ impl World {
         self.now.0 - self.start.0
     }
 
-    /// True demand (general, hot key) in units per second on a resource at a scenario second.
+    /// True demand (general, hot key) in units per second on a resource at a scenario second:
+    /// the workloads', and on a table the functions' and ingest jobs' (now: what they put on it
+    /// this second, retries included; later: the jobs' plan).
     #[must_use]
     pub fn demand(
+        &self,
+        table_short: &str,
+        index: Option<&str>,
+        dimension: Dimension,
+        second: u64,
+    ) -> (f64, f64) {
+        let (mut general, hot) = self.workload_demand(table_short, index, dimension, second);
+        if index.is_none() {
+            general += self.pipeline_load(table_short, dimension, second);
+        }
+        (general, hot)
+    }
+
+    /// What the functions and jobs put on a table (see [`World::demand`]).
+    fn pipeline_load(&self, table_short: &str, dimension: Dimension, second: u64) -> f64 {
+        let mut load = 0.0;
+        // What the functions put on the table now (a look ahead sees the current load).
+        if !self.lambdas.is_empty() {
+            load += self.lambdas.table_load(table_short, dimension);
+        }
+        if !self.jobs.is_empty() {
+            load += if second <= self.elapsed() {
+                self.jobs.load(table_short, dimension)
+            } else {
+                self.jobs.planned(table_short, dimension, second)
+            };
+        }
+        load
+    }
+
+    /// The `[[workload]]` demand (general, hot key) alone.
+    fn workload_demand(
         &self,
         table_short: &str,
         index: Option<&str>,
@@ -245,10 +296,6 @@ impl World {
             general += interpolate(&w.points, second) * noise;
             hot += interpolate(&w.hot_key, second) * noise;
         }
-        // What the functions put on the table now (a look ahead sees the current load).
-        if index.is_none() && !self.lambdas.is_empty() {
-            general += self.lambdas.table_load(table_short, dimension);
-        }
         (general, hot)
     }
 
@@ -260,6 +307,7 @@ impl World {
             let shares = self.throttled_shares();
             self.lambdas.step(second, &shares);
         }
+        let mut demanded = self.jobs.step(second);
         let mut snapshots = Vec::new();
         let mut throttled_now = 0.0;
         for ti in 0..self.tables.len() {
@@ -267,7 +315,9 @@ impl World {
             let billing = self.tables[ti].spec.billing;
             for dimension in Dimension::BOTH {
                 let d = dim_index(dimension);
-                let (general, hot) = self.demand(&short, None, dimension, second);
+                let (general, hot) = self.workload_demand(&short, None, dimension, second);
+                demanded += general + hot;
+                let general = general + self.pipeline_load(&short, dimension, second);
                 let limit = if dimension == Dimension::Read {
                     PARTITION_READ_LIMIT
                 } else {
@@ -334,6 +384,7 @@ impl World {
             for xi in 0..self.tables[ti].indexes.len() {
                 let name = self.tables[ti].indexes[xi].name.clone();
                 let (general, hot) = self.demand(&short, Some(&name), Dimension::Read, second);
+                demanded += general + hot;
                 let wanted = general + hot.min(PARTITION_READ_LIMIT);
                 let table = &mut self.tables[ti];
                 let index = &mut table.indexes[xi];
@@ -352,7 +403,12 @@ impl World {
             }
         }
         self.account(throttled_now);
+        self.totals.requests_demanded += demanded;
         self.last_second = snapshots;
+        if !self.jobs.is_empty() {
+            let shares = self.throttled_shares();
+            self.jobs.settle(second, &shares);
+        }
         self.now = self.now.plus(std::time::Duration::from_secs(1));
         if self.now.0.is_multiple_of(60) {
             self.publish_minute();

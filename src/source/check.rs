@@ -58,6 +58,11 @@ impl<'s, 'a> Checker<'s, 'a> {
         }
     }
 
+    /// Adds a problem found in another file the checked one names (a scenario's export).
+    pub fn push(&mut self, problem: Problem) {
+        self.problems.push(problem);
+    }
+
     /// Ends the check.
     ///
     /// # Errors
