@@ -1,7 +1,9 @@
 //! Guardrails: the pure step between deciding and acting. Every proposed action is admitted or
 //! held with a reason; nothing here reads a clock or the network.
 
-use crate::action::{Action, CapacityChange, Held, HoldReason, RedriveOrder, RedriveOrigin};
+use crate::action::{
+    Action, CapacityChange, ChangeCause, Held, HoldReason, RedriveOrder, RedriveOrigin,
+};
 use crate::memory::Memory;
 use crate::model::{BillingMode, CapacityKey, Observed, TableStatus};
 use crate::policy::Policy;
@@ -233,7 +235,16 @@ fn check_change(
     }
     let rule = policy.table_rule(&key.resource.table);
     let raising = matches!(action, Action::RaiseCapacity(_));
-    if let Some(rule) = rule {
+    // The cooldown waits for new CloudWatch evidence; the ingest queues give new evidence every
+    // tick, and a GSI's raise follows its table's.
+    let fresh_evidence = matches!(
+        action,
+        Action::RaiseCapacity(CapacityChange {
+            cause: ChangeCause::FeedForward | ChangeCause::FollowsTable,
+            ..
+        })
+    );
+    if let Some(rule) = rule.filter(|_| !fresh_evidence) {
         let cooldown = rule.raise.cooldown;
         if let Some(until) = memory
             .last_change(key)
@@ -242,6 +253,8 @@ fn check_change(
         {
             return Err(HoldReason::Cooldown { until });
         }
+    }
+    if let Some(rule) = rule {
         let ceiling = rule.limits(key.dimension).ceiling;
         if raising && change.from >= ceiling {
             return Err(HoldReason::CeilingReached { ceiling });

@@ -226,6 +226,12 @@ fn size(
         .raise
         .utilisation
         .is_some_and(|u| consumed / during >= u);
+    let forecast = match (tiles, &rule.feed_forward) {
+        (Some(tiles), Some(feed)) => {
+            feed_forward::forecast(&memory.capacity, view, feed, tiles, &key)
+        }
+        _ => None,
+    };
     let mut need = None;
     if let Some(demand) = demand {
         if throttling && demand / during < rule.hot_partition_below {
@@ -248,18 +254,16 @@ fn size(
             } else {
                 ChangeCause::HighUtilisation
             };
-            need = Some((
-                project(view, obs, dimension, minute, demand, evidence.age),
-                cause,
-            ));
+            // The queues already say where a ramp of tiles is going: CloudWatch's minutes are
+            // the past, and projecting them would count the same ramp twice.
+            let projected = if forecast.is_some() {
+                demand
+            } else {
+                project(view, obs, dimension, minute, demand, evidence.age)
+            };
+            need = Some((projected, cause));
         }
     }
-    let forecast = match (tiles, &rule.feed_forward) {
-        (Some(tiles), Some(feed)) => {
-            feed_forward::forecast(&memory.capacity, view, feed, tiles, &key)
-        }
-        _ => None,
-    };
     if let Some(f) = forecast {
         let trigger = rule.raise.utilisation.unwrap_or(FORECAST_TRIGGER).min(1.0);
         let fills = f.expected_per_s >= f64::from(provisioned) * trigger;
