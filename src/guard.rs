@@ -236,11 +236,11 @@ fn check_change(
     let rule = policy.table_rule(&key.resource.table);
     let raising = matches!(action, Action::RaiseCapacity(_));
     // The cooldown waits for new CloudWatch evidence; the ingest queues give new evidence every
-    // tick, and a GSI's raise follows its table's.
+    // tick.
     let fresh_evidence = matches!(
         action,
         Action::RaiseCapacity(CapacityChange {
-            cause: ChangeCause::FeedForward | ChangeCause::FollowsTable,
+            cause: ChangeCause::FeedForward,
             ..
         })
     );

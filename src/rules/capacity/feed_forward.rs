@@ -137,21 +137,24 @@ pub fn forecast(
     })
 }
 
-/// Whether the ingest jobs that wrote the tables are over: tiles were uploaded within the last
-/// hour, and now every job's queues are empty or gone (and the listing was read).
+/// When the ingest jobs that wrote the tables ended, if they are over: tiles were uploaded
+/// within the last hour, and now every job's queues are empty or gone (and the listing was
+/// read). The time is the end of the last reading that saw tiles uploaded.
 #[must_use]
-pub fn jobs_over(memory: &CapacityMemory, observed: &Observed) -> bool {
-    let recent = memory
+pub fn jobs_over(memory: &CapacityMemory, observed: &Observed) -> Option<Timestamp> {
+    let last = memory
         .uploads
         .iter()
-        .any(|u| u.tiles > 0 && observed.at.since(u.to) < JOBS_REMEMBERED);
+        .filter(|u| u.tiles > 0 && observed.at.since(u.to) < JOBS_REMEMBERED)
+        .map(|u| u.to)
+        .max()?;
     let listing_failed = observed.unobserved.iter().any(|u| u.subject.ends_with('*'));
     let busy = observed.jobs.iter().any(|j| {
         [&j.upload, &j.index]
             .iter()
             .any(|q| q.as_ref().is_some_and(|d| d.total() > 0))
     });
-    recent && !listing_failed && !busy
+    (!listing_failed && !busy).then_some(last)
 }
 
 /// Updates what the capacity rule remembers from this tick's observation: the jobs' upload

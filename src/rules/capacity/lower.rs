@@ -19,13 +19,15 @@ const MIN_DECREASE_UNITS: u32 = 5;
 /// AWS: 4 decreases at any time of a UTC day.
 const FREE_DECREASES_PER_DAY: u32 = 4;
 const HOUR: Duration = Duration::from_secs(3600);
-/// After the jobs are over, the quiet window shrinks to this: the queues say the load is gone.
-pub const AFTER_JOBS: Duration = Duration::from_secs(600);
+/// After the jobs are over, this many minutes of what is left are enough to size it: the
+/// queues say the load is gone.
+pub const AFTER_JOBS: Duration = Duration::from_secs(180);
 
 /// What a lowering may see beyond the dimension's own series.
 pub(super) struct Context {
     pub minute: Timestamp,
-    pub jobs_over: bool,
+    /// When the ingest jobs writing the table ended, if they are over.
+    pub jobs_over: Option<Timestamp>,
     /// Units/s the ingest queues still forecast for each dimension.
     pub forecast: Vec<(CapacityKey, f64)>,
     /// Resources with a hot partition escalated recently.
@@ -66,13 +68,20 @@ fn lower_one(
         dimension,
     };
     let provisioned = obs.dimension(dimension).provisioned?;
-    let (quiet_for, cause) = if context.jobs_over && rule.feed_forward.is_some() {
-        (lower.quiet_for.min(AFTER_JOBS), ChangeCause::JobsOver)
-    } else {
-        (lower.quiet_for, ChangeCause::LowUtilisation)
+    // The window ends with the table's minute: later minutes are still in flight. Once the jobs
+    // are over it begins with the first whole minute after they ended: what they wrote before
+    // says nothing of what is left.
+    let period = observed.period.as_secs().max(1);
+    let (window_start, quiet_for, cause) = match context.jobs_over {
+        Some(ended) if rule.feed_forward.is_some() => {
+            let start = Timestamp(ended.0.div_ceil(period) * period);
+            (start, AFTER_JOBS, ChangeCause::JobsOver)
+        }
+        _ => {
+            let start = context.minute.plus(observed.period).minus(lower.quiet_for);
+            (start, lower.quiet_for, ChangeCause::LowUtilisation)
+        }
     };
-    // The window ends with the table's minute: later minutes are still in flight.
-    let window_start = context.minute.plus(observed.period).minus(quiet_for);
     if memory
         .last_change(&key)
         .is_some_and(|c| c.at > window_start)
@@ -87,7 +96,7 @@ fn lower_one(
         .filter(|m| *m <= context.minute)
         .collect();
     // Three quarters of the window's minutes, so a gap in the data is not read as calm.
-    let expected = quiet_for.as_secs() / observed.period.as_secs().max(1);
+    let expected = quiet_for.as_secs() / period;
     if (minutes.len() as u64) * 4 < expected * 3 {
         return None;
     }

@@ -90,7 +90,7 @@ fn plan_table(
     rule: &TableRule,
     memory: &Memory,
     tiles: Option<&feed_forward::Tiles>,
-    jobs_over: bool,
+    jobs_over: Option<crate::time::Timestamp>,
     hot_known: &[Resource],
     decision: &mut Decision,
 ) {

@@ -59,8 +59,14 @@ pub(super) fn raises(
     let table_write = sized
         .iter()
         .find(|s| s.key.resource.index.is_none() && s.key.dimension == Dimension::Write)
-        .and_then(|s| s.need.map(|(n, _)| n));
-    if let Some(table_need) = table_write {
+        .and_then(|s| s.need);
+    if let Some((table_need, table_cause)) = table_write {
+        // A forecast stays a forecast for the GSI too (it has fresh evidence each tick).
+        let cause = if table_cause == ChangeCause::FeedForward {
+            ChangeCause::FeedForward
+        } else {
+            ChangeCause::FollowsTable
+        };
         for s in sized
             .iter_mut()
             .filter(|s| s.key.resource.index.is_some() && s.key.dimension == Dimension::Write)
@@ -72,7 +78,7 @@ pub(super) fn raises(
                 .map_or(1.0, |i| view.write_share(i));
             let follows = table_need * share;
             if s.need.is_none_or(|(n, _)| n <= follows) {
-                s.need = Some((follows, ChangeCause::FollowsTable));
+                s.need = Some((follows, cause));
             }
         }
     }
