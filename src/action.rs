@@ -55,6 +55,12 @@ pub enum ChangeCause {
     HighUtilisation,
     BelowFloor,
     LowUtilisation,
+    /// The ingest jobs' queues show more tiles coming than the capacity will take.
+    FeedForward,
+    /// A GSI's writes follow its table's: every indexed item written to the table writes it.
+    FollowsTable,
+    /// The ingest jobs writing this table are over (their queues are empty or gone).
+    JobsOver,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -64,6 +70,52 @@ pub struct CapacityChange {
     pub to: u32,
     pub cause: ChangeCause,
     pub evidence: Evidence,
+    /// Estimated demand the new capacity is sized from, units/s (`to` = demand × headroom).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub demand: Option<f64>,
+    /// For a feed-forward change: what the ingest queues showed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forecast: Option<Forecast>,
+}
+
+/// Demand read ahead from the ingest jobs' upload queues.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Forecast {
+    /// Jobs whose upload queues fell.
+    pub jobs: usize,
+    /// Tiles per second taken from the upload queues over the latest reading.
+    pub tiles_per_s: f64,
+    /// How fast that rate grows, tiles/s per second (0 when steady or falling).
+    pub rising_per_s2: f64,
+    /// Units one tile costs this dimension (learned, or the policy's prior).
+    pub units_per_tile: f64,
+    /// Minutes of history `units_per_tile` was learned from (0: the policy's prior).
+    pub learned_minutes: u32,
+    /// Units/s expected when the change can take effect.
+    pub expected_per_s: f64,
+}
+
+impl fmt::Display for Forecast {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "from the ingest queues: {} job(s) uploading {:.0} tiles/s",
+            self.jobs, self.tiles_per_s
+        )?;
+        if self.rising_per_s2 > 0.0 {
+            write!(f, " (rising {:.1}/s each second)", self.rising_per_s2)?;
+        }
+        let learned = if self.learned_minutes == 0 {
+            "the policy's prior".to_string()
+        } else {
+            format!("learned over {} min", self.learned_minutes)
+        };
+        write!(
+            f,
+            " × {:.2} units/tile ({learned}) → {:.0}/s expected",
+            self.units_per_tile, self.expected_per_s
+        )
+    }
 }
 
 /// Why a person must look: more capacity would not help, or the controller cannot act.
@@ -74,8 +126,10 @@ pub enum EscalationCause {
     HotPartition,
     /// An on-demand table throttles only on a hot key or a sudden doubling of peak traffic.
     OnDemandThrottling,
-    /// Still throttling at the policy ceiling.
+    /// Still throttling at the policy ceiling, or demand × headroom is above it.
     CeilingReached,
+    /// The spend cap held or trimmed a raise that demand needs.
+    SpendCapReached,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -191,8 +245,19 @@ impl Action {
                     ChangeCause::HighUtilisation => "utilisation high",
                     ChangeCause::BelowFloor => "below the policy floor",
                     ChangeCause::LowUtilisation => "utilisation low for the quiet period",
+                    ChangeCause::FeedForward => "more tiles coming than it will take",
+                    ChangeCause::FollowsTable => "follows its table's writes",
+                    ChangeCause::JobsOver => "the ingest jobs writing it are over",
                 };
-                format!("{} → {}: {why}; {}", c.from, c.to, c.evidence)
+                let demand = c
+                    .demand
+                    .map(|d| format!(" (demand about {d:.0}/s)"))
+                    .unwrap_or_default();
+                let forecast = c.forecast.map(|f| format!("; {f}")).unwrap_or_default();
+                format!(
+                    "{} → {}: {why}{demand}; {}{forecast}",
+                    c.from, c.to, c.evidence
+                )
             }
             Action::Escalate(e) => format!("{:?}: {}; {}", e.cause, e.evidence, e.advice),
             Action::Redrive(r) => {

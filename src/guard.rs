@@ -1,10 +1,14 @@
 //! Guardrails: the pure step between deciding and acting. Every proposed action is admitted or
 //! held with a reason; nothing here reads a clock or the network.
 
-use crate::action::{Action, CapacityChange, Held, HoldReason, RedriveOrder, RedriveOrigin};
+use crate::action::{
+    Action, CapacityChange, ChangeCause, Held, HoldReason, RedriveOrder, RedriveOrigin,
+};
 use crate::memory::Memory;
 use crate::model::{BillingMode, CapacityKey, Observed, TableStatus};
 use crate::policy::Policy;
+
+mod budget;
 use crate::time::Timestamp;
 use serde::Serialize;
 use std::time::Duration;
@@ -33,7 +37,8 @@ pub fn admit(
     let at = observed.at;
     let mut admission = Admission::default();
     let mut actions_this_hour = memory.actions_in_last_hour(at);
-    let mut extra_cost = extra_cost_per_hour(observed, policy, memory);
+    let extra_cost = extra_cost_per_hour(observed, policy, memory);
+    let mut raises: Vec<CapacityChange> = Vec::new();
     // A refused decrease would sink the whole UpdateTable, raise included: on a table that
     // raises this tick, decreases wait for a later tick.
     let raising_tables: Vec<String> = actions
@@ -103,33 +108,9 @@ pub fn admit(
         };
         match verdict {
             Err(reason) => admission.held.push(Held::action(action, reason)),
+            // Raises share the spend cap: they are admitted together, below.
             Ok(()) => match action {
-                Action::RaiseCapacity(change) => {
-                    let price = policy.guardrails.prices.per_unit_hour(change.key.dimension);
-                    let cap = policy.guardrails.max_extra_cost_usd_per_hour;
-                    let affordable = ((cap - extra_cost) / price).floor().max(0.0);
-                    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-                    let to = change.to.min(
-                        change
-                            .from
-                            .saturating_add(affordable.min(f64::from(u32::MAX)) as u32),
-                    );
-                    if to <= change.from {
-                        let reason = HoldReason::BudgetExhausted {
-                            extra_usd_per_hour: extra_cost,
-                            cap_usd_per_hour: cap,
-                        };
-                        admission
-                            .held
-                            .push(Held::action(Action::RaiseCapacity(change), reason));
-                        continue;
-                    }
-                    extra_cost += f64::from(to - change.from) * price;
-                    actions_this_hour += 1;
-                    admission
-                        .admitted
-                        .push(Action::RaiseCapacity(CapacityChange { to, ..change }));
-                }
+                Action::RaiseCapacity(change) => raises.push(change),
                 other => {
                     if other.is_mutating() {
                         actions_this_hour += 1;
@@ -137,6 +118,33 @@ pub fn admit(
                     admission.admitted.push(other);
                 }
             },
+        }
+    }
+    let allocation = budget::allocate(raises, extra_cost, policy);
+    admission
+        .admitted
+        .extend(allocation.admitted.into_iter().map(Action::RaiseCapacity));
+    for (change, reason) in allocation.held {
+        admission
+            .held
+            .push(Held::action(Action::RaiseCapacity(change), reason));
+    }
+    for escalation in budget::shortfalls(&allocation.short, policy) {
+        let key = (escalation.resource.clone(), escalation.cause);
+        let recent = memory
+            .last_escalation(&escalation.resource, escalation.cause)
+            .map(|last| last.plus(policy.guardrails.escalation_interval))
+            .filter(|until| *until > at);
+        match recent {
+            Some(until) => admission.held.push(Held::action(
+                Action::Escalate(escalation),
+                HoldReason::AlreadyEscalated { until },
+            )),
+            None if !escalated_now.contains(&key) => {
+                escalated_now.push(key);
+                admission.admitted.push(Action::Escalate(escalation));
+            }
+            None => {}
         }
     }
     admission
@@ -227,7 +235,16 @@ fn check_change(
     }
     let rule = policy.table_rule(&key.resource.table);
     let raising = matches!(action, Action::RaiseCapacity(_));
-    if let Some(rule) = rule {
+    // The cooldown waits for new CloudWatch evidence; the ingest queues give new evidence every
+    // tick.
+    let fresh_evidence = matches!(
+        action,
+        Action::RaiseCapacity(CapacityChange {
+            cause: ChangeCause::FeedForward,
+            ..
+        })
+    );
+    if let Some(rule) = rule.filter(|_| !fresh_evidence) {
         let cooldown = rule.raise.cooldown;
         if let Some(until) = memory
             .last_change(key)
@@ -236,6 +253,8 @@ fn check_change(
         {
             return Err(HoldReason::Cooldown { until });
         }
+    }
+    if let Some(rule) = rule {
         let ceiling = rule.limits(key.dimension).ceiling;
         if raising && change.from >= ceiling {
             return Err(HoldReason::CeilingReached { ceiling });

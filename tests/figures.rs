@@ -216,9 +216,9 @@ fn the_spend_cap_binds_on_the_26k_burst() {
                 * prices.rcu_usd_per_hour
     };
     let cap = policy.guardrails.max_extra_cost_usd_per_hour;
-    // The header's figures: $34.13/h to serve the demand, $50.69/h + reads for the raise.
+    // The header's figures: $34.13/h to serve the demand; demand × headroom (1.25) is over the cap.
     assert!((cost(1.0) - 34.13).abs() < 0.01, "{}", cost(1.0));
-    assert!(cost(1.0) < cap && cost(rule.raise.factor) > cap);
+    assert!(cost(1.0) < cap && cost(rule.raise.headroom) > cap);
     // And remediator's write capacity alone never costs more than the cap.
     let runs = compare(&["burst-26k"], &[53]);
     let Some(ours) = runs[0].runs[0].of(ControllerKind::Remediator) else {

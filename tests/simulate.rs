@@ -90,18 +90,10 @@ fn raises_stop_at_the_ceiling_and_the_controller_escalates() {
         "{:?}",
         result.summary
     );
-    assert!(
-        result
-            .timeline
-            .iter()
-            .any(|e| e.kind == "escalated" && e.text.contains("CeilingReached"))
-    );
-    assert!(
-        result
-            .timeline
-            .iter()
-            .any(|e| e.kind == "held" && e.text.contains("ceiling 1000 reached"))
-    );
+    // The plan sizes to demand × headroom, sees it above the ceiling, and says so with figures.
+    assert!(result.timeline.iter().any(|e| e.kind == "escalated"
+        && e.text.contains("CeilingReached")
+        && e.text.contains("the ceiling is 1000")));
 }
 
 #[test]
@@ -139,7 +131,9 @@ fn hot_partition_is_escalated_and_not_chased_with_capacity() {
         raises.iter().all(|at| *at < first_escalation),
         "raised after recognising the hot partition: {raises:?}"
     );
-    assert!(raises.len() <= 2, "{raises:?}");
+    // Before the hot key shows for two minutes, the ramp of ordinary writes under it is sized
+    // to demand × headroom: a few raises, none after.
+    assert!(raises.len() <= 3, "{raises:?}");
     assert!(ours.summary.throttled_requests < boss.throttled_requests);
     assert!(ours.summary.throttled_requests < tracking.throttled_requests);
     // Chasing the hot key with capacity is what raising hard on throttles does; BOSS's own

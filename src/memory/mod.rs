@@ -9,9 +9,11 @@ use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
+pub mod capacity;
 mod intent;
 pub mod validate;
 
+pub use capacity::CapacityMemory;
 pub use intent::Intent;
 
 const DAY: Duration = Duration::from_secs(86_400);
@@ -120,6 +122,9 @@ pub struct Memory {
     /// stopped mid-act left them; the next tick resolves them against the world.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub intents: Vec<Intent>,
+    /// Job upload rates, units per tile and start-of-day capacities (the capacity rule's).
+    #[serde(default)]
+    pub capacity: CapacityMemory,
 }
 
 impl Memory {
@@ -129,14 +134,19 @@ impl Memory {
         self.changes.iter().rev().find(|c| &c.key == key)
     }
 
-    /// Mutating actions within the hour before `at`.
+    /// Mutating actions within the hour before `at`: the changes of one table made at one time
+    /// went as one UpdateTable, so they count once.
     #[must_use]
     pub fn actions_in_last_hour(&self, at: Timestamp) -> u32 {
-        let n = self
+        let mut updates: Vec<(&str, Timestamp)> = self
             .changes
             .iter()
             .filter(|c| at.since(c.at) < HOUR && c.at <= at)
-            .count();
+            .map(|c| (c.key.resource.table.as_str(), c.at))
+            .collect();
+        updates.sort_unstable();
+        updates.dedup();
+        let n = updates.len();
         u32::try_from(n).unwrap_or(u32::MAX)
     }
 

@@ -305,8 +305,9 @@ async fn observe_job<Q: Queues>(
 }
 
 /// Adds the depth of every ingest job's queues (ingest, upload, tile-index and its dead-letter
-/// queue), read when re-drive, drift detection or the alarms are on: the re-drive rule judges
-/// them, a pause names the jobs, the alarms watch them. Failures are listed as unobserved; the
+/// queue), read when re-drive, drift detection, the alarms or a capacity feed-forward are on:
+/// the re-drive rule judges them, a pause names the jobs, the alarms watch them, and the
+/// capacity rule reads demand ahead from them. Failures are listed as unobserved; the
 /// capacity rules go on.
 pub async fn observe_ingest<Q: Queues>(
     queues: &Q,
@@ -314,7 +315,8 @@ pub async fn observe_ingest<Q: Queues>(
     observed: &mut Observed,
     deadline: Deadline,
 ) {
-    if policy.redrive.enabled || policy.drift.enabled || policy.alarms.enabled {
+    let feed_forward = policy.tables.iter().any(|t| t.feed_forward.is_some());
+    if policy.redrive.enabled || policy.drift.enabled || policy.alarms.enabled || feed_forward {
         let prefix = policy.domain.ingest_queue_prefix();
         match deadline.call("ListQueues", queues.list(&prefix)).await {
             Ok(mut urls) => {

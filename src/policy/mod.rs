@@ -101,6 +101,8 @@ pub struct TableRule {
     /// Throttling while (consumed + throttled) / provisioned stays below this is a hot partition.
     pub hot_partition_below: f64,
     pub lower: Option<Lower>,
+    /// Read the ingest jobs' queues to raise this table before it throttles (TileIndex).
+    pub feed_forward: Option<FeedForward>,
 }
 
 impl TableRule {
@@ -125,7 +127,10 @@ pub struct Raise {
     pub throttle_events_per_minute: Option<f64>,
     /// Raise when consumed / provisioned reaches this (burst credit lets it pass 1.0).
     pub utilisation: Option<f64>,
-    pub factor: f64,
+    /// Capacity is sized to estimated demand × headroom (the policy's `headroom`, or `factor`
+    /// as older policies call it).
+    pub headroom: f64,
+    /// A raise adds at least this many units.
     pub min_step: u32,
     pub cooldown: Duration,
 }
@@ -135,6 +140,25 @@ pub struct Lower {
     pub utilisation_below: f64,
     pub quiet_for: Duration,
     pub target_utilisation: f64,
+    /// Free decreases of the UTC day (AWS allows 4, then one an hour) kept back from routine
+    /// lowering for a cut that saves more than half the capacity.
+    pub reserve_decreases: u32,
+    /// Whether lowering may go below the capacity the table had when the UTC day began (or when
+    /// the controller first saw it that day): a table kept warm starts the next burst warm.
+    pub below_start_of_day: bool,
+    /// After demand falls, capacity stays at least at the highest demand of this span (0: off):
+    /// bursts that recur start warm. Not once the ingest jobs are over (their queues say no more
+    /// is coming).
+    pub keep_warm_for: Duration,
+}
+
+/// Feed-forward: every TileIndex write comes from a tile that went through an ingest job's
+/// upload queue, so the queues' live counts show demand minutes before CloudWatch does.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct FeedForward {
+    /// Write units per tile on the table before any is learned (tileUploadLambda writes one
+    /// small item per tile: 1 WCU); learned from history per resource and dimension after.
+    pub units_per_tile: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -52,6 +52,13 @@ pub struct RawTableRule {
     pub raise: Option<RawRaise>,
     pub hot_partition: Option<RawHotPartition>,
     pub lower: Option<RawLower>,
+    pub feed_forward: Option<RawFeedForward>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RawFeedForward {
+    pub enabled: Option<bool>,
+    pub units_per_tile: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -64,6 +71,8 @@ pub struct RawLimits {
 pub struct RawRaise {
     pub throttle_events_per_minute: Option<f64>,
     pub utilisation: Option<f64>,
+    pub headroom: Option<f64>,
+    /// The older name of `headroom`.
     pub factor: Option<f64>,
     pub min_step: Option<Whole>,
     pub cooldown: Option<String>,
@@ -80,6 +89,9 @@ pub struct RawLower {
     pub utilisation_below: Option<f64>,
     pub quiet_for: Option<String>,
     pub target_utilisation: Option<f64>,
+    pub reserve_decreases: Option<Whole>,
+    pub below_start_of_day: Option<bool>,
+    pub keep_warm_for: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -81,7 +81,7 @@ pub fn policy_within_bounds(p: &Policy) {
             );
         }
         let r = &t.raise;
-        assert!(r.factor > 1.0 && r.factor <= MAX_FACTOR);
+        assert!(r.headroom > 1.0 && r.headroom <= MAX_FACTOR);
         assert!((1..=MAX_UNITS).contains(&r.min_step));
         assert!(r.cooldown >= METRIC_PERIOD && r.cooldown <= MAX_DURATION);
         assert!(r.throttle_events_per_minute.is_some() || r.utilisation.is_some());

@@ -2,11 +2,11 @@
 
 use super::Checker;
 use crate::policy::bounds::{
-    MAX_FACTOR, MAX_LISTED, MAX_THROTTLE_EVENTS_PER_MINUTE, MAX_UNITS, MAX_UTILISATION,
-    METRIC_PERIOD, MIN_QUIET_FOR,
+    MAX_FACTOR, MAX_KEEP_WARM, MAX_LISTED, MAX_THROTTLE_EVENTS_PER_MINUTE, MAX_UNITS,
+    MAX_UNITS_PER_TILE, MAX_UTILISATION, METRIC_PERIOD, MIN_QUIET_FOR,
 };
 use crate::policy::raw::{RawLimits, RawTableRule};
-use crate::policy::{Domain, Limits, Lower, Raise, TableRule};
+use crate::policy::{Domain, FeedForward, Limits, Lower, Raise, TableRule};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -93,10 +93,19 @@ impl Checker<'_, '_> {
         if throttle.is_none() && utilisation.is_none() {
             self.fail(&format!("{at}.raise"), "give throttle_events_per_minute and/or utilisation: otherwise the rule never raises");
         }
-        let factor = self.real(
-            &format!("{at}.raise.factor"),
-            r.and_then(|r| r.factor),
-            1.5,
+        // `factor` is the older name: a policy written for it keeps working.
+        let (headroom_field, headroom) = match r.and_then(|r| {
+            r.headroom
+                .map(|h| ("headroom", h))
+                .or(r.factor.map(|f| ("factor", f)))
+        }) {
+            Some((field, value)) => (field, Some(value)),
+            None => ("headroom", None),
+        };
+        let headroom = self.real(
+            &format!("{at}.raise.{headroom_field}"),
+            headroom,
+            1.25,
             (1.0, MAX_FACTOR),
             true,
             false,
@@ -141,8 +150,27 @@ impl Checker<'_, '_> {
             if quiet_for < MIN_QUIET_FOR {
                 self.fail(&format!("{at}.lower.quiet_for"), "must be at least 10m: AWS allows few decreases a day");
             }
-            Lower { utilisation_below: below, quiet_for, target_utilisation: target }
+            let reserve_decreases = self.whole(&format!("{at}.lower.reserve_decreases"), l.reserve_decreases, 1, 0, 3);
+            let keep_warm_for = match &l.keep_warm_for {
+                None => Duration::ZERO,
+                Some(text) => self.duration_in(&format!("{at}.lower.keep_warm_for"), Some(text.as_str()), Duration::ZERO, Duration::ZERO, MAX_KEEP_WARM, " (0 to 24h: hourly peaks are kept a day)"),
+            };
+            Lower { utilisation_below: below, quiet_for, target_utilisation: target, reserve_decreases, below_start_of_day: l.below_start_of_day.unwrap_or(false), keep_warm_for }
         });
+        let feed_forward = raw
+            .feed_forward
+            .as_ref()
+            .filter(|f| f.enabled.unwrap_or(true))
+            .map(|f| FeedForward {
+                units_per_tile: self.real(
+                    &format!("{at}.feed_forward.units_per_tile"),
+                    f.units_per_tile,
+                    1.0,
+                    (0.0, MAX_UNITS_PER_TILE),
+                    true,
+                    false,
+                ),
+            });
         TableRule {
             short_name: short.to_string(),
             table_name,
@@ -152,12 +180,13 @@ impl Checker<'_, '_> {
             raise: Raise {
                 throttle_events_per_minute: throttle,
                 utilisation,
-                factor,
+                headroom,
                 min_step,
                 cooldown,
             },
             hot_partition_below,
             lower,
+            feed_forward,
         }
     }
 }
