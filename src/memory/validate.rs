@@ -8,7 +8,7 @@
 //! problem.
 
 use super::Memory;
-use crate::policy::bounds::{MAX_BASELINE, MAX_UNITS};
+use crate::policy::bounds::{MAX_BASELINE, MAX_UNITS, MAX_UNITS_PER_TILE};
 use crate::redrive::pace::{MAX_RATE, MIN_RATE};
 use crate::time::Timestamp;
 use std::fmt;
@@ -101,6 +101,46 @@ impl Findings {
     }
 }
 
+/// What the capacity rule learned: a damaged units-per-tile or peak would size raises from
+/// nonsense, so each is held to what the policy could give.
+fn capacity(f: &mut Findings, c: &crate::memory::CapacityMemory) {
+    for (i, j) in c.jobs.iter().enumerate() {
+        f.time(format!("capacity.jobs[{i}].at"), j.at);
+    }
+    for (i, u) in c.uploads.iter().enumerate() {
+        f.time(format!("capacity.uploads[{i}].to"), u.to);
+        f.check(
+            format!("capacity.uploads[{i}].from"),
+            u.from < u.to,
+            format!("{} is not before {}", u.from, u.to),
+        );
+    }
+    for (i, u) in c.units_per_tile.iter().enumerate() {
+        f.time(format!("capacity.units_per_tile[{i}].minute"), u.minute);
+        f.check(
+            format!("capacity.units_per_tile[{i}].units"),
+            u.units.is_finite() && (0.0..=MAX_UNITS_PER_TILE).contains(&u.units),
+            format!(
+                "{} units per tile is outside 0..={MAX_UNITS_PER_TILE}",
+                u.units
+            ),
+        );
+    }
+    for (i, d) in c.day_start.iter().enumerate() {
+        f.units(format!("capacity.day_start[{i}].units"), d.units);
+    }
+    for (i, p) in c.peaks.iter().enumerate() {
+        // Vetted evidence stays far below this: 6× the largest capacity consumed, a million
+        // throttles a second, a GSI's turned-away writes scaled by a share of at least 5 %.
+        let most = 1e9;
+        f.check(
+            format!("capacity.peaks[{i}].demand"),
+            p.demand.is_finite() && (0.0..=most).contains(&p.demand),
+            format!("{} units/s is outside 0..={most}", p.demand),
+        );
+    }
+}
+
 /// Checks every remembered time against `now` and every remembered figure against what the
 /// controller can write.
 ///
@@ -190,6 +230,7 @@ pub fn validate(memory: &Memory, now: Timestamp) -> Result<Vec<Skew>, Vec<Proble
     for (i, intent) in memory.intents.iter().enumerate() {
         f.time(format!("intents[{i}].at"), intent.at);
     }
+    capacity(&mut f, &memory.capacity);
     if f.problems.is_empty() {
         Ok(f.skews)
     } else {
@@ -277,6 +318,28 @@ mod tests {
                 "pause.baselines[0].learned_ms"
             ]
         );
+    }
+
+    #[test]
+    fn learned_capacity_figures_are_checked() {
+        use crate::memory::capacity::UnitsPerTile;
+        let now = Timestamp(1_767_621_600);
+        let mut memory = Memory::default();
+        memory.capacity.units_per_tile.push(UnitsPerTile {
+            key: change(now, 10).key,
+            units: f64::NAN,
+            minute: now,
+            minutes: 1,
+        });
+        let problems = validate(&memory, now).err().unwrap_or_default();
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.field == "capacity.units_per_tile[0].units"),
+            "{problems:?}"
+        );
+        memory.capacity.units_per_tile[0].units = 1.1;
+        assert!(validate(&memory, now).is_ok());
     }
 
     #[test]
