@@ -28,6 +28,16 @@ impl<'a> TableView<'a> {
         }
     }
 
+    /// The table a rule governs, if this tick observed it (with its GSIs if the rule says so).
+    #[must_use]
+    pub fn of(observed: &'a Observed, rule: &crate::policy::TableRule) -> Option<Self> {
+        let table = observed
+            .resources
+            .iter()
+            .find(|r| r.resource.table == rule.table_name && r.resource.index.is_none())?;
+        Some(Self::new(observed, table, rule.include_gsis))
+    }
+
     /// The table first, then its GSIs.
     pub fn resources(&self) -> impl Iterator<Item = &'a ResourceObs> + '_ {
         std::iter::once(self.table).chain(self.indexes.iter().copied())

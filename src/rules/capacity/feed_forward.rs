@@ -182,14 +182,9 @@ pub fn learn(memory: &mut CapacityMemory, observed: &Observed, policy: &Policy) 
         .uploads
         .retain(|u| observed.at.since(u.to) < UPLOAD_HISTORY);
     for rule in &policy.tables {
-        let Some(table) = observed
-            .resources
-            .iter()
-            .find(|r| r.resource.table == rule.table_name && r.resource.index.is_none())
-        else {
+        let Some(view) = TableView::of(observed, rule) else {
             continue;
         };
-        let view = TableView::new(observed, table, rule.include_gsis);
         if rule.feed_forward.is_some() {
             learn_units(memory, &view);
         }

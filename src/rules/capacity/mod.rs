@@ -44,14 +44,9 @@ pub fn decide(observed: &Observed, policy: &Policy, memory: &Memory, decision: &
     let tiles = feed_forward::tiles(&memory.capacity, observed);
     let jobs_over = feed_forward::jobs_over(&memory.capacity, observed);
     for rule in &policy.tables {
-        let Some(table) = observed
-            .resources
-            .iter()
-            .find(|r| r.resource.table == rule.table_name && r.resource.index.is_none())
-        else {
+        let Some(view) = TableView::of(observed, rule) else {
             continue;
         };
-        let view = TableView::new(observed, table, rule.include_gsis);
         // Hot partitions confirmed within the last two reminders (one is sent each escalation
         // interval while the throttling lasts).
         let recent = policy.guardrails.escalation_interval * 2;
