@@ -31,7 +31,7 @@ mod queues;
 mod tests;
 
 use super::scenario::{JobSpec, interpolate};
-use super::world::{hash, unit};
+use super::seeded::{hash, unit};
 use crate::model::Dimension;
 use crate::policy::Domain;
 use std::collections::VecDeque;

@@ -36,7 +36,7 @@
 
 use super::activity::{Activity, FunctionSpec};
 use super::performers::Performers;
-use super::world::{hash, text_hash, unit};
+use super::seeded::{hash, text_hash, unit};
 use crate::model::Dimension;
 use crate::policy::Domain;
 use metrics::{Minute, Published};

@@ -15,6 +15,7 @@ pub mod performers;
 pub mod report;
 pub mod runner;
 pub mod scenario;
+mod seeded;
 pub mod seeds;
 pub mod world;
 

@@ -11,7 +11,7 @@
 
 use super::activity::PerformersSpec;
 use super::scenario::interpolate;
-use super::world::{hash, unit};
+use super::seeded::{hash, unit};
 use crate::ports::Channel;
 use serde::Serialize;
 

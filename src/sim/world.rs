@@ -8,6 +8,7 @@
 use super::jobs::Jobs;
 use super::lambdas::Lambdas;
 use super::scenario::{Scenario, TableSpec, interpolate};
+use super::seeded::{hash, text_hash, unit};
 use crate::model::{BillingMode, Dimension, Point, Resource, Series, TableStatus};
 use crate::policy::{Domain, Prices};
 use crate::ports::{
@@ -160,30 +161,6 @@ fn dim_index(d: Dimension) -> usize {
         Dimension::Read => 0,
         Dimension::Write => 1,
     }
-}
-
-/// splitmix64: a tiny, well-known mixing function; enough for seeded noise and delays.
-fn mix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^ (x >> 31)
-}
-
-pub(super) fn hash(parts: &[u64]) -> u64 {
-    parts.iter().fold(0x5EED, |acc, p| mix(acc ^ mix(*p)))
-}
-
-pub(super) fn text_hash(s: &str) -> u64 {
-    s.bytes().fold(0xCBF2_9CE4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01B3)
-    })
-}
-
-/// A uniform draw in [0, 1) from a hash.
-#[allow(clippy::cast_precision_loss)]
-pub(super) fn unit(h: u64) -> f64 {
-    (h >> 11) as f64 / (1u64 << 53) as f64
 }
 
 impl World {
