@@ -23,6 +23,11 @@ const MIN_TILES_PER_S: f64 = 5.0;
 /// How far ahead a feed-forward raise reaches: an UpdateTable takes up to a minute, the next
 /// tick comes an interval later, and the latest reading describes the half interval before it.
 pub const HORIZON: Duration = Duration::from_secs(120);
+/// How long a throttled tile may take to come back (the tile-index queue's visibility timeout,
+/// 120 s in BOSS, and a minute of CloudWatch alignment).
+const RETRY_WINDOW: Duration = Duration::from_secs(180);
+/// The growth of the tile rate that counts as a ramp.
+const RAMP_GROWTH: f64 = 1.1;
 /// Tiles waiting in the tile-index queues are written within this long.
 const BACKLOG_DRAIN: Duration = Duration::from_secs(300);
 /// After the last upload, the jobs count as over for this long (for lowering).
@@ -81,10 +86,13 @@ pub fn tiles(memory: &CapacityMemory, observed: &Observed) -> Option<Tiles> {
         .iter()
         .rev()
         .find(|u| mid(&now).since(mid(u)) >= Duration::from_secs(60));
-    let rising_per_s2 = earlier.map_or(0.0, |u| {
-        let dt = mid(&now).since(mid(u)).as_secs_f64().max(1.0);
-        ((per_s - u.rate()) / dt).max(0.0)
-    });
+    // A rise of less than a tenth over a minute or more is the upload rate's noise, not a ramp.
+    let rising_per_s2 = earlier
+        .filter(|u| per_s > u.rate() * RAMP_GROWTH)
+        .map_or(0.0, |u| {
+            let dt = mid(&now).since(mid(u)).as_secs_f64().max(1.0);
+            (per_s - u.rate()) / dt
+        });
     #[allow(clippy::cast_precision_loss)]
     let backlog: u64 = observed
         .jobs
@@ -271,9 +279,21 @@ fn learn_units(memory: &mut CapacityMemory, view: &TableView<'_>) {
                 let Some(rate) = tile_rate(&memory.uploads, minute, period) else {
                     continue;
                 };
-                let Some(demand) = view.demand(obs, dimension, minute) else {
+                // Only minutes with no throttling in them or in the retry window before them:
+                // throttle events count the retries of one request, and a throttled tile comes
+                // back minutes later; either would teach a tile to cost more than it does.
+                let Some((demand, 0.0)) = TableView::minute_of(obs, dimension, minute) else {
                     continue;
                 };
+                let retries_from = minute.minus(RETRY_WINDOW);
+                if obs
+                    .dimension(dimension)
+                    .throttle_events
+                    .since(retries_from)
+                    .any(|p| p.start < minute && p.value > 0.0)
+                {
+                    continue;
+                }
                 if rate < MIN_TILES_PER_S {
                     continue;
                 }

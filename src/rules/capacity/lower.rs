@@ -129,16 +129,20 @@ fn lower_one(
             }
         })
         .fold(0.0, f64::max);
-    if cause == ChangeCause::LowUtilisation
-        && peak / f64::from(provisioned.max(1)) >= lower.utilisation_below
-    {
-        return None;
-    }
     let still_coming = context
         .forecast
         .iter()
         .find(|(k, _)| *k == key)
         .map_or(0.0, |(_, f)| *f);
+    // While jobs run, the queues say what is coming: capacity well above it and the window's
+    // peak is lowered even when utilisation is not low (a forecast raise can overshoot).
+    let forecast_says = still_coming > 0.0;
+    if cause == ChangeCause::LowUtilisation
+        && !forecast_says
+        && peak / f64::from(provisioned.max(1)) >= lower.utilisation_below
+    {
+        return None;
+    }
     let start_of_day = if lower.below_start_of_day {
         0
     } else {
@@ -158,6 +162,7 @@ fn lower_one(
         .max(rule.limits(dimension).floor)
         .max(start_of_day);
     let cut = provisioned.saturating_sub(to);
+    // A decrease is scarce: worth one for a tenth of the capacity.
     if cut <= MIN_DECREASE_UNITS || u64::from(cut) * 10 < u64::from(provisioned) {
         return None;
     }
