@@ -20,6 +20,10 @@ const RAMP_HORIZON: Duration = Duration::from_secs(300);
 /// A projection may at most triple the measured demand: it is a guess, and an overshoot costs
 /// money until the next lowering.
 const MAX_PROJECTION: f64 = 3.0;
+/// Demand this many times the minute before's is a jump, not a ramp under way...
+const JUMP: f64 = 3.0;
+/// ...and is projected to this multiple of the minute that shows it.
+const JUMP_PROJECTION: f64 = 2.0;
 /// Without a policy utilisation trigger, a forecast raises when it fills this much capacity.
 const FORECAST_TRIGGER: f64 = 0.9;
 
@@ -355,6 +359,11 @@ fn project(
 ) -> f64 {
     let period = view.observed.period;
     let before = view.demand(obs, dimension, minute.minus(period));
+    // A jump out of calm: the minute may hold only the start of a step or a steep ramp, and
+    // the next evidence is minutes away.
+    if before.is_some_and(|d1| demand >= d1 * JUMP) {
+        return demand * JUMP_PROJECTION;
+    }
     let two_before = view.demand(obs, dimension, minute.minus(period).minus(period));
     let (Some(d1), Some(d2)) = (before, two_before) else {
         return demand;
