@@ -23,7 +23,7 @@ const MAX_PROJECTION: f64 = 3.0;
 /// Demand this many times the minute before's is a jump, not a ramp under way...
 const JUMP: f64 = 3.0;
 /// ...and is projected to this multiple of the minute that shows it.
-const JUMP_PROJECTION: f64 = 2.0;
+const JUMP_PROJECTION: f64 = 3.0;
 /// Without a policy utilisation trigger, a forecast raises when it fills this much capacity.
 const FORECAST_TRIGGER: f64 = 0.9;
 
