@@ -198,9 +198,19 @@ fn throttled_table_write_is_raised_by_the_step_to_cover_demand() {
     let hot = THROTTLED;
     let o = observed(tileindex(&[CALM, hot], &[CALM, CALM]));
     let a = run(&o, &Memory::default());
-    // demand = 100 served + 6000 events / 60 s = 200/s, times the headroom (1.5) = 300, in one
-    // step. One rising minute is not a ramp: nothing is projected. The GSI took 5 of the
-    // table's 100 units (5 %): 200 × 5 % × 1.5 fits its 100.
+    // demand = 100 served + 6000 events / 60 s = 200/s, forty times the calm minute before
+    // (5/s): a jump out of calm, which may show only the start of a step, is projected to 3×
+    // (600) and sized with the headroom (1.5): 900, in one step. The GSI took 5 of the table's
+    // 100 units (5 %): 600 × 5 % × 1.5 fits its 100.
+    assert_eq!(raises(&a), vec![(format!("{TABLE} write"), 100, 900)]);
+    // From a busy minute (100/s) the same 200/s is no jump, and one rising minute is no ramp:
+    // demand × headroom = 300.
+    let busy = Minute {
+        consumed: 100.0,
+        throttles: 0.0,
+    };
+    let o = observed(tileindex(&[busy, hot], &[CALM, CALM]));
+    let a = run(&o, &Memory::default());
     assert_eq!(raises(&a), vec![(format!("{TABLE} write"), 100, 300)]);
 }
 

@@ -185,7 +185,8 @@ const UNCHANGED: Capacity = Capacity {
     read: 10,
     write: 10,
 };
-/// The policy's step: max(10 × 1.5, 10 + min_step 50, demand × 1.5) = 60 for this data.
+/// The plan for this data: demand (10 consumed + 2 throttled)/s × headroom is 15, and a raise
+/// adds at least min_step (50): 60.
 const RAISED: Capacity = Capacity {
     read: 10,
     write: 60,
