@@ -463,3 +463,44 @@ fn lowering_goes_to_demand_times_headroom_and_not_below_the_start_of_the_day() {
     let a = run(&policy, &o, &memory);
     assert_eq!(to_of(&a, &table_write()), Some(1500), "{:?}", changes(&a));
 }
+
+#[test]
+fn while_jobs_run_an_overshot_forecast_is_trimmed_and_without_them_it_is_not() {
+    let policy = policy("[tables.tileindex.feed_forward]\nunits_per_tile = 1.0");
+    // 2,800 WCU/s for a quarter of an hour on 4,000: 70 %, above `utilisation_below` (0.65),
+    // so a quiet window alone lowers nothing.
+    let steady = vec![(2800.0, 0.0); 16];
+    let table = || {
+        vec![resource(
+            Resource::table(TABLE),
+            dim(100, &calm(16)),
+            dim(4000, &steady),
+        )]
+    };
+    let without_jobs = observed(table(), tick_at());
+    assert_eq!(
+        to_of(
+            &run(&policy, &without_jobs, &Memory::default()),
+            &table_write()
+        ),
+        None
+    );
+    // The job's upload queue fell 84,000 tiles in 30 s: 2,800 tiles/s, as the table shows. The
+    // forecast says what is coming; 4,000 is well above it, and the rule trims to the window's
+    // peak / 0.8 = 3,500.
+    let mut memory = Memory::default();
+    memory
+        .capacity
+        .jobs
+        .push(remediator::memory::capacity::JobReading {
+            job: "17".into(),
+            at: tick_at().minus(Duration::from_secs(30)),
+            tiles_left: 1_084_000,
+        });
+    let with_jobs = Observed {
+        jobs: vec![job("17", 1_000_000, 0)],
+        ..observed(table(), tick_at())
+    };
+    let a = run(&policy, &with_jobs, &memory);
+    assert_eq!(to_of(&a, &table_write()), Some(3500), "{:?}", changes(&a));
+}
