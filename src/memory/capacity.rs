@@ -20,18 +20,6 @@ pub struct CapacityMemory {
     /// Capacity each governed dimension had when the UTC day began (or when first seen that day).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub day_start: Vec<DayStart>,
-    /// The highest demand each dimension saw in each recent hour, for keeping a table warm.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub peaks: Vec<HourPeak>,
-}
-
-/// The highest demand (units/s) of one dimension in one hour.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct HourPeak {
-    pub key: CapacityKey,
-    /// Hours since the Unix epoch (UTC).
-    pub hour: u64,
-    pub demand: f64,
 }
 
 /// Tiles still to upload in one job (its upload queue: visible, in flight and delayed).
@@ -81,17 +69,6 @@ impl CapacityMemory {
     #[must_use]
     pub fn units_per_tile(&self, key: &CapacityKey) -> Option<&UnitsPerTile> {
         self.units_per_tile.iter().find(|u| &u.key == key)
-    }
-
-    /// The highest demand `key` saw in the `span` before `at` (0 when none is remembered).
-    #[must_use]
-    pub fn peak_since(&self, key: &CapacityKey, at: Timestamp, span: std::time::Duration) -> f64 {
-        let from = at.0.saturating_sub(span.as_secs()) / 3600;
-        self.peaks
-            .iter()
-            .filter(|p| &p.key == key && p.hour >= from)
-            .map(|p| p.demand)
-            .fold(0.0, f64::max)
     }
 
     /// The capacity `key` had when the UTC day of `at` began, if seen that day.

@@ -129,16 +129,6 @@ fn capacity(f: &mut Findings, c: &crate::memory::CapacityMemory) {
     for (i, d) in c.day_start.iter().enumerate() {
         f.units(format!("capacity.day_start[{i}].units"), d.units);
     }
-    for (i, p) in c.peaks.iter().enumerate() {
-        // Vetted evidence stays far below this: 6× the largest capacity consumed, a million
-        // throttles a second, a GSI's turned-away writes scaled by a share of at least 5 %.
-        let most = 1e9;
-        f.check(
-            format!("capacity.peaks[{i}].demand"),
-            p.demand.is_finite() && (0.0..=most).contains(&p.demand),
-            format!("{} units/s is outside 0..={most}", p.demand),
-        );
-    }
 }
 
 /// Checks every remembered time against `now` and every remembered figure against what the

@@ -46,8 +46,6 @@ pub const MAX_FACTOR: f64 = 4.0;
 /// The most capacity units one tile may cost a table: a TileIndex item is far under the 400 KB
 /// item limit, and 400 WCU is a 400 KB write.
 pub const MAX_UNITS_PER_TILE: f64 = 400.0;
-/// The longest a table is kept warm after demand falls: hourly peaks are remembered a day.
-pub const MAX_KEEP_WARM: Duration = Duration::from_secs(86_400);
 /// At most this many table rules, watched functions or Redis clusters: each is read every tick,
 /// and a BOSS stack has five tables and three functions.
 pub const MAX_LISTED: usize = 100;

@@ -146,10 +146,6 @@ pub struct Lower {
     /// Whether lowering may go below the capacity the table had when the UTC day began (or when
     /// the controller first saw it that day): a table kept warm starts the next burst warm.
     pub below_start_of_day: bool,
-    /// After demand falls, capacity stays at least at the highest demand of this span (0: off):
-    /// bursts that recur start warm. Not once the ingest jobs are over (their queues say no more
-    /// is coming).
-    pub keep_warm_for: Duration,
 }
 
 /// Feed-forward: every TileIndex write comes from a tile that went through an ingest job's

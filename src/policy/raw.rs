@@ -91,7 +91,6 @@ pub struct RawLower {
     pub target_utilisation: Option<f64>,
     pub reserve_decreases: Option<Whole>,
     pub below_start_of_day: Option<bool>,
-    pub keep_warm_for: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

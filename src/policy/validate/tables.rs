@@ -2,8 +2,8 @@
 
 use super::Checker;
 use crate::policy::bounds::{
-    MAX_FACTOR, MAX_KEEP_WARM, MAX_LISTED, MAX_THROTTLE_EVENTS_PER_MINUTE, MAX_UNITS,
-    MAX_UNITS_PER_TILE, MAX_UTILISATION, METRIC_PERIOD, MIN_QUIET_FOR,
+    MAX_FACTOR, MAX_LISTED, MAX_THROTTLE_EVENTS_PER_MINUTE, MAX_UNITS, MAX_UNITS_PER_TILE,
+    MAX_UTILISATION, METRIC_PERIOD, MIN_QUIET_FOR,
 };
 use crate::policy::raw::{RawLimits, RawTableRule};
 use crate::policy::{Domain, FeedForward, Limits, Lower, Raise, TableRule};
@@ -151,11 +151,7 @@ impl Checker<'_, '_> {
                 self.fail(&format!("{at}.lower.quiet_for"), "must be at least 10m: AWS allows few decreases a day");
             }
             let reserve_decreases = self.whole(&format!("{at}.lower.reserve_decreases"), l.reserve_decreases, 1, 0, 3);
-            let keep_warm_for = match &l.keep_warm_for {
-                None => Duration::ZERO,
-                Some(text) => self.duration_in(&format!("{at}.lower.keep_warm_for"), Some(text.as_str()), Duration::ZERO, Duration::ZERO, MAX_KEEP_WARM, " (0 to 24h: hourly peaks are kept a day)"),
-            };
-            Lower { utilisation_below: below, quiet_for, target_utilisation: target, reserve_decreases, below_start_of_day: l.below_start_of_day.unwrap_or(false), keep_warm_for }
+            Lower { utilisation_below: below, quiet_for, target_utilisation: target, reserve_decreases, below_start_of_day: l.below_start_of_day.unwrap_or(false) }
         });
         let feed_forward = raw
             .feed_forward

@@ -6,9 +6,7 @@
 
 use super::evidence::TableView;
 use crate::action::Forecast;
-use crate::memory::capacity::{
-    CapacityMemory, DayStart, HourPeak, JobReading, UnitsPerTile, Uploaded,
-};
+use crate::memory::capacity::{CapacityMemory, DayStart, JobReading, UnitsPerTile, Uploaded};
 use crate::model::{BillingMode, CapacityKey, Dimension, Observed};
 use crate::policy::{FeedForward, Policy};
 use crate::time::Timestamp;
@@ -197,42 +195,6 @@ pub fn learn(memory: &mut CapacityMemory, observed: &Observed, policy: &Policy) 
             learn_units(memory, &view);
         }
         note_day_start(memory, &view, observed.at);
-        note_peaks(memory, &view);
-    }
-    // A day of hourly peaks is the most any policy keeps warm for.
-    let hour_now = observed.at.0 / 3600;
-    memory
-        .peaks
-        .retain(|p| hour_now.saturating_sub(p.hour) <= 24);
-}
-
-/// Remembers the highest demand of each hour, per dimension, from the published minutes.
-fn note_peaks(memory: &mut CapacityMemory, view: &TableView<'_>) {
-    for obs in view.resources() {
-        for dimension in Dimension::BOTH {
-            let key = CapacityKey {
-                resource: obs.resource.clone(),
-                dimension,
-            };
-            for point in &obs.dimension(dimension).consumed.points {
-                let Some(demand) = view.demand(obs, dimension, point.start) else {
-                    continue;
-                };
-                let hour = point.start.0 / 3600;
-                match memory
-                    .peaks
-                    .iter_mut()
-                    .find(|p| p.key == key && p.hour == hour)
-                {
-                    Some(p) => p.demand = p.demand.max(demand),
-                    None => memory.peaks.push(HourPeak {
-                        key: key.clone(),
-                        hour,
-                        demand,
-                    }),
-                }
-            }
-        }
     }
 }
 

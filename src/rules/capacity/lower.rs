@@ -148,17 +148,7 @@ fn lower_one(
     } else {
         memory.capacity.day_start(&key, observed.at).unwrap_or(0)
     };
-    // Recurring bursts start warm: not below the recent hours' peak demand, unless the jobs
-    // that made it are over.
-    let warm = if cause == ChangeCause::JobsOver || lower.keep_warm_for.is_zero() {
-        0.0
-    } else {
-        memory
-            .capacity
-            .peak_since(&key, observed.at, lower.keep_warm_for)
-    };
     let to = units(peak.max(still_coming) / lower.target_utilisation)
-        .max(units(warm))
         .max(rule.limits(dimension).floor)
         .max(start_of_day);
     let cut = provisioned.saturating_sub(to);
