@@ -2,7 +2,7 @@
 //! and writes alike), and demand estimated from what was served and what was turned away.
 
 use crate::memory::Memory;
-use crate::model::{CapacityKey, Dimension, Observed, ResourceObs};
+use crate::model::{CapacityKey, Dimension, Observed, Resource, ResourceObs};
 use crate::time::Timestamp;
 
 /// A table and the GSIs the policy governs with it, as one tick observed them.
@@ -10,6 +10,8 @@ pub struct TableView<'a> {
     pub observed: &'a Observed,
     pub table: &'a ResourceObs,
     pub indexes: Vec<&'a ResourceObs>,
+    /// Each GSI's share of the table's writes, in the order of `indexes`.
+    shares: Vec<f64>,
 }
 
 impl<'a> TableView<'a> {
@@ -20,11 +22,13 @@ impl<'a> TableView<'a> {
             .iter()
             .filter(|r| include_gsis && r.resource.table == table.resource.table)
             .filter(|r| r.resource.index.is_some())
-            .collect();
+            .collect::<Vec<_>>();
+        let shares = indexes.iter().map(|i| observed_share(table, i)).collect();
         Self {
             observed,
             table,
             indexes,
+            shares,
         }
     }
 
@@ -75,23 +79,13 @@ impl<'a> TableView<'a> {
         ))
     }
 
-    /// Share of the table's writes that also write `index`, over every minute both published
-    /// (an item without the index's key does not write it). 1 without data: assume every item
-    /// is indexed until shown otherwise.
+    /// Share of the table's writes that also write the GSI `resource` (1 for anything else).
     #[must_use]
-    pub fn write_share(&self, index: &ResourceObs) -> f64 {
-        let mut table_units = 0.0;
-        let mut index_units = 0.0;
-        for p in &self.table.write.consumed.points {
-            if let Some(i) = index.write.consumed.at(p.start) {
-                table_units += p.value;
-                index_units += i;
-            }
-        }
-        if table_units < 1.0 {
-            return 1.0;
-        }
-        (index_units / table_units).clamp(0.0, 1.0)
+    pub fn write_share(&self, resource: &Resource) -> f64 {
+        self.indexes
+            .iter()
+            .position(|i| &i.resource == resource)
+            .map_or(1.0, |i| self.shares[i])
     }
 
     /// Demand in units/s on one resource and dimension in `minute`: what was served plus what
@@ -123,14 +117,14 @@ impl<'a> TableView<'a> {
                 .iter()
                 .filter_map(|gsi| {
                     let (_, gsi_events) = Self::minute_of(gsi, Dimension::Write, minute)?;
-                    let share = self.write_share(gsi).max(0.05);
+                    let share = self.write_share(&gsi.resource).max(0.05);
                     Some(gsi_events / period / share)
                 })
                 .fold(0.0, f64::max);
             return Some(own + turned_away);
         }
         let table = self.table_write_demand(minute);
-        Some(own.max(table.unwrap_or(0.0) * self.write_share(obs)))
+        Some(own.max(table.unwrap_or(0.0) * self.write_share(&obs.resource)))
     }
 
     /// The table's own write demand (served plus throttled at the table and at its GSIs).
@@ -155,4 +149,22 @@ impl<'a> TableView<'a> {
             .find(|c| c.settled_at.is_none_or(|s| s > minute))
             .map_or(now, |c| c.from)
     }
+}
+
+/// Share of the table's writes that also write `index`, over every minute both published (an
+/// item without the index's key does not write it). 1 without data: assume every item is
+/// indexed until shown otherwise.
+fn observed_share(table: &ResourceObs, index: &ResourceObs) -> f64 {
+    let mut table_units = 0.0;
+    let mut index_units = 0.0;
+    for p in &table.write.consumed.points {
+        if let Some(i) = index.write.consumed.at(p.start) {
+            table_units += p.value;
+            index_units += i;
+        }
+    }
+    if table_units < 1.0 {
+        return 1.0;
+    }
+    (index_units / table_units).clamp(0.0, 1.0)
 }

@@ -124,12 +124,7 @@ pub fn forecast(
     let (units_per_tile, learned_minutes) = match memory.units_per_tile(key) {
         Some(u) => (u.units, u.minutes),
         None if key.dimension == Dimension::Write => {
-            let share = view
-                .indexes
-                .iter()
-                .find(|i| i.resource == key.resource)
-                .map_or(1.0, |i| view.write_share(i));
-            (feed.units_per_tile * share, 0)
+            (feed.units_per_tile * view.write_share(&key.resource), 0)
         }
         None => return None,
     };

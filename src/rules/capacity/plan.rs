@@ -75,12 +75,7 @@ pub(super) fn raises(
             .iter_mut()
             .filter(|s| s.key.resource.index.is_some() && s.key.dimension == Dimension::Write)
         {
-            let share = view
-                .indexes
-                .iter()
-                .find(|i| i.resource == s.key.resource)
-                .map_or(1.0, |i| view.write_share(i));
-            let follows = table_need * share;
+            let follows = table_need * view.write_share(&s.key.resource);
             if s.need.is_none_or(|(n, _)| n <= follows) {
                 s.need = Some((follows, cause));
             }
@@ -217,20 +212,14 @@ fn size(
     // A hot partition already confirmed: its throttle events are the hot key's, which no
     // capacity serves, so only what was served counts (and raises on utilisation alone).
     let demand = if hot_known {
-        TableView::minute_of(obs, dimension, minute).map(|(served, _)| served)
+        Some(consumed)
     } else {
         view.demand(obs, dimension, minute)
     };
     let throttling = !hot_known && is_throttling(rule, events, observed.period);
     if hot_known && is_throttling(rule, events, observed.period) {
         // Still hot: the reminder goes out once per escalation interval (the guard's rule).
-        escalate(
-            decision,
-            &obs.resource,
-            EscalationCause::HotPartition,
-            evidence,
-            HOT_PARTITION_ADVICE,
-        );
+        escalate_hot(decision, obs, evidence);
     }
     let busy = rule
         .raise
@@ -318,13 +307,7 @@ fn hot_partition(
                     .is_some_and(|d| d / prov < rule.hot_partition_below)
         });
     if confirmed {
-        escalate(
-            decision,
-            &obs.resource,
-            EscalationCause::HotPartition,
-            evidence,
-            HOT_PARTITION_ADVICE,
-        );
+        escalate_hot(decision, obs, evidence);
         decision.verdict(
             RULE,
             subject,
@@ -336,6 +319,16 @@ fn hot_partition(
     } else {
         decision.verdict(RULE, subject, format!("possible hot partition (demand {:.0}% of provisioned, throttling): confirming with the next minute", share * 100.0));
     }
+}
+
+fn escalate_hot(decision: &mut Decision, obs: &ResourceObs, evidence: Evidence) {
+    escalate(
+        decision,
+        &obs.resource,
+        EscalationCause::HotPartition,
+        evidence,
+        HOT_PARTITION_ADVICE,
+    );
 }
 
 pub(super) fn is_throttling(rule: &TableRule, events: f64, period: Duration) -> bool {
