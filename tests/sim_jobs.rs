@@ -1,13 +1,11 @@
 //! Ingest jobs and CloudWatch exports in the simulated BOSS: parsing, the shipped job scenarios,
 //! and the fresh demand every controller is measured against.
 
-use remediator::memory::Memory;
 use remediator::policy::Policy;
 use remediator::ports::Queues;
-use remediator::reconcile::{Ports, Step, tick};
-use remediator::redrive::fleet::NoLauncher;
 use remediator::sim::cloud::SimCloud;
 use remediator::sim::jobs::Phase;
+use remediator::sim::runner::run_inspecting;
 use remediator::sim::scenario::{UNITS_PER_EVENT, interpolate};
 use remediator::sim::world::{Totals, World};
 use remediator::sim::{ControllerKind, Scenario};
@@ -19,44 +17,15 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// Runs `kind` as the runner does (remediator ticks through `reconcile::tick`), for the world's
-/// totals and the jobs' phases, which the summary does not carry.
+/// Runs `kind` through the simulator's runner, for the world's totals and the jobs' phases,
+/// which the summary does not carry.
 fn run(scenario: &Scenario, kind: ControllerKind) -> (Totals, Vec<(u64, Phase)>) {
     let policy = Policy::local();
-    let cloud = SimCloud::new(World::new(
-        scenario,
-        &policy.domain,
-        policy.guardrails.prices,
-    ));
-    let mut baseline = kind.baseline();
-    let rt = runtime();
-    let mut memory = Memory::default();
-    let interval = policy.controller.interval.as_secs().max(1);
-    for second in 0..scenario.duration.as_secs() {
-        if kind == ControllerKind::Remediator && second % interval == 0 {
-            let at = cloud.world().now;
-            let ports = Ports {
-                metrics: &cloud,
-                tables: &cloud,
-                queues: &cloud,
-                functions: &cloud,
-                signals: &cloud,
-            };
-            rt.block_on(tick(
-                &ports,
-                &mut NoLauncher,
-                &policy,
-                &mut memory,
-                at,
-                Step::Act,
-            ));
-        }
-        let mut world = cloud.world();
-        baseline.step(&mut world);
-        world.step();
-    }
-    let world = cloud.world();
-    (world.totals.clone(), world.jobs.phases())
+    runtime()
+        .block_on(run_inspecting(scenario, &policy, kind, |world| {
+            (world.totals.clone(), world.jobs.phases())
+        }))
+        .1
 }
 
 #[test]

@@ -121,12 +121,6 @@ fn hot_partition_is_escalated_and_not_chased_with_capacity() {
         ControllerKind::BossAutoscaler,
     )
     .summary;
-    let tracking = run(
-        "idindex-hot-partition",
-        &policy,
-        ControllerKind::TargetTracking,
-    )
-    .summary;
     let jump = run(
         "idindex-hot-partition",
         &policy,
@@ -150,10 +144,9 @@ fn hot_partition_is_escalated_and_not_chased_with_capacity() {
     // to demand × headroom: a few raises, none after.
     assert!(raises.len() <= 3, "{raises:?}");
     assert!(ours.summary.throttled_requests < boss.throttled_requests);
-    // Against target tracking the goal bench (`simulate all --compare --seeds 1..10 --goal`)
-    // is the measure: lowering a quiet table ten minutes in costs throttles when this ramp
-    // comes, where target tracking's slower scale-in has not yet lowered.
-    let _ = tracking;
+    // Not compared with target tracking here: lowering the quiet table ten minutes in costs
+    // throttles when this ramp comes, where its slower scale-in has not yet lowered; the goal
+    // bench (`simulate all --compare --seeds 1..10 --goal`) reports that clause failing.
     // Chasing the hot key with capacity is what raising hard on throttles does; BOSS's own
     // autoscaler rarely sees its throttles (it reads them over the last 60 s only), so it is no
     // measure of chasing.

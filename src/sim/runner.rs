@@ -114,6 +114,17 @@ const SAW_EVERY: u64 = 300;
 /// Runs `kind` over the whole scenario. The remediator ticks every policy interval through the
 /// real `reconcile::tick`; baselines run their own schedules.
 pub async fn run(scenario: &Scenario, policy: &Policy, kind: ControllerKind) -> RunResult {
+    run_inspecting(scenario, policy, kind, |_| ()).await.0
+}
+
+/// `run`, and what `inspect` reads from the world at the end (figures the summary does not
+/// carry, for tests).
+pub async fn run_inspecting<T>(
+    scenario: &Scenario,
+    policy: &Policy,
+    kind: ControllerKind,
+    inspect: impl FnOnce(&World) -> T,
+) -> (RunResult, T) {
     let cloud = SimCloud::new(World::new(
         scenario,
         &policy.domain,
@@ -193,12 +204,16 @@ pub async fn run(scenario: &Scenario, policy: &Policy, kind: ControllerKind) -> 
         escalations,
         activity,
     };
-    RunResult {
-        scenario: scenario.name.clone(),
-        seed: scenario.seed,
-        summary,
-        timeline,
-    }
+    let inspected = inspect(&world);
+    (
+        RunResult {
+            scenario: scenario.name.clone(),
+            seed: scenario.seed,
+            summary,
+            timeline,
+        },
+        inspected,
+    )
 }
 
 /// `part / whole`, 0 when `whole` is 0.
