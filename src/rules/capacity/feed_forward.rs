@@ -6,9 +6,9 @@
 
 use super::evidence::TableView;
 use crate::action::Forecast;
-use crate::memory::capacity::{CapacityMemory, DayStart, JobReading, UnitsPerTile, Uploaded};
+use crate::memory::capacity::{CapacityMemory, JobReading, UnitsPerTile, Uploaded};
 use crate::model::{BillingMode, CapacityKey, Dimension, Observed};
-use crate::policy::{FeedForward, Policy};
+use crate::policy::FeedForward;
 use crate::time::Timestamp;
 use std::time::Duration;
 
@@ -158,10 +158,9 @@ pub fn jobs_over(memory: &CapacityMemory, observed: &Observed) -> Option<Timesta
     (!listing_failed && !busy).then_some(last)
 }
 
-/// Updates what the capacity rule remembers from this tick's observation: the jobs' upload
-/// readings and rate, units per tile from the minutes CloudWatch has published since, and the
-/// capacity each dimension had when the UTC day began.
-pub fn learn(memory: &mut CapacityMemory, observed: &Observed, policy: &Policy) {
+/// Remembers this tick's upload readings and the tiles taken since the previous ones. A failed
+/// queue listing keeps the old readings: one missed call must not read as a job that ended.
+pub fn note_uploads(memory: &mut CapacityMemory, observed: &Observed) {
     let listing_failed = observed.unobserved.iter().any(|u| u.subject.ends_with('*'));
     if !listing_failed {
         if let Some((_, uploaded)) = fallen_since(memory, observed) {
@@ -182,15 +181,6 @@ pub fn learn(memory: &mut CapacityMemory, observed: &Observed, policy: &Policy) 
     memory
         .uploads
         .retain(|u| observed.at.since(u.to) < UPLOAD_HISTORY);
-    for rule in &policy.tables {
-        let Some(view) = TableView::of(observed, rule) else {
-            continue;
-        };
-        if rule.feed_forward.is_some() {
-            learn_units(memory, &view);
-        }
-        note_day_start(memory, &view, observed.at);
-    }
 }
 
 /// Tiles per second uploaded during `[minute, minute + 60 s)`, when the readings cover it.
@@ -212,7 +202,9 @@ fn tile_rate(uploads: &[Uploaded], minute: Timestamp, period: Duration) -> Optio
     (covered >= span * 0.9).then(|| tiles / covered)
 }
 
-fn learn_units(memory: &mut CapacityMemory, view: &TableView<'_>) {
+/// Units per tile of every dimension of a fed table, from the minutes CloudWatch has published
+/// since the last learned one.
+pub fn learn_units(memory: &mut CapacityMemory, view: &TableView<'_>) {
     let period = view.observed.period;
     for obs in view.resources() {
         if obs.billing != BillingMode::Provisioned {
@@ -268,25 +260,6 @@ fn learn_units(memory: &mut CapacityMemory, view: &TableView<'_>) {
                         minutes: 1,
                     }),
                 }
-            }
-        }
-    }
-}
-
-fn note_day_start(memory: &mut CapacityMemory, view: &TableView<'_>, at: Timestamp) {
-    let day = at.0 / 86_400;
-    memory.day_start.retain(|d| d.day == day);
-    for obs in view.resources() {
-        for dimension in Dimension::BOTH {
-            let Some(units) = obs.dimension(dimension).provisioned else {
-                continue;
-            };
-            let key = CapacityKey {
-                resource: obs.resource.clone(),
-                dimension,
-            };
-            if memory.day_start(&key, at).is_none() {
-                memory.day_start.push(DayStart { key, day, units });
             }
         }
     }

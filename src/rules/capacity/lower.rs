@@ -9,6 +9,7 @@ use super::evidence::TableView;
 use super::plan::units;
 use crate::action::{CapacityChange, ChangeCause, Evidence};
 use crate::memory::Memory;
+use crate::memory::capacity::{CapacityMemory, DayStart};
 use crate::model::{CapacityKey, Dimension, Resource, ResourceObs};
 use crate::policy::{Lower, TableRule};
 use crate::time::Timestamp;
@@ -194,4 +195,25 @@ fn decrease_allowed(
     }
     let big = u64::from(cut) * 2 > u64::from(provisioned);
     big || today + lower.reserve_decreases < FREE_DECREASES_PER_DAY
+}
+
+/// Remembers the capacity each dimension had when the UTC day began (or when first seen that
+/// day): lowering stays at or above it unless the policy says otherwise.
+pub(super) fn note_day_start(memory: &mut CapacityMemory, view: &TableView<'_>, at: Timestamp) {
+    let day = at.0 / 86_400;
+    memory.day_start.retain(|d| d.day == day);
+    for obs in view.resources() {
+        for dimension in Dimension::BOTH {
+            let Some(units) = obs.dimension(dimension).provisioned else {
+                continue;
+            };
+            let key = CapacityKey {
+                resource: obs.resource.clone(),
+                dimension,
+            };
+            if memory.day_start(&key, at).is_none() {
+                memory.day_start.push(DayStart { key, day, units });
+            }
+        }
+    }
 }

@@ -9,8 +9,6 @@ mod feed_forward;
 mod lower;
 mod plan;
 
-pub use feed_forward::learn;
-
 use crate::action::{Action, Escalation, EscalationCause, Evidence, Held, HoldReason};
 use crate::decide::Decision;
 use crate::memory::Memory;
@@ -68,6 +66,22 @@ pub fn decide(observed: &Observed, policy: &Policy, memory: &Memory, decision: &
             &hot_known,
             decision,
         );
+    }
+}
+
+/// Updates what the capacity rule remembers from this tick's observation (after deciding): the
+/// jobs' upload readings, units per tile from the minutes published since, and the capacity
+/// each dimension had when the UTC day began.
+pub fn learn(memory: &mut crate::memory::CapacityMemory, observed: &Observed, policy: &Policy) {
+    feed_forward::note_uploads(memory, observed);
+    for rule in &policy.tables {
+        let Some(view) = TableView::of(observed, rule) else {
+            continue;
+        };
+        if rule.feed_forward.is_some() {
+            feed_forward::learn_units(memory, &view);
+        }
+        lower::note_day_start(memory, &view, observed.at);
     }
 }
 
