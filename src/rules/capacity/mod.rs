@@ -9,7 +9,7 @@ mod feed_forward;
 mod lower;
 mod plan;
 
-use crate::action::{Action, Escalation, EscalationCause, Evidence, Held, HoldReason};
+use crate::action::{Action, Escalation, EscalationCause, Evidence, Forecast, Held, HoldReason};
 use crate::decide::Decision;
 use crate::memory::Memory;
 use crate::model::{BillingMode, CapacityKey, Dimension, Observed, Resource};
@@ -152,7 +152,17 @@ fn plan_table(
         ));
         return;
     };
-    let raises = plan::raises(view, rule, memory, minute, tiles, hot_known, decision);
+    // What the ingest queues forecast for each dimension, for raising and for lowering alike.
+    let forecasts: Vec<(CapacityKey, Forecast)> = match (tiles, &rule.feed_forward) {
+        (Some(t), Some(feed)) => keys(view)
+            .filter_map(|k| {
+                let f = feed_forward::forecast(&memory.capacity, view, feed, t, &k)?;
+                Some((k, f))
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let raises = plan::raises(view, rule, memory, minute, &forecasts, hot_known, decision);
     if !raises.is_empty() {
         decision
             .actions
@@ -160,19 +170,13 @@ fn plan_table(
         return;
     }
     let Some(lower) = &rule.lower else { return };
-    let forecast = match (tiles, &rule.feed_forward) {
-        (Some(t), Some(feed)) => keys(view)
-            .filter_map(|k| {
-                let f = feed_forward::forecast(&memory.capacity, view, feed, t, &k)?;
-                Some((k, f.expected_per_s))
-            })
-            .collect(),
-        _ => Vec::new(),
-    };
     let context = lower::Context {
         minute,
         jobs_over,
-        forecast,
+        forecast: forecasts
+            .into_iter()
+            .map(|(k, f)| (k, f.expected_per_s))
+            .collect(),
         hot_known: hot_known.to_vec(),
     };
     for change in lower::lowers(view, rule, lower, memory, &context) {

@@ -4,7 +4,6 @@
 //! CloudWatch showed (projected along a ramp) and what the ingest queues forecast.
 
 use super::evidence::TableView;
-use super::feed_forward::{self, Tiles};
 use super::{CEILING_ADVICE, HOT_PARTITION_ADVICE, RULE, escalate, missing};
 use crate::action::{CapacityChange, ChangeCause, EscalationCause, Evidence, Forecast};
 use crate::decide::Decision;
@@ -43,7 +42,7 @@ pub(super) fn raises(
     rule: &TableRule,
     memory: &Memory,
     minute: Timestamp,
-    tiles: Option<&Tiles>,
+    forecasts: &[(CapacityKey, Forecast)],
     hot_known: &[Resource],
     decision: &mut Decision,
 ) -> Vec<CapacityChange> {
@@ -52,7 +51,7 @@ pub(super) fn raises(
         let hot = hot_known.contains(&obs.resource);
         for dimension in Dimension::BOTH {
             if let Some(s) = size(
-                view, rule, memory, obs, dimension, minute, tiles, hot, decision,
+                view, rule, memory, obs, dimension, minute, forecasts, hot, decision,
             ) {
                 sized.push(s);
             }
@@ -163,7 +162,7 @@ fn size(
     obs: &ResourceObs,
     dimension: Dimension,
     minute: Timestamp,
-    tiles: Option<&Tiles>,
+    forecasts: &[(CapacityKey, Forecast)],
     hot_known: bool,
     decision: &mut Decision,
 ) -> Option<Sized> {
@@ -225,12 +224,7 @@ fn size(
         .raise
         .utilisation
         .is_some_and(|u| consumed / during >= u);
-    let forecast = match (tiles, &rule.feed_forward) {
-        (Some(tiles), Some(feed)) => {
-            feed_forward::forecast(&memory.capacity, view, feed, tiles, &key)
-        }
-        _ => None,
-    };
+    let forecast = forecasts.iter().find(|(k, _)| *k == key).map(|(_, f)| *f);
     let mut need = None;
     if let Some(demand) = demand {
         if throttling && demand / during < rule.hot_partition_below {
