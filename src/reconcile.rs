@@ -120,7 +120,7 @@ pub async fn prepare<M: Metrics, T: Tables, Q: Queues, F: Functions, N: Signals>
     // After deciding: the rule compares this tick's counts with the watch kept so far.
     memory.watch_queues(&observed);
     crate::watch::learn(&mut memory.pause, &observed, policy);
-    crate::rules::capacity::learn(&mut memory.capacity, &observed, policy);
+    crate::rules::capacity::learn(&mut memory.capacity, &memory.changes, &observed, policy);
     let admission = admit(decision.actions, &observed, policy, memory);
     verdicts.extend(decision.verdicts);
     let mut held = decision.held;

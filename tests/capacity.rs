@@ -292,7 +292,7 @@ fn the_ingest_queues_raise_the_table_before_it_throttles_and_say_so() {
         "one reading is no rate: {:?}",
         changes(&a)
     );
-    remediator::rules::capacity::learn(&mut memory.capacity, &first, &policy);
+    remediator::rules::capacity::learn(&mut memory.capacity, &memory.changes, &first, &policy);
     let second = Observed {
         jobs: vec![job("17", 970_000, 0)],
         ..observed(calm_table(), tick_at())
@@ -346,7 +346,7 @@ fn units_per_tile_are_learned_from_history() {
             jobs: vec![job("17", 1_000_000 - 15_000 * k, 0)],
             ..observed(vec![table], at)
         };
-        remediator::rules::capacity::learn(&mut memory.capacity, &o, &policy);
+        remediator::rules::capacity::learn(&mut memory.capacity, &memory.changes, &o, &policy);
     }
     let key = remediator::model::CapacityKey {
         resource: Resource::table(TABLE),
@@ -503,4 +503,72 @@ fn while_jobs_run_an_overshot_forecast_is_trimmed_and_without_them_it_is_not() {
     };
     let a = run(&policy, &with_jobs, &memory);
     assert_eq!(to_of(&a, &table_write()), Some(3500), "{:?}", changes(&a));
+}
+
+fn change(from: u32, to: u32, minutes_ago: u64) -> remediator::memory::ChangeRecord {
+    use remediator::memory::{ChangeRecord, Direction};
+    let at = tick_at().minus(Duration::from_secs(minutes_ago * 60));
+    ChangeRecord {
+        key: remediator::model::CapacityKey {
+            resource: Resource::table(TABLE),
+            dimension: Dimension::Write,
+        },
+        at,
+        from,
+        to,
+        direction: if to > from {
+            Direction::Raise
+        } else {
+            Direction::Lower
+        },
+        settled_at: Some(at.plus(Duration::from_secs(60))),
+    }
+}
+
+/// What lowering proposes for the table's writes after the given changes, learned first.
+fn lowering_after(history: Vec<remediator::memory::ChangeRecord>, load: f64) -> Option<u32> {
+    let policy = policy("");
+    let o = observed(a_table_and_gsi_at(3280, &vec![(load, 0.0); 20]), tick_at());
+    let mut memory = Memory {
+        changes: history,
+        ..Memory::default()
+    };
+    // The day began at the floor (the policy keeps lowering at or above the start of the day).
+    for resource in [Resource::table(TABLE), Resource::index(TABLE, GSI)] {
+        memory
+            .capacity
+            .day_start
+            .push(remediator::memory::capacity::DayStart {
+                key: remediator::model::CapacityKey {
+                    resource,
+                    dimension: Dimension::Write,
+                },
+                day: o.at.0 / 86_400,
+                units: 10,
+            });
+    }
+    remediator::rules::capacity::learn(&mut memory.capacity, &memory.changes, &o, &policy);
+    to_of(&run(&policy, &o, &memory), &table_write())
+}
+
+#[test]
+fn a_load_that_came_back_after_a_deep_cut_keeps_the_table_warm_between_bursts() {
+    // A burst's table was cut from 3,280 to the floor; 35 minutes later the next burst threw
+    // it back to 3,280; that burst is over and the table quiet.
+    let bursts = || vec![change(3280, 10, 95), change(10, 3280, 60)];
+    assert_eq!(lowering_after(bursts(), 5.0), None, "kept warm at 3,280");
+    // A trim towards the bursts' level is still made: 1,500 / 0.8 = 1,875, above half of it.
+    assert_eq!(lowering_after(bursts(), 1500.0), Some(1875));
+    // Without a recurrence the quiet table goes to the floor, as before: the burst came back
+    // only after three hours, or the cut was not deep, or the raise after it was a slow climb.
+    let late = vec![change(3280, 10, 240), change(10, 3280, 60)];
+    assert_eq!(lowering_after(late, 5.0), Some(10));
+    let shallow = vec![change(3280, 2000, 95), change(2000, 3280, 60)];
+    assert_eq!(lowering_after(shallow, 5.0), Some(10));
+    let climb = vec![
+        change(3280, 10, 95),
+        change(10, 60, 60),
+        change(60, 3280, 40),
+    ];
+    assert_eq!(lowering_after(climb, 5.0), Some(10));
 }

@@ -20,6 +20,9 @@ pub struct CapacityMemory {
     /// Capacity each governed dimension had when the UTC day began (or when first seen that day).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub day_start: Vec<DayStart>,
+    /// Levels kept while a dimension's bursts recur (lowering stays at or above them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warm: Vec<Warm>,
 }
 
 /// Tiles still to upload in one job (its upload queue: visible, in flight and delayed).
@@ -63,6 +66,17 @@ pub struct DayStart {
     /// Days since the Unix epoch (UTC).
     pub day: u64,
     pub units: u32,
+}
+
+/// A dimension whose load came back soon after it was cut: kept at `units` until `until`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Warm {
+    pub key: CapacityKey,
+    /// The raise that showed the load recurs.
+    pub since: Timestamp,
+    pub units: u32,
+    /// Moved on by every burst seen while warm.
+    pub until: Timestamp,
 }
 
 impl CapacityMemory {

@@ -129,6 +129,10 @@ fn capacity(f: &mut Findings, c: &crate::memory::CapacityMemory) {
     for (i, d) in c.day_start.iter().enumerate() {
         f.units(format!("capacity.day_start[{i}].units"), d.units);
     }
+    for (i, w) in c.warm.iter().enumerate() {
+        f.units(format!("capacity.warm[{i}].units"), w.units);
+        f.time(format!("capacity.warm[{i}].since"), w.since);
+    }
 }
 
 /// Checks every remembered time against `now` and every remembered figure against what the

@@ -152,6 +152,14 @@ fn lower_one(
     let to = units(peak.max(still_coming) / lower.target_utilisation)
         .max(rule.limits(dimension).floor)
         .max(start_of_day);
+    // Bursts that recur: a trim towards what the last burst needed is fine, a fall back to the
+    // cold level below half of it is not.
+    let warm = super::warm::level(&memory.capacity, &key, observed.at);
+    let to = if u64::from(to) * 2 < u64::from(warm) {
+        warm
+    } else {
+        to
+    };
     let cut = provisioned.saturating_sub(to);
     // A decrease is scarce: worth one for a tenth of the capacity.
     if cut <= MIN_DECREASE_UNITS || u64::from(cut) * 10 < u64::from(provisioned) {

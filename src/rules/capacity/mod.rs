@@ -8,6 +8,7 @@ mod evidence;
 mod feed_forward;
 mod lower;
 mod plan;
+mod warm;
 
 use crate::action::{Action, Escalation, EscalationCause, Evidence, Forecast, Held, HoldReason};
 use crate::decide::Decision;
@@ -72,7 +73,12 @@ pub fn decide(observed: &Observed, policy: &Policy, memory: &Memory, decision: &
 /// Updates what the capacity rule remembers from this tick's observation (after deciding): the
 /// jobs' upload readings, units per tile from the minutes published since, and the capacity
 /// each dimension had when the UTC day began.
-pub fn learn(memory: &mut crate::memory::CapacityMemory, observed: &Observed, policy: &Policy) {
+pub fn learn(
+    memory: &mut crate::memory::CapacityMemory,
+    changes: &[crate::memory::ChangeRecord],
+    observed: &Observed,
+    policy: &Policy,
+) {
     feed_forward::note_uploads(memory, observed);
     for rule in &policy.tables {
         let Some(view) = TableView::of(observed, rule) else {
@@ -82,6 +88,9 @@ pub fn learn(memory: &mut crate::memory::CapacityMemory, observed: &Observed, po
             feed_forward::learn_units(memory, &view);
         }
         lower::note_day_start(memory, &view, observed.at);
+        if rule.lower.is_some() {
+            warm::note(memory, changes, &view, observed.at);
+        }
     }
 }
 
