@@ -400,6 +400,19 @@ pub enum HoldReason {
     StateUnwritable {
         error: String,
     },
+    /// The kill switch is on (`remediator halt`).
+    Halted {
+        mode: crate::halt::HaltMode,
+        by: String,
+        since: Timestamp,
+        reason: String,
+    },
+    /// The lease this replica acted under was lost before the action could be recorded: another
+    /// replica leads now and decides afresh.
+    LeaseLost {
+        owner: String,
+        epoch: u64,
+    },
 }
 
 impl fmt::Display for HoldReason {
@@ -482,6 +495,20 @@ impl fmt::Display for HoldReason {
             HoldReason::StateUnwritable { error } => write!(
                 f,
                 "not done: the state store could not record it first ({error})"
+            ),
+            HoldReason::Halted {
+                mode,
+                by,
+                since,
+                reason,
+            } => write!(
+                f,
+                "{} by {by} at {since} ({reason}): `remediator resume` lifts it",
+                mode.label()
+            ),
+            HoldReason::LeaseLost { owner, epoch } => write!(
+                f,
+                "not done: lease epoch {epoch} of {owner} was lost before it could be recorded"
             ),
             HoldReason::Refused { error, until } => {
                 write!(

@@ -197,7 +197,8 @@ pub enum Command {
         /// Also append each tick's journal record to this file (JSON lines).
         #[arg(long)]
         journal: Option<PathBuf>,
-        /// State file for cooldowns and action counts; overrides the policy's `state_file`.
+        /// State file for cooldowns and action counts (one process only); overrides the
+        /// policy's `state_file`. Without either, the state table `controller.state_table`.
         #[arg(long)]
         state: Option<PathBuf>,
     },
@@ -252,6 +253,42 @@ pub enum Command {
     Signals {
         #[command(subcommand)]
         command: SignalsCommand,
+    },
+    /// Create the state table the replicas share (`controller.state_table`, default
+    /// `remediator.<domain>`): on-demand billing, point-in-time recovery and time to live on.
+    /// Running it again changes nothing.
+    Init {
+        /// The policy file (TOML).
+        #[arg(long, env = "REMEDIATOR_POLICY")]
+        policy: PathBuf,
+    },
+    /// The kill switch: every replica stops every mutating action at its next tick (people
+    /// are still told). `remediator resume` lifts it.
+    Halt {
+        /// The policy file (TOML).
+        #[arg(long, env = "REMEDIATOR_POLICY")]
+        policy: PathBuf,
+        /// State file instead of the state table (one-process use).
+        #[arg(long)]
+        state: Option<PathBuf>,
+        /// Still allow raises and re-drives; hold only what lowers or pauses.
+        #[arg(long)]
+        up_only: bool,
+        /// Why, for the journal and `status`.
+        #[arg(long, value_parser = parse_text, default_value = "no reason given")]
+        reason: String,
+        /// Who says so; default: $USER.
+        #[arg(long, value_parser = parse_text)]
+        by: Option<String>,
+    },
+    /// Lift the kill switch: every replica acts again at its next tick.
+    Resume {
+        /// The policy file (TOML).
+        #[arg(long, env = "REMEDIATOR_POLICY")]
+        policy: PathBuf,
+        /// State file instead of the state table (one-process use).
+        #[arg(long)]
+        state: Option<PathBuf>,
     },
     /// Print whether performers are asked to pause, since when and why, what flow control
     /// holds, and the learned duration baselines (from the state file).

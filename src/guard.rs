@@ -9,6 +9,7 @@ use crate::model::{BillingMode, CapacityKey, Observed, TableStatus};
 use crate::policy::Policy;
 
 mod budget;
+pub mod halt;
 use crate::time::Timestamp;
 use serde::Serialize;
 use std::time::Duration;

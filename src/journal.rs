@@ -43,6 +43,12 @@ pub struct Record<'a> {
     /// Re-drives that ended since the last tick.
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     pub redrives_ended: &'a [Summary],
+    /// The replica that leads, when it is another (this one journals as a follower).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub leader: Option<&'a crate::state::Lease>,
+    /// The kill switch, while it is on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub halt: Option<&'a crate::halt::Halt>,
 }
 
 /// Re-drives that ended outside a tick (at shutdown, or at the end of `run --once`).
@@ -137,6 +143,8 @@ impl<'a> Record<'a> {
             held: &report.held,
             redrives: &[],
             redrives_ended: &[],
+            leader: None,
+            halt: None,
         }
     }
 
@@ -145,6 +153,18 @@ impl<'a> Record<'a> {
     pub fn with_redrives(mut self, running: &'a [Snapshot], ended: &'a [Summary]) -> Self {
         self.redrives = running;
         self.redrives_ended = ended;
+        self
+    }
+
+    /// Adds who leads (when another replica does) and the kill switch.
+    #[must_use]
+    pub fn with_standing(
+        mut self,
+        leader: Option<&'a crate::state::Lease>,
+        halt: Option<&'a crate::halt::Halt>,
+    ) -> Self {
+        self.leader = leader;
+        self.halt = halt;
         self
     }
 }

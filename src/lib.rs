@@ -13,6 +13,7 @@ pub mod controller;
 pub mod decide;
 pub mod faults;
 pub mod guard;
+pub mod halt;
 pub mod journal;
 pub mod logging;
 pub mod memory;

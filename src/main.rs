@@ -6,6 +6,7 @@ use clap::Parser;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle as BarStyle};
 use remediator::action::{Action, HoldReason};
 use remediator::aws::{self, Aws};
+use remediator::aws::{AnyState, DynamoState};
 use remediator::cli::{Cli, Command, Output, PauseCommand, ProgressStyle, SignalsCommand};
 use remediator::controller::{Controller, Mode, problems};
 use remediator::journal::Journal;
@@ -20,7 +21,7 @@ use remediator::sim::scenario::SHIPPED;
 use remediator::sim::seeds::Seeds;
 use remediator::sim::{self, ControllerKind, Scenario};
 use remediator::source::Problems;
-use remediator::state::{FileState, StateStore as _};
+use remediator::state::{FileState, Halt, HaltMode, StateStore as _};
 use remediator::status;
 use remediator::time::{Clock, Timestamp};
 use remediator::webhook;
@@ -139,7 +140,7 @@ async fn run(
     webhook: Option<webhook::Target>,
 ) -> anyhow::Result<ExitCode> {
     let aws = connect(policy, once, webhook).await?;
-    let store = state.map(FileState::new);
+    let store = Some(open_store(policy, state).await);
     let mut controller =
         Controller::start(aws.ports(), policy, store, journal, mode, Clock::System).await?;
     if mode == Mode::Enforce && policy.redrive.enabled {
@@ -154,12 +155,16 @@ async fn run(
         let report = tokio::select! {
             report = controller.tick(Timestamp::now()) => report?,
             () = shutdown_signal() => {
+                controller.release().await;
                 eprintln!("error: interrupted in the middle of the tick");
                 return Ok(ExitCode::from(EXIT_INTERRUPTED));
             }
         };
         // Re-drives started by this tick run to their end (or until a signal).
-        let ended = controller.finish_redrives(true, shutdown_signal()).await?;
+        let ended = controller.finish_redrives(true, shutdown_signal()).await;
+        // The next process (or a replica) leads at once rather than after the lease expires.
+        controller.release().await;
+        let ended = ended?;
         // The tick's own problems are printed whatever became of the re-drives.
         let tick = one_shot_exit(&report);
         let gave_up = ended.iter().filter(|s| s.end.needs_person());
@@ -196,7 +201,7 @@ async fn plan(
 ) -> anyhow::Result<ExitCode> {
     // A plan sends nothing: the webhook's URL is not needed.
     let aws = connect(policy, true, None).await?;
-    let store = state.map(FileState::new);
+    let store = Some(open_store(policy, state).await);
     let mut controller = Controller::start(
         aws.ports(),
         policy,
@@ -362,14 +367,21 @@ async fn shutdown_signal() {
     tracing::info!("signal received: stopping");
 }
 
-/// The state file of `status` and `pause`: the flag, else the policy's.
-fn state_path(policy: &Policy, flag: Option<PathBuf>) -> Result<PathBuf, BadInput> {
-    flag.or_else(|| policy.controller.state_file.clone())
-        .ok_or_else(|| {
-            BadInput(
-                "no state file: pass --state or set controller.state_file in the policy (the pause lives in the controller's state)".into(),
-            )
-        })
+/// The state store: the `--state` file, else the policy's `state_file`, else the state table.
+async fn open_store(policy: &Policy, flag: Option<PathBuf>) -> AnyState {
+    match flag.or_else(|| policy.controller.state_file.clone()) {
+        Some(path) => AnyState::File(FileState::new(path)),
+        None => {
+            let config = aws::load_config(policy.region.as_deref()).await;
+            AnyState::Table(DynamoState::from_config(&config, policy.state_table()))
+        }
+    }
+}
+
+/// Who an operator command names: `--by`, else $USER.
+fn operator(by: Option<String>) -> String {
+    by.or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "an operator".into())
 }
 
 /// The scenario argument that stands for every shipped scenario.
@@ -483,16 +495,6 @@ fn execute(command: Command) -> anyhow::Result<ExitCode> {
             } else {
                 Mode::Enforce
             };
-            let state = state.or_else(|| policy.controller.state_file.clone());
-            if mode == Mode::Enforce && state.is_none() {
-                return Err(BadInput(
-                    "`run` acts, so it needs somewhere to remember what it did across restarts \
-                     (cooldowns, action counts): pass --state PATH or set controller.state_file \
-                     in the policy"
-                        .into(),
-                )
-                .into());
-            }
             // A dry run sends nothing: the webhook's URL is not needed.
             let webhook = match mode {
                 Mode::Enforce => webhook_target(&policy)?,
@@ -508,7 +510,6 @@ fn execute(command: Command) -> anyhow::Result<ExitCode> {
             output,
         } => {
             let policy = Policy::load(&policy)?;
-            let state = state.or_else(|| policy.controller.state_file.clone());
             let journal = Journal::open(journal.as_deref())?;
             runtime()?.block_on(plan(&policy, state, journal, output))
         }
@@ -557,15 +558,34 @@ fn execute(command: Command) -> anyhow::Result<ExitCode> {
             output,
         } => {
             let policy = Policy::load(&policy)?;
-            let store = FileState::new(state_path(&policy, state)?);
-            let memory = runtime()?.block_on(store.load())?;
+            let runtime = runtime()?;
+            let store = runtime.block_on(open_store(&policy, state));
+            let shared = runtime.block_on(store.read())?;
+            let memory = &shared.memory;
             let now = Timestamp::now();
+            let leader = shared.lease.as_ref().filter(|l| l.live_at(now));
             match output {
                 Output::Json => println!(
                     "{}",
-                    serde_json::to_string_pretty(&status::status(&memory, now))?
+                    serde_json::to_string_pretty(&serde_json::json!({
+                        "store": store.name(),
+                        "leader": leader,
+                        "halt": shared.halt,
+                        "pause": status::status(memory, now),
+                    }))?
                 ),
-                Output::Text => print!("{}", status::render(&memory, &policy, now)),
+                Output::Text => {
+                    println!("{}", store.name());
+                    match leader {
+                        Some(l) => println!("leader: {l}"),
+                        None => println!("leader: none (no replica holds the lease)"),
+                    }
+                    match &shared.halt {
+                        Some(h) => println!("KILL SWITCH: {h}; `remediator resume` lifts it"),
+                        None => println!("kill switch: off"),
+                    }
+                    print!("{}", status::render(memory, &policy, now));
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -577,19 +597,67 @@ fn execute(command: Command) -> anyhow::Result<ExitCode> {
         } => {
             let policy = policy.ok_or_else(|| BadInput("--policy is required".into()))?;
             let policy = Policy::load(&policy)?;
-            let store = FileState::new(state_path(&policy, state)?);
-            let by = by
-                .or_else(|| std::env::var("USER").ok())
-                .unwrap_or_else(|| "an operator".into());
+            let runtime = runtime()?;
+            let store = runtime.block_on(open_store(&policy, state));
+            let by = operator(by);
             let note = match command {
                 PauseCommand::Ack => status::Note::Acknowledge,
                 PauseCommand::End => status::Note::End,
             };
-            match runtime()?.block_on(status::note(&store, note, &by, Timestamp::now())) {
-                Ok(said) => println!("{}: {said}", store.path().display()),
+            match runtime.block_on(status::note(&store, note, &by, Timestamp::now())) {
+                Ok(said) => println!("{}: {said}", store.name()),
                 Err(status::PauseCommandError::State(e)) => return Err(e.into()),
                 Err(e) => return Err(BadInput(e.to_string()).into()),
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Init { policy } => {
+            let policy = Policy::load(&policy)?;
+            let runtime = runtime()?;
+            let config = runtime.block_on(aws::load_config(policy.region.as_deref()));
+            let store = DynamoState::from_config(&config, policy.state_table());
+            let report = runtime.block_on(store.init())?;
+            for line in report.lines {
+                println!("{}: {line}", store.name());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Halt {
+            policy,
+            state,
+            up_only,
+            reason,
+            by,
+        } => {
+            let policy = Policy::load(&policy)?;
+            let runtime = runtime()?;
+            let store = runtime.block_on(open_store(&policy, state));
+            let halt = Halt {
+                mode: if up_only {
+                    HaltMode::UpOnly
+                } else {
+                    HaltMode::All
+                },
+                reason,
+                by: operator(by),
+                at: Timestamp::now(),
+            };
+            runtime.block_on(store.set_halt(Some(&halt)))?;
+            println!(
+                "{}: {halt}; every replica holds at its next tick; `remediator resume` lifts it",
+                store.name()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Resume { policy, state } => {
+            let policy = Policy::load(&policy)?;
+            let runtime = runtime()?;
+            let store = runtime.block_on(open_store(&policy, state));
+            runtime.block_on(store.set_halt(None))?;
+            println!(
+                "{}: kill switch lifted; every replica acts again at its next tick",
+                store.name()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Check { policy, output } => {

@@ -64,6 +64,19 @@ pub struct Prepared {
 }
 
 impl Prepared {
+    /// Applies the kill switch, after every other guardrail.
+    pub fn apply_halt(&mut self, halt: Option<&crate::halt::Halt>) {
+        let admission = crate::guard::halt::apply(
+            crate::guard::Admission {
+                admitted: std::mem::take(&mut self.admitted),
+                held: std::mem::take(&mut self.held),
+            },
+            halt,
+        );
+        self.admitted = admission.admitted;
+        self.held = admission.held;
+    }
+
     /// Holds every admitted action for `reason` (nothing is carried out).
     pub fn hold_all(&mut self, reason: &HoldReason) {
         let admitted = std::mem::take(&mut self.admitted);
@@ -179,7 +192,17 @@ pub async fn carry_out<M: Metrics, T: Tables, Q: Queues, F: Functions, N: Signal
                 error,
                 transient: false,
             } => memory.record_refusal(&action, at, &error.to_string()),
-            Outcome::Failed { .. } | Outcome::WouldApply => {}
+            // Dry-run and plan remember what they would have done, in memory only (never
+            // saved), so the next tick's cooldowns, budgets and notices are the ones a real run
+            // would meet: a rehearsal shows the same holds as the show.
+            Outcome::WouldApply => {
+                let channels = match &action {
+                    Action::Notify(n) => n.channels.clone(),
+                    _ => Vec::new(),
+                };
+                memory.record(&action, at, &channels);
+            }
+            Outcome::Failed { .. } => {}
         }
         actions.push(Done { action, outcome });
     }

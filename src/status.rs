@@ -28,8 +28,9 @@ pub enum Note {
     End,
 }
 
-/// Writes an operator's note into the stored state, for the running controller to take at its
-/// next tick; returns the sentence to print.
+/// Adds an operator's note on the pause in progress to the state store (its own item, so it
+/// races nothing the controller writes), for the leading controller to take at its next tick;
+/// returns the sentence to print.
 ///
 /// # Errors
 /// No pause in progress, or the state cannot be read or written.
@@ -40,11 +41,19 @@ pub async fn note<S: crate::state::StateStore>(
     at: Timestamp,
 ) -> Result<String, PauseCommandError> {
     let mut memory = store.load().await?;
-    match note {
-        Note::Acknowledge => acknowledge(&mut memory, by, at)?,
-        Note::End => request_end(&mut memory, by, at)?,
-    }
-    store.save(&memory).await?;
+    let since = episode(&mut memory)?.since;
+    let kind = match note {
+        Note::Acknowledge => crate::state::NoteKind::Acknowledge,
+        Note::End => crate::state::NoteKind::End,
+    };
+    store
+        .add_note(&crate::state::Note {
+            episode: since,
+            kind,
+            by: by.to_string(),
+            at,
+        })
+        .await?;
     let what = match note {
         Note::Acknowledge => "pause acknowledged",
         Note::End => "end of the pause requested",
@@ -188,32 +197,6 @@ pub fn render(memory: &Memory, policy: &Policy, now: Timestamp) -> String {
     out
 }
 
-/// Notes who acknowledged the pause in progress.
-///
-/// # Errors
-/// No pause is in progress.
-pub fn acknowledge(memory: &mut Memory, by: &str, at: Timestamp) -> Result<(), PauseCommandError> {
-    let episode = episode(memory)?;
-    episode.acknowledged = Some(OperatorNote {
-        by: by.to_string(),
-        at,
-    });
-    Ok(())
-}
-
-/// Asks the controller to end the pause in progress at its next tick.
-///
-/// # Errors
-/// No pause is in progress.
-pub fn request_end(memory: &mut Memory, by: &str, at: Timestamp) -> Result<(), PauseCommandError> {
-    let episode = episode(memory)?;
-    episode.end_requested = Some(OperatorNote {
-        by: by.to_string(),
-        at,
-    });
-    Ok(())
-}
-
 fn episode(memory: &mut Memory) -> Result<&mut crate::pause::Episode, PauseCommandError> {
     let last = memory
         .pause
@@ -228,21 +211,25 @@ fn episode(memory: &mut Memory) -> Result<&mut crate::pause::Episode, PauseComma
 }
 
 impl Memory {
-    /// Takes an operator's note on the running episode from the stored state: the one thing
-    /// written to the state by someone other than this controller.
-    pub fn adopt_operator_notes(&mut self, stored: &Memory) {
-        let (Some(mine), Some(theirs)) = (self.pause.episode.as_mut(), &stored.pause.episode)
-        else {
+    /// Takes operators' notes on the running episode from the state store: the one thing
+    /// about the pause written by someone other than the controller. A note on an earlier
+    /// episode is ignored; the first note of each kind counts.
+    pub fn adopt_operator_notes(&mut self, notes: &[crate::state::Note]) {
+        let Some(episode) = self.pause.episode.as_mut() else {
             return;
         };
-        if mine.since != theirs.since {
-            return;
-        }
-        if mine.acknowledged.is_none() {
-            mine.acknowledged.clone_from(&theirs.acknowledged);
-        }
-        if mine.end_requested.is_none() {
-            mine.end_requested.clone_from(&theirs.end_requested);
+        for note in notes.iter().filter(|n| n.episode == episode.since) {
+            let said = Some(OperatorNote {
+                by: note.by.clone(),
+                at: note.at,
+            });
+            let slot = match note.kind {
+                crate::state::NoteKind::Acknowledge => &mut episode.acknowledged,
+                crate::state::NoteKind::End => &mut episode.end_requested,
+            };
+            if slot.is_none() {
+                *slot = said;
+            }
         }
     }
 }

@@ -9,12 +9,14 @@ mod functions;
 mod metrics;
 mod queues;
 mod signals;
+mod state;
 mod tables;
 
 pub use functions::LambdaFunctions;
 pub use metrics::CloudWatchMetrics;
 pub use queues::SqsQueues;
 pub use signals::{AwsSignals, test_message};
+pub use state::{AnyState, DynamoState, InitReport};
 pub use tables::DynamoTables;
 
 use crate::ports::PortError;

@@ -1,8 +1,11 @@
 //! The controller around the tick: memory from the state store, one journal record and one log
 //! line per decision, and the loop that ticks every interval until asked to stop.
 
+mod replica;
 mod tell;
 
+pub use replica::Replica;
+use replica::Standing;
 use tell::log_report;
 pub use tell::problems;
 
@@ -52,13 +55,6 @@ impl Mode {
             Mode::Plan => "plan",
         }
     }
-
-    fn step(self) -> Step {
-        match self {
-            Mode::Enforce => Step::Act,
-            Mode::DryRun | Mode::Plan => Step::Plan,
-        }
-    }
 }
 
 /// Runs ticks against the ports, remembering between them (and, with a store, between runs).
@@ -73,6 +69,11 @@ pub struct Controller<'a, M, T, Q, F, N, S> {
     /// Re-drives started by this controller; `None` where none may be started.
     fleet: Option<Fleet>,
     clock: Clock,
+    /// This replica's lease and the memory version it read last (with a store).
+    replica: Replica,
+    /// The tick's time and the clock's reading when it began: a fence's time is the tick's
+    /// plus what the clock says has passed since (a replica stalled mid-tick is late).
+    tick_began: (Timestamp, Timestamp),
 }
 
 impl<'a, M: Metrics, T: Tables, Q: Queues, F: Functions, N: Signals, S: StateStore>
@@ -94,11 +95,48 @@ impl<'a, M: Metrics, T: Tables, Q: Queues, F: Functions, N: Signals, S: StateSto
         mode: Mode,
         clock: Clock,
     ) -> Result<Self, ControllerError> {
+        Self::start_as(
+            Replica::default_name(),
+            ports,
+            policy,
+            store,
+            journal,
+            mode,
+            clock,
+        )
+        .await
+    }
+
+    /// [`Self::start`] for the replica named `name` in the lease.
+    ///
+    /// # Errors
+    /// As [`Self::start`].
+    pub async fn start_as(
+        name: String,
+        ports: Ports<'a, M, T, Q, F, N>,
+        policy: &'a Policy,
+        store: Option<S>,
+        journal: Journal,
+        mode: Mode,
+        clock: Clock,
+    ) -> Result<Self, ControllerError> {
         let now = clock.now();
-        let mut memory = match &store {
+        let mut replica = Replica::new(name, policy.controller.lease, mode == Mode::Enforce);
+        let mut store = store;
+        // A plan or a dry run reads the memory to honour cooldowns; without a state table yet
+        // (`remediator init` creates it), or with one it cannot read, it plans from an empty
+        // memory and says so.
+        if mode != Mode::Enforce
+            && let Some(s) = &store
+            && let Err(e) = s.read().await
+        {
+            tracing::warn!("{e}; planning from an empty memory");
+            store = None;
+        }
+        let memory = match &store {
             Some(store) => {
-                let memory = store.load().await?;
-                match crate::memory::validate::validate(&memory, now) {
+                let shared = store.read().await?;
+                match crate::memory::validate::validate(&shared.memory, now) {
                     Ok(skews) => {
                         for skew in skews {
                             tracing::warn!(
@@ -114,17 +152,12 @@ impl<'a, M: Metrics, T: Tables, Q: Queues, F: Functions, N: Signals, S: StateSto
                         .into());
                     }
                 }
-                memory
+                replica.version = shared.version;
+                shared.memory
             }
             None => Memory::default(),
         };
-        memory.interrupt_orphaned_redrives(now);
-        if mode == Mode::Enforce
-            && let Some(store) = &store
-        {
-            store.save(&memory).await?;
-        }
-        Ok(Self {
+        let mut controller = Self {
             ports,
             policy,
             store,
@@ -133,7 +166,21 @@ impl<'a, M: Metrics, T: Tables, Q: Queues, F: Functions, N: Signals, S: StateSto
             memory,
             fleet: None,
             clock,
-        })
+            replica,
+            tick_began: (now, now),
+        };
+        // An enforcing replica bids at once, so a store that cannot be written is found before
+        // anything is done, not after.
+        if mode == Mode::Enforce && controller.store.is_some() {
+            controller.refresh(now).await?;
+        }
+        Ok(controller)
+    }
+
+    /// The lease this replica holds, if it leads.
+    #[must_use]
+    pub fn lease(&self) -> Option<&crate::state::Lease> {
+        self.replica.lease.as_ref()
     }
 
     /// Lets this controller start re-drives (the stranded-queue rule), run by `fleet`.
@@ -151,41 +198,51 @@ impl<'a, M: Metrics, T: Tables, Q: Queues, F: Functions, N: Signals, S: StateSto
     /// The journal file or the state file could not be written. The tick itself happened; in
     /// a loop the in-process memory still holds what was done.
     pub async fn tick(&mut self, at: Timestamp) -> Result<TickReport, ControllerError> {
+        self.tick_began = (at, self.clock.now());
+        let standing = self.refresh(at).await;
         let ended = match &mut self.fleet {
             Some(fleet) => fleet.ended().await,
             None => Vec::new(),
         };
         self.note_ended(&ended);
-        self.adopt_operator_notes().await;
         let deadline = Deadline::after(observe_budget(self.policy.controller.interval));
         let mut prepared = prepare(&self.ports, self.policy, &mut self.memory, at, deadline).await;
-        let step = self.mode.step();
-        if step == Step::Act
+        let halt = standing.as_ref().ok().and_then(|s| s.halt.as_ref());
+        prepared.apply_halt(halt);
+        let leads = standing.as_ref().is_ok_and(|s| s.leader) || self.store.is_none();
+        let mut step = match self.mode {
+            Mode::Enforce if leads => Step::Act,
+            _ => Step::Plan,
+        };
+        if let Err(e) = &standing
+            && self.mode == Mode::Enforce
+        {
+            // Without the store this replica cannot know it leads, nor remember what it does:
+            // everything is held, and people are told (the only thing still sent).
+            self.hold_for_store(&mut prepared, e, at);
+            step = Step::Act;
+        } else if step == Step::Act
             && !prepared.admitted.is_empty()
             && let Err(e) = self.write_intent(&prepared).await
         {
-            // A controller that cannot remember what it does must not do it: everything is
-            // held, and people are told (the only thing still sent).
-            tracing::error!("{e}: holding every action of this tick");
-            prepared.hold_all(&HoldReason::StateUnwritable {
-                error: e.to_string(),
-            });
-            let store = self.store.as_ref().map_or_else(String::new, S::name);
-            let mut alert = Decision::default();
-            crate::rules::alarms::alert(
-                &mut alert,
-                &self.memory,
-                self.policy,
-                AlertCause::StateUnwritable,
-                &store,
-                &e.to_string(),
-                at,
-            );
-            prepared.admitted = alert.actions;
+            if e.lost_race() {
+                tracing::warn!("{e}: another replica leads now; holding this tick's actions");
+                let (owner, epoch) = self
+                    .replica
+                    .lease
+                    .take()
+                    .map_or((String::new(), 0), |l| (l.owner, l.epoch));
+                prepared.hold_all(&HoldReason::LeaseLost { owner, epoch });
+                step = Step::Plan;
+            } else {
+                self.hold_for_store(&mut prepared, &e, at);
+            }
         }
         let report = match &mut self.fleet {
-            Some(fleet) => carry_out(&self.ports, fleet, &mut self.memory, prepared, step).await,
-            None => {
+            Some(fleet) if step == Step::Act => {
+                carry_out(&self.ports, fleet, &mut self.memory, prepared, step).await
+            }
+            _ => {
                 carry_out(
                     &self.ports,
                     &mut NoLauncher,
@@ -198,21 +255,96 @@ impl<'a, M: Metrics, T: Tables, Q: Queues, F: Functions, N: Signals, S: StateSto
         };
         self.memory.intents.clear();
         // Remember what was done before anything else can fail.
-        let saved = self.save().await;
+        let saved = if step == Step::Act && standing.is_ok() {
+            self.save().await
+        } else {
+            Ok(())
+        };
+        let label = match (&standing, self.mode) {
+            (Ok(s), Mode::Enforce) if !s.leader && self.store.is_some() => "follower",
+            _ => self.mode.label(),
+        };
         log_report(&report, self.mode);
         let running = self
             .fleet
             .as_ref()
             .map(Fleet::snapshots)
             .unwrap_or_default();
-        let record = Record::new(&report, self.mode.label()).with_redrives(&running, &ended);
+        let mut record = Record::new(&report, label).with_redrives(&running, &ended);
+        if let Ok(s) = &standing {
+            record = record.with_standing(s.holder.as_ref(), s.halt.as_ref());
+        }
         let journal = self.journal.write(&record);
         saved?;
         journal?;
         Ok(report)
     }
 
-    /// Writes the admitted actions to the store before the first call is made.
+    /// Reads the store and bids for the lease; a replica that stops leading stops the
+    /// re-drives it started (the new leader decides them afresh).
+    async fn refresh(&mut self, at: Timestamp) -> Result<Standing, StateError> {
+        let Some(store) = &self.store else {
+            return Ok(Standing {
+                leader: true,
+                holder: None,
+                halt: None,
+                took_over: false,
+            });
+        };
+        let was_leader = self.replica.lease.is_some();
+        let standing = self.replica.refresh(store, &mut self.memory, at).await;
+        match &standing {
+            Ok(s) if s.took_over => {
+                tracing::info!(
+                    replica = %self.replica.name,
+                    "leading: took the lease{}",
+                    self.replica.lease.as_ref().map(|l| format!(" {l}")).unwrap_or_default()
+                );
+                // Re-drives recorded as running died with the process that ran them.
+                self.memory.interrupt_orphaned_redrives(at);
+            }
+            Ok(s) if !s.leader && was_leader => {
+                tracing::warn!(replica = %self.replica.name, "no longer leading: {}", s.holder.as_ref().map_or_else(|| "lease lost".to_string(), |h| format!("{h} holds the lease")));
+            }
+            Err(e) if was_leader => tracing::error!("{e}: cannot renew the lease; not acting"),
+            _ => {}
+        }
+        let leads = standing.as_ref().is_ok_and(|s| s.leader);
+        if was_leader
+            && !leads
+            && let Some(fleet) = &mut self.fleet
+        {
+            let ended = fleet.stop_all().await;
+            for summary in &ended {
+                tracing::warn!(queue = %summary.target.queue, "re-drive stopped: this replica no longer leads");
+            }
+        }
+        standing
+    }
+
+    /// Holds every action because the store cannot be read or written, and alerts.
+    fn hold_for_store(&self, prepared: &mut Prepared, e: &StateError, at: Timestamp) {
+        tracing::error!("{e}: holding every action of this tick");
+        prepared.hold_all(&HoldReason::StateUnwritable {
+            error: e.to_string(),
+        });
+        let store = self.store.as_ref().map_or_else(String::new, S::name);
+        let mut alert = Decision::default();
+        crate::rules::alarms::alert(
+            &mut alert,
+            &self.memory,
+            self.policy,
+            AlertCause::StateUnwritable,
+            &store,
+            &e.to_string(),
+            at,
+        );
+        prepared.admitted = alert.actions;
+    }
+
+    /// Writes the admitted actions to the store before the first call is made, fenced on the
+    /// lease: a replica that lost it (stalled past its expiry, or replaced) writes nothing and
+    /// so calls nothing.
     async fn write_intent(&mut self, prepared: &Prepared) -> Result<(), StateError> {
         if self.store.is_none() {
             return Ok(());
@@ -275,26 +407,32 @@ impl<'a, M: Metrics, T: Tables, Q: Queues, F: Functions, N: Signals, S: StateSto
         Ok(ended)
     }
 
-    /// Saves the memory, first adopting any operator note written since the last load.
+    /// Saves the memory on the version read, fenced on the lease held (enforce mode only).
     async fn save(&mut self) -> Result<(), StateError> {
         if self.mode != Mode::Enforce {
             return Ok(());
         }
-        self.adopt_operator_notes().await;
-        match &self.store {
-            Some(store) => store.save(&self.memory).await,
-            None => Ok(()),
-        }
+        let Some(store) = &self.store else {
+            return Ok(());
+        };
+        let (at, clock_then) = self.tick_began;
+        let fence = self
+            .replica
+            .fence(at.plus(self.clock.now().since(clock_then)));
+        let version = store
+            .write(&self.memory, self.replica.version, fence.as_ref())
+            .await?;
+        self.replica.version = version;
+        Ok(())
     }
 
-    /// `remediator pause ack|end` write to the stored state; the controller takes their notes
-    /// before each tick and before each save. A state file it cannot read here is reported
-    /// by the save that follows.
-    async fn adopt_operator_notes(&mut self) {
-        if let Some(store) = &self.store
-            && let Ok(stored) = store.load().await
-        {
-            self.memory.adopt_operator_notes(&stored);
+    /// Gives the lease up, so a follower takes over at its next tick rather than after expiry.
+    pub async fn release(&mut self) {
+        if let (Some(store), Some(lease)) = (&self.store, self.replica.lease.take()) {
+            match store.release(&lease).await {
+                Ok(()) => tracing::info!("lease {lease} released"),
+                Err(e) => tracing::warn!("{e}: the lease lapses at its expiry instead"),
+            }
         }
     }
 
@@ -349,6 +487,7 @@ impl<'a, M: Metrics, T: Tables, Q: Queues, F: Functions, N: Signals, S: StateSto
             self.finish_redrives(false, std::future::pending()),
         )
         .await;
+        self.release().await;
         match finished {
             Ok(Ok(_)) => tracing::info!("stopped"),
             Ok(Err(e)) => tracing::error!("{e}"),

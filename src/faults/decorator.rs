@@ -8,7 +8,10 @@ use crate::ports::{
     Metrics, PortError, QueueDepth, Queues, ScalingUpdate, Signals, TableDescription, TableUpdate,
     Tables,
 };
-use crate::state::{StateError, StateStore};
+use crate::state::{
+    Bid, Claim, Fence, Halt, Lease, LeaseOutcome, Note, Shared, StateError, StateStore,
+};
+use crate::time::Timestamp;
 use std::future::Future;
 use std::path::PathBuf;
 
@@ -259,19 +262,64 @@ fn state_error(e: &PortError, save: bool) -> StateError {
 }
 
 impl<S: StateStore + Sync> StateStore for Faulty<S> {
-    fn load(&self) -> impl Future<Output = Result<Memory, StateError>> + Send {
+    fn name(&self) -> String {
+        self.inner.name()
+    }
+
+    fn read(&self) -> impl Future<Output = Result<Shared, StateError>> + Send {
         let gate = self.faults.gate(Op::LoadState, &[]);
         async move {
             gate.pass().await.map_err(|e| state_error(&e, false))?;
-            self.inner.load().await
+            self.inner.read().await
         }
     }
 
-    fn save(&self, memory: &Memory) -> impl Future<Output = Result<(), StateError>> + Send {
+    fn write(
+        &self,
+        memory: &Memory,
+        version: u64,
+        fence: Option<&Fence>,
+    ) -> impl Future<Output = Result<u64, StateError>> + Send {
         let gate = self.faults.gate(Op::SaveState, &[]);
         async move {
             gate.pass().await.map_err(|e| state_error(&e, true))?;
-            self.inner.save(memory).await
+            self.inner.write(memory, version, fence).await
         }
+    }
+
+    fn bid(&self, bid: &Bid) -> impl Future<Output = Result<LeaseOutcome, StateError>> + Send {
+        let gate = self.faults.gate(Op::Lease, &[]);
+        async move {
+            gate.pass().await.map_err(|e| state_error(&e, true))?;
+            self.inner.bid(bid).await
+        }
+    }
+
+    fn release(&self, lease: &Lease) -> impl Future<Output = Result<(), StateError>> + Send {
+        self.inner.release(lease)
+    }
+
+    fn set_halt(&self, halt: Option<&Halt>) -> impl Future<Output = Result<(), StateError>> + Send {
+        self.inner.set_halt(halt)
+    }
+
+    fn add_note(&self, note: &Note) -> impl Future<Output = Result<(), StateError>> + Send {
+        self.inner.add_note(note)
+    }
+
+    fn claim(
+        &self,
+        claim: &Claim,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<(), StateError>> + Send {
+        self.inner.claim(claim, now)
+    }
+
+    fn unclaim(
+        &self,
+        queue: &str,
+        owner: &str,
+    ) -> impl Future<Output = Result<(), StateError>> + Send {
+        self.inner.unclaim(queue, owner)
     }
 }

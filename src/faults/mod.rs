@@ -57,6 +57,8 @@ pub enum Op {
     PostWebhook,
     LoadState,
     SaveState,
+    /// Taking or renewing the leader lease.
+    Lease,
 }
 
 impl Op {
@@ -84,6 +86,7 @@ impl Op {
             Op::PostWebhook => ("webhook", "POST"),
             Op::LoadState => ("state", "load"),
             Op::SaveState => ("state", "save"),
+            Op::Lease => ("state", "lease"),
         }
     }
 }

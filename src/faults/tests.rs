@@ -209,14 +209,14 @@ async fn a_state_store_fault_is_a_read_or_write_error() {
         .faults()
         .add(Rule::new(Op::LoadState, Fault::Transient).first(1));
     let memory = crate::memory::Memory::default();
-    let saved = store.save(&memory).await;
+    let saved = store.write(&memory, 0, None).await;
     assert!(matches!(saved, Err(StateError::Write { .. })), "{saved:?}");
     assert!(
         !dir.join("state.json").exists(),
         "a failed save wrote the file"
     );
     assert!(matches!(store.load().await, Err(StateError::Read { .. })));
-    assert!(store.save(&memory).await.is_ok());
+    assert_eq!(store.write(&memory, 0, None).await.ok(), Some(1));
     assert!(dir.join("state.json").exists());
     assert_eq!(store.load().await.ok(), Some(memory));
     let _ = std::fs::remove_dir_all(&dir);

@@ -57,7 +57,13 @@ pub struct Controller {
     pub stale_after: Duration,
     /// CloudWatch period of every metric read; DynamoDB publishes 1-minute data.
     pub metric_period: Duration,
+    /// A local state file: one process only. Without it the state lives in `state_table`.
     pub state_file: Option<PathBuf>,
+    /// The DynamoDB state table replicas share; `None` means `remediator.<domain>`.
+    pub state_table: Option<String>,
+    /// How long the leader lease lasts without renewal (renewed every tick): a leader that
+    /// dies is replaced within this time.
+    pub lease: Duration,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -302,5 +308,17 @@ impl Policy {
     #[must_use]
     pub fn table_rule(&self, table_name: &str) -> Option<&TableRule> {
         self.tables.iter().find(|t| t.table_name == table_name)
+    }
+}
+
+impl Policy {
+    /// The DynamoDB state table: the policy's `controller.state_table`, else
+    /// `remediator.<domain>`.
+    #[must_use]
+    pub fn state_table(&self) -> String {
+        self.controller
+            .state_table
+            .clone()
+            .unwrap_or_else(|| format!("remediator.{}", self.domain))
     }
 }

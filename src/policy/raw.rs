@@ -33,6 +33,8 @@ pub struct RawController {
     pub stale_after: Option<String>,
     pub metric_period: Option<String>,
     pub state_file: Option<String>,
+    pub state_table: Option<String>,
+    pub lease: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

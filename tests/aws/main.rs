@@ -20,6 +20,7 @@ mod lambda_front;
 mod pause;
 mod proxy;
 mod redrive;
+mod replicas;
 mod secrets;
 mod signals;
 mod stack;
@@ -658,15 +659,23 @@ fn missing_credentials_is_one_clear_line() {
 }
 
 #[test]
-fn run_without_a_state_file_is_refused() {
+fn run_without_a_state_table_says_to_create_it_and_acts_on_nothing() {
     let dir = scratch("nostate");
     let policy = policy(&dir, &domain("nostate"));
     let run = remediator(
         moto_url(),
         &["run", "--once", "--policy", policy.to_str().expect("utf-8")],
     );
-    assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains("--state"), "{}", run.stderr);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "state table remediator.{} does not exist",
+            domain("nostate")
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("remediator init"), "{}", run.stderr);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -38,7 +38,7 @@ async fn the_loop_ticks_on_every_interval_through_failing_calls() {
 #[tokio::test]
 async fn a_state_store_that_cannot_be_read_or_written_at_start_stops_the_controller_before_any_call()
  {
-    for op in [Op::LoadState, Op::SaveState] {
+    for op in [Op::LoadState, Op::Lease] {
         let sim = Sim::new();
         let store = Faulty::new(FileState::new(state_dir("start").join("state.json")));
         store.faults().add(Rule::new(op, Fault::Permanent));
@@ -53,7 +53,7 @@ async fn a_state_store_that_cannot_be_read_or_written_at_start_stops_the_control
         .await;
         let expected = match &started {
             Err(ControllerError::State(StateError::Read { .. })) => op == Op::LoadState,
-            Err(ControllerError::State(StateError::Write { .. })) => op == Op::SaveState,
+            Err(ControllerError::State(StateError::Write { .. })) => op == Op::Lease,
             _ => false,
         };
         assert!(expected, "{op:?}: {:?}", started.err());

@@ -7,4 +7,5 @@ mod act;
 mod controller;
 mod intent;
 mod observe;
+mod replicas;
 mod sim;

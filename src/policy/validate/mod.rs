@@ -93,12 +93,41 @@ impl Checker<'_, '_> {
         if state_file.is_some_and(String::is_empty) {
             self.fail("controller.state_file", "must not be empty");
         }
+        let state_table = ctl.and_then(|x| x.state_table.clone());
+        if let Some(name) = &state_table {
+            let ok = (3..=255).contains(&name.len())
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+            if !ok {
+                self.fail(
+                    "controller.state_table",
+                    "must be a DynamoDB table name: 3 to 255 of a-z A-Z 0-9 _ - .",
+                );
+            }
+        }
+        let lease = self.duration(
+            "controller.lease",
+            ctl.and_then(|x| x.lease.as_ref()),
+            (interval * 3).max(Duration::from_secs(10)),
+        );
+        if lease < interval * 2 {
+            self.fail(
+                "controller.lease",
+                format!(
+                    "must be at least two intervals ({}): the leader renews it once a tick",
+                    crate::time::human(interval * 2)
+                ),
+            );
+        }
         Controller {
             interval,
             mode,
             stale_after,
             metric_period,
             state_file: state_file.filter(|s| !s.is_empty()).map(PathBuf::from),
+            state_table,
+            lease,
         }
     }
 
