@@ -368,6 +368,12 @@ pub enum HoldReason {
     RedriveRunning {
         since: Timestamp,
     },
+    /// Another re-drive of this queue holds its claim in the state store: an operator's
+    /// `remediator redrive`, or one a replica that led before started.
+    RedriveClaimed {
+        owner: String,
+        since: Timestamp,
+    },
     /// The last re-drive of this queue gave up; the queue needs a person before another.
     RedriveGaveUp {
         end: String,
@@ -465,6 +471,9 @@ impl fmt::Display for HoldReason {
             }
             HoldReason::RedriveRunning { since } => {
                 write!(f, "a re-drive of this queue is running since {since}")
+            }
+            HoldReason::RedriveClaimed { owner, since } => {
+                write!(f, "{owner} is re-driving this queue since {since}")
             }
             HoldReason::RedriveGaveUp { end, until } => write!(
                 f,

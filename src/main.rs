@@ -31,6 +31,8 @@ use std::process::ExitCode;
 
 /// Exit code for bad input (policy, scenario, flags), as clap uses for usage errors.
 const EXIT_BAD_INPUT: u8 = 2;
+/// How long a manual re-drive's claim on its queue lasts unless renewed (every third of it).
+const CLAIM_FOR: std::time::Duration = std::time::Duration::from_secs(60);
 /// Exit code of a re-drive stopped by SIGINT or SIGTERM (128 + SIGINT, as shells report it).
 const EXIT_INTERRUPTED: u8 = 130;
 
@@ -260,6 +262,52 @@ async fn redrive(
             _ => anyhow::anyhow!("re-drive of {queue} held: {}", held.reason),
         });
     }
+    // One re-drive per queue, whoever started it: the queue is claimed in the state store
+    // (renewed while the re-drive runs), so neither the controller nor another operator
+    // starts a second one.
+    let store = open_store(policy, None).await;
+    let owner = format!(
+        "operator {} ({})",
+        operator(None),
+        remediator::controller::Replica::default_name()
+    );
+    let claim = {
+        let (queue, owner) = (queue.clone(), owner.clone());
+        move |at: Timestamp| remediator::state::Claim {
+            queue: queue.clone(),
+            owner: owner.clone(),
+            since: at,
+            expires: at.plus(CLAIM_FOR),
+        }
+    };
+    let now = Timestamp::now();
+    let claimed = match store.claim(&claim(now), now).await {
+        Ok(()) => true,
+        Err(remediator::state::StateError::Claimed { owner, since, .. }) => {
+            let reason = HoldReason::RedriveClaimed { owner, since };
+            journal.write(&entry("redrive-ordered", None, Some(&reason), None))?;
+            return Err(anyhow::anyhow!("re-drive of {queue} held: {reason}"));
+        }
+        Err(e) => {
+            tracing::warn!(
+                "{e}: cannot check that no other re-drive of {queue} runs; going on as asked"
+            );
+            false
+        }
+    };
+    let renewing = claimed.then(|| {
+        let store = store.clone();
+        let claim = claim.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(CLAIM_FOR / 3).await;
+                let now = Timestamp::now();
+                if let Err(e) = store.claim(&claim(now), now).await {
+                    tracing::warn!("cannot renew the re-drive's claim: {e}");
+                }
+            }
+        })
+    });
     let action = Action::Redrive(order.clone());
     tracing::info!(kind = "redrive", subject = %queue, "re-drive ordered: {}", action.reason());
     journal.write(&entry("redrive-ordered", Some(&action), None, None))?;
@@ -282,6 +330,12 @@ async fn redrive(
     )
     .await;
     show.finish(&summary);
+    if let Some(task) = renewing {
+        task.abort();
+        if let Err(e) = store.unclaim(&queue, &owner).await {
+            tracing::warn!("{e}: the re-drive's claim lapses instead");
+        }
+    }
     journal.write(&entry("redrive-ended", None, None, Some(&summary)))?;
     Ok(match &summary.end {
         End::Drained | End::MaxReached | End::NothingVisible { .. } => {

@@ -1,6 +1,7 @@
 //! The controller around the tick: memory from the state store, one journal record and one log
 //! line per decision, and the loop that ticks every interval until asked to stop.
 
+mod claims;
 mod replica;
 mod tell;
 
@@ -205,6 +206,10 @@ impl<'a, M: Metrics, T: Tables, Q: Queues, F: Functions, N: Signals, S: StateSto
             None => Vec::new(),
         };
         self.note_ended(&ended);
+        if let Some(store) = &self.store {
+            let queues: Vec<String> = ended.iter().map(|s| s.target.queue.clone()).collect();
+            claims::release(store, &queues, &self.replica.name).await;
+        }
         let deadline = Deadline::after(observe_budget(self.policy.controller.interval));
         let mut prepared = prepare(&self.ports, self.policy, &mut self.memory, at, deadline).await;
         let halt = standing.as_ref().ok().and_then(|s| s.halt.as_ref());
@@ -221,6 +226,17 @@ impl<'a, M: Metrics, T: Tables, Q: Queues, F: Functions, N: Signals, S: StateSto
             // everything is held, and people are told (the only thing still sent).
             self.hold_for_store(&mut prepared, e, at);
             step = Step::Act;
+        } else if step == Step::Act
+            && let Some(store) = &self.store
+            && let Err(e) = claims::claim_redrives(
+                store,
+                &mut prepared,
+                &self.replica.name,
+                self.replica.lease_for,
+            )
+            .await
+        {
+            self.hold_for_store(&mut prepared, &e, at);
         } else if step == Step::Act
             && !prepared.admitted.is_empty()
             && let Err(e) = self.write_intent(&prepared).await
@@ -254,6 +270,18 @@ impl<'a, M: Metrics, T: Tables, Q: Queues, F: Functions, N: Signals, S: StateSto
             }
         };
         self.memory.intents.clear();
+        if step == Step::Act
+            && let (Some(store), Some(fleet)) = (&self.store, &self.fleet)
+        {
+            claims::renew(
+                store,
+                &fleet.snapshots(),
+                &self.replica.name,
+                at,
+                self.replica.lease_for,
+            )
+            .await;
+        }
         // Remember what was done before anything else can fail.
         let saved = if step == Step::Act && standing.is_ok() {
             self.save().await
@@ -396,6 +424,10 @@ impl<'a, M: Metrics, T: Tables, Q: Queues, F: Functions, N: Signals, S: StateSto
         };
         let at = self.clock.now();
         self.note_ended(&ended);
+        if let Some(store) = &self.store {
+            let queues: Vec<String> = ended.iter().map(|s| s.target.queue.clone()).collect();
+            claims::release(store, &queues, &self.replica.name).await;
+        }
         let saved = self.save().await;
         let journal = self.journal.write(&EndedRecord {
             at: at.to_string(),

@@ -724,3 +724,67 @@ async fn a_lagging_lambda_gets_no_more_invocations_than_messages() {
     assert_eq!(remaining(&stack, &url).await, 0);
     assert_eq!(lambda.accepted(), 40, "one invocation per message");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_redrive_of_a_queue_being_re_driven_is_refused_with_the_first_ones_name() {
+    let Stranded {
+        dir,
+        domain: d,
+        stack,
+        url,
+        lambda,
+        ..
+    } = stranded("claim", 14, 80, 30, |_| {}).await;
+    let policy = policy(&dir, &d);
+    let policy = policy.to_str().expect("utf-8").to_string();
+    let init = super::remediator(moto_url(), &["init", "--policy", &policy]);
+    assert_eq!(init.code, 0, "{}", init.stderr);
+    let first = isolated(moto_url(), true)
+        .env("AWS_ENDPOINT_URL_LAMBDA", lambda.endpoint())
+        .env("USER", "alice")
+        .args(["redrive", "--job", "14", "--rate", "5", "--policy", &policy])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start redrive");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let second = redrive(
+        lambda.endpoint(),
+        moto_url().to_string(),
+        args(&[
+            "redrive", "--job", "14", "--rate", "50", "--policy", &policy,
+        ]),
+    )
+    .await;
+    assert_eq!(second.code, 1, "{}", second.stderr);
+    assert_eq!(error_lines(&second.stderr).len(), 1, "{}", second.stderr);
+    assert!(
+        second.stderr.contains("operator alice") && second.stderr.contains("is re-driving"),
+        "{}",
+        second.stderr
+    );
+    // The first stops on SIGINT and gives its claim back; a third may then go on.
+    let _ = std::process::Command::new("kill")
+        .args(["-INT", &first.id().to_string()])
+        .status();
+    let out = tokio::task::spawn_blocking(move || first.wait_with_output().expect("wait"))
+        .await
+        .expect("join");
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let third = redrive(
+        lambda.endpoint(),
+        moto_url().to_string(),
+        args(&[
+            "redrive", "--job", "14", "--rate", "50", "--policy", &policy,
+        ]),
+    )
+    .await;
+    assert_eq!(third.code, 0, "{}", third.stderr);
+    assert_eq!(summary(&third)["end"], "drained");
+    assert_eq!(remaining(&stack, &url).await, 0);
+}
