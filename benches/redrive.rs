@@ -33,7 +33,7 @@ mod rows;
 use aws_sdk_lambda::config::{BehaviorVersion, Credentials, Region};
 use lambda::{Backend, Behaviour, LoopbackLambda};
 use remediator::aws::LambdaFunctions;
-use remediator::redrive::Target;
+use remediator::domain::redrive::Target;
 use remediator::redrive::pace::MAX_RATE;
 use rows::{Bench, Goal, settings};
 use std::sync::Arc;

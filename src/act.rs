@@ -3,13 +3,13 @@
 //! A dimension an autoscaler manages is changed through the autoscaler's MinCapacity instead,
 //! so the autoscaler and the controller never undo each other's work.
 
-use crate::action::{Action, CapacityChange};
-use crate::model::{Dimension, Observed, Resource};
-use crate::pause::{FlowChange, FlowTarget, Notice, cap_text};
-use crate::ports::{
-    Channel, Functions, PortError, ScalingRange, ScalingUpdate, Signals, TableUpdate, Tables,
-    Throughput,
-};
+use crate::domain::action::{Action, CapacityChange};
+use crate::domain::notice::{Channel, Notice};
+use crate::domain::observed::Observed;
+use crate::domain::pause::{FlowChange, FlowTarget, cap_text};
+use crate::domain::port_error::PortError;
+use crate::domain::resource::{Dimension, Resource, ScalingRange};
+use crate::ports::{Functions, ScalingUpdate, Signals, TableUpdate, Tables, Throughput};
 use crate::redrive::fleet::Launcher;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -59,7 +59,7 @@ pub enum Outcome {
 /// How one channel took a notice: a receipt, or the error after retries.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Delivery {
-    pub channel: crate::ports::Channel,
+    pub channel: crate::domain::notice::Channel,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receipt: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -4,8 +4,8 @@
 //! AWS rule it must follow; clap reports a refusal with the flag, the allowed range, and exit
 //! code 2.
 
+use crate::domain::redrive::{MAX_RATE, MIN_RATE};
 use crate::policy::names;
-use crate::redrive::pace::{MAX_RATE, MIN_RATE};
 use crate::sim::ControllerKind;
 use crate::sim::seeds::Seeds;
 use crate::source::{excerpt, is_control};

@@ -1,11 +1,12 @@
 //! Guardrails: the pure step between deciding and acting. Every proposed action is admitted or
 //! held with a reason; nothing here reads a clock or the network.
 
-use crate::action::{
-    Action, CapacityChange, ChangeCause, Held, HoldReason, RedriveOrder, RedriveOrigin,
-};
+use crate::domain::action::{Action, CapacityChange, ChangeCause};
+use crate::domain::hold::{Held, HoldReason};
+use crate::domain::observed::Observed;
+use crate::domain::redrive::{RedriveOrder, RedriveOrigin};
+use crate::domain::resource::{BillingMode, CapacityKey, TableStatus};
 use crate::memory::Memory;
-use crate::model::{BillingMode, CapacityKey, Observed, TableStatus};
 use crate::policy::Policy;
 
 mod budget;
@@ -49,8 +50,10 @@ pub fn admit(
             _ => None,
         })
         .collect();
-    let mut escalated_now: Vec<(crate::model::Resource, crate::action::EscalationCause)> =
-        Vec::new();
+    let mut escalated_now: Vec<(
+        crate::domain::resource::Resource,
+        crate::domain::action::EscalationCause,
+    )> = Vec::new();
     let stale_after = policy.controller.stale_after;
     // Re-drives admitted earlier in this call, for the total-rate bound.
     let mut redrive_rate_now = 0.0;
@@ -291,7 +294,7 @@ pub fn extra_cost_per_hour(observed: &Observed, policy: &Policy, memory: &Memory
         let Some(rule) = policy.table_rule(&obs.resource.table) else {
             continue;
         };
-        for dimension in crate::model::Dimension::BOTH {
+        for dimension in crate::domain::resource::Dimension::BOTH {
             let key = CapacityKey {
                 resource: obs.resource.clone(),
                 dimension,

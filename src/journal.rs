@@ -5,13 +5,11 @@
 //! The record keeps the newest datapoint of each signal rather than whole series: a tick every
 //! 30 s must not write megabytes a day.
 
-use crate::action::{Action, Held, HoldReason};
-use crate::decide::Verdict;
-use crate::model::{
-    BillingMode, Dimension, FunctionObs, IngestJob, Observed, Resource, Series, TableStatus,
-    Unobserved,
-};
-use crate::ports::ScalingRange;
+use crate::domain::action::Action;
+use crate::domain::decision::Verdict;
+use crate::domain::hold::{Held, HoldReason};
+use crate::domain::observed::{FunctionObs, IngestJob, Observed, Series, Unobserved};
+use crate::domain::resource::{BillingMode, Dimension, Resource, ScalingRange, TableStatus};
 use crate::reconcile::{Done, TickReport};
 use crate::redrive::Summary;
 use crate::redrive::fleet::Snapshot;

@@ -2,8 +2,8 @@
 //! notices. Every subject starts with `[remediator] PAUSE`, `RESUME` or `ALERT`, so mail
 //! filters (and the simulated performers) can sort them; SNS subjects stay under 100 characters.
 
-use crate::pause::{AlertCause, Episode, FlowChange, Trouble, TroubleKind};
-use crate::ports::Message;
+use crate::domain::notice::{AlertCause, Message};
+use crate::domain::pause::{Episode, FlowChange, Trouble, TroubleKind};
 use crate::time::{Timestamp, human};
 use std::fmt::Write as _;
 

@@ -1,8 +1,9 @@
 //! `remediator plan` output: what one tick would do and what it would hold, and why; as a
 //! readable table or as JSON (top-level `actions` and `held`).
 
-use crate::action::{Action, Held};
-use crate::model::Unobserved;
+use crate::domain::action::Action;
+use crate::domain::hold::Held;
+use crate::domain::observed::Unobserved;
 use crate::reconcile::TickReport;
 use serde::Serialize;
 use std::fmt::Write as _;

@@ -1,81 +1,21 @@
 //! The capability ports: one small trait per thing the controller reads or changes.
 //!
 //! AWS adapters and the simulated BOSS implement these; they translate to and from the domain
-//! types here and decide nothing.
+//! values (`crate::domain`) and decide nothing. [`Ports`] bundles one implementation of each
+//! for a tick; it lives here, not in `reconcile`, so that an adapter need not import the tick.
 
-use crate::model::{BillingMode, CapacityKey, Dimension, Series, TableStatus};
+use crate::domain::observed::{QueueDepth, Series};
+use crate::domain::resource::{BillingMode, CapacityKey, Dimension, ScalingRange, TableStatus};
+
+/// Kept at their old path for the AWS integration tests (`tests/aws`); the crate itself names
+/// them in `crate::domain`.
+pub use crate::domain::notice::{Channel, Message};
+pub use crate::domain::observed::EventSourceMapping;
+pub use crate::domain::port_error::PortError;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::future::Future;
 use std::time::Duration;
-
-/// A port call that failed, classified so the loop knows whether to retry next tick. Carried as
-/// this type from the adapter to the journal (`{"error": "transient", "service": ...}`), never
-/// formatted to a string and parsed back.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
-#[serde(tag = "error", rename_all = "kebab-case")]
-pub enum PortError {
-    /// Throttling, 5xx, timeouts: try again next tick.
-    #[error("{service} {operation} failed (transient): {message}")]
-    Transient {
-        service: &'static str,
-        operation: &'static str,
-        message: String,
-    },
-    /// Access denied, validation and the like: the change is held for the escalation interval
-    /// and reported loudly, since retrying at once will not help.
-    #[error("{service} {operation} failed: {message}")]
-    Permanent {
-        service: &'static str,
-        operation: &'static str,
-        message: String,
-    },
-    /// The service asked us to slow down (HTTP 429, TooManyRequests, Throttling): transient, and
-    /// a paced caller such as a re-drive lowers its rate.
-    #[error("{service} {operation} throttled: {message}")]
-    Throttled {
-        service: &'static str,
-        operation: &'static str,
-        message: String,
-    },
-    #[error("{resource} does not exist")]
-    NotFound { resource: String },
-    /// The resource is being changed and accepts no further change now.
-    #[error("{resource} is busy ({message})")]
-    Busy { resource: String, message: String },
-    /// No answer before the tick's deadline: the call was abandoned, so one hung endpoint
-    /// cannot stretch a tick past its interval. Transient: the next tick asks again.
-    #[error("{operation} timed out: no answer within the tick's {budget_ms} ms")]
-    TimedOut {
-        operation: &'static str,
-        budget_ms: u64,
-    },
-}
-
-impl PortError {
-    /// What went wrong, without the service and operation: one cause shared by many calls
-    /// (an unreachable endpoint fails every table the same way) reads as one line.
-    #[must_use]
-    pub fn cause(&self) -> String {
-        match self {
-            PortError::Transient { message, .. }
-            | PortError::Permanent { message, .. }
-            | PortError::Throttled { message, .. } => message.clone(),
-            other => other.to_string(),
-        }
-    }
-
-    #[must_use]
-    pub fn is_transient(&self) -> bool {
-        matches!(
-            self,
-            PortError::Transient { .. }
-                | PortError::Throttled { .. }
-                | PortError::Busy { .. }
-                | PortError::TimedOut { .. }
-        )
-    }
-}
 
 /// The CloudWatch statistic of a query: sums for counts, averages for durations, maxima for
 /// gauges such as ConcurrentExecutions and EngineCPUUtilization.
@@ -130,13 +70,6 @@ pub trait Metrics {
 pub struct Throughput {
     pub read: u32,
     pub write: u32,
-}
-
-/// The MinCapacity..MaxCapacity range of an Application Auto Scaling target on one dimension.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ScalingRange {
-    pub min: u32,
-    pub max: u32,
 }
 
 /// Which dimensions of a table or GSI an autoscaler manages. Raising such a dimension means
@@ -202,36 +135,6 @@ pub trait Tables {
     ) -> impl Future<Output = Result<(), PortError>> + Send;
 }
 
-/// Approximate message counts of one SQS queue (GetQueueAttributes).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct QueueDepth {
-    pub name: String,
-    pub url: String,
-    /// ApproximateNumberOfMessages: waiting to be received.
-    pub visible: u64,
-    /// ApproximateNumberOfMessagesNotVisible: received, not yet deleted.
-    pub in_flight: u64,
-    /// ApproximateNumberOfMessagesDelayed.
-    pub delayed: u64,
-    /// VisibilityTimeout: how long a received message stays hidden before it comes back.
-    #[serde(
-        default,
-        rename = "visibility_timeout_s",
-        with = "crate::serde_secs::option",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub visibility_timeout: Option<Duration>,
-}
-
-impl QueueDepth {
-    /// Messages still in the queue: visible, in flight (they come back after their visibility
-    /// timeout unless deleted) and delayed.
-    #[must_use]
-    pub fn total(&self) -> u64 {
-        self.visible + self.in_flight + self.delayed
-    }
-}
-
 pub trait Queues {
     /// URLs of every queue whose name starts with `prefix` (ListQueues, all pages).
     fn list(&self, prefix: &str) -> impl Future<Output = Result<Vec<String>, PortError>> + Send;
@@ -251,19 +154,6 @@ pub struct FunctionConfig {
     #[serde(with = "crate::serde_secs")]
     pub timeout: Duration,
     pub memory_mb: u32,
-}
-
-/// An SQS event-source mapping of a function (Lambda polls the queue and invokes it).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EventSourceMapping {
-    pub uuid: String,
-    pub function: String,
-    /// The source queue's name (the last part of its ARN).
-    pub queue: String,
-    /// `Enabled`, `Disabled`, `Creating`, ...
-    pub state: String,
-    /// ScalingConfig.MaximumConcurrency; `None` when the mapping has no cap.
-    pub max_concurrency: Option<u32>,
 }
 
 pub trait Functions {
@@ -307,32 +197,6 @@ pub trait Functions {
     fn account_concurrency(&self) -> impl Future<Output = Result<u32, PortError>> + Send;
 }
 
-/// A channel that carries messages to people: the performers and on-call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Channel {
-    /// The stack's SNS alert topic.
-    Sns,
-    /// A chat webhook (Slack-compatible JSON `{"text": ...}`).
-    Webhook,
-}
-
-impl std::fmt::Display for Channel {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Channel::Sns => "sns",
-            Channel::Webhook => "webhook",
-        })
-    }
-}
-
-/// A human-readable message: a one-line subject (SNS allows 100 characters) and a body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Message {
-    pub subject: String,
-    pub body: String,
-}
-
 pub trait Signals {
     /// Delivers one message on one channel, retrying within the call as the channel allows.
     /// The receipt names what was done (`SNS Publish <message id>`, `webhook HTTP 200`).
@@ -341,4 +205,14 @@ pub trait Signals {
         channel: Channel,
         message: &Message,
     ) -> impl Future<Output = Result<String, PortError>> + Send;
+}
+
+/// The capability ports one tick needs.
+#[derive(Debug)]
+pub struct Ports<'a, M, T, Q, F, N> {
+    pub metrics: &'a M,
+    pub tables: &'a T,
+    pub queues: &'a Q,
+    pub functions: &'a F,
+    pub signals: &'a N,
 }

@@ -2,13 +2,17 @@
 //! the simulator all drive this same function; only `Step` differs.
 
 use crate::act::{Outcome, act};
-use crate::action::{Action, Held, HoldReason};
-use crate::decide::{Verdict, decide};
+use crate::decide::decide;
+use crate::domain::action::Action;
+use crate::domain::decision::Verdict;
+use crate::domain::hold::{Held, HoldReason};
+use crate::domain::observed::Observed;
 use crate::guard::admit;
 use crate::memory::Memory;
-use crate::model::Observed;
 use crate::observe::{Deadline, observe_all};
 use crate::policy::Policy;
+/// The ports one tick needs; defined with the ports, and named here too by the tick's callers.
+pub use crate::ports::Ports;
 use crate::ports::{Functions, Metrics, Queues, Signals, Tables};
 use crate::redrive::fleet::Launcher;
 use crate::time::Timestamp;
@@ -40,16 +44,6 @@ pub struct TickReport {
     pub verdicts: Vec<Verdict>,
     pub actions: Vec<Done>,
     pub held: Vec<Held>,
-}
-
-/// The capability ports one tick needs.
-#[derive(Debug)]
-pub struct Ports<'a, M, T, Q, F, N> {
-    pub metrics: &'a M,
-    pub tables: &'a T,
-    pub queues: &'a Q,
-    pub functions: &'a F,
-    pub signals: &'a N,
 }
 
 /// A tick decided and admitted, not yet carried out: the controller writes the admitted actions

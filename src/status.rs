@@ -5,8 +5,8 @@
 //! operator's note from the stored state before each tick and again just before saving, so a
 //! note written between two ticks is never overwritten.
 
+use crate::domain::pause::{OperatorNote, cap_text};
 use crate::memory::Memory;
-use crate::pause::{OperatorNote, cap_text};
 use crate::policy::Policy;
 use crate::time::{Timestamp, human};
 use serde::Serialize;
@@ -68,16 +68,16 @@ pub async fn note<S: crate::state::StateStore>(
 pub struct Status<'a> {
     pub paused: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub episode: Option<&'a crate::pause::Episode>,
+    pub episode: Option<&'a crate::domain::pause::Episode>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub paused_for_s: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_episode: Option<(Timestamp, Timestamp)>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub suppressed_since: Option<Timestamp>,
-    pub flow_limits: &'a [crate::pause::FlowLimit],
-    pub baselines: &'a [crate::pause::Baseline],
-    pub notices: &'a [crate::pause::NoticeRecord],
+    pub flow_limits: &'a [crate::domain::pause::FlowLimit],
+    pub baselines: &'a [crate::domain::pause::Baseline],
+    pub notices: &'a [crate::domain::notice::NoticeRecord],
 }
 
 #[must_use]
@@ -197,7 +197,7 @@ pub fn render(memory: &Memory, policy: &Policy, now: Timestamp) -> String {
     out
 }
 
-fn episode(memory: &mut Memory) -> Result<&mut crate::pause::Episode, PauseCommandError> {
+fn episode(memory: &mut Memory) -> Result<&mut crate::domain::pause::Episode, PauseCommandError> {
     let last = memory
         .pause
         .last_episode

@@ -8,8 +8,9 @@
 //! Pure, like `decide`: the observation and memory in, the observation without the implausible
 //! signals out.
 
+use crate::domain::observed::{Implausible, Observed, Point, Series, figure};
+use crate::domain::resource::{CapacityKey, Dimension};
 use crate::memory::Memory;
-use crate::model::{CapacityKey, Dimension, Implausible, Observed, Point, Series, figure};
 use crate::time::Timestamp;
 
 /// DynamoDB banks up to 300 seconds of unused provisioned capacity as burst credit ("Burst

@@ -3,8 +3,8 @@
 //! operator's suppression, and flow limits that can no longer be put back. Pure, like
 //! `decide`: the observation in, the memory updated.
 
-use crate::model::Observed;
-use crate::pause::{Baseline, FlowTarget, GrowthWatch, PauseMemory};
+use crate::domain::observed::Observed;
+use crate::domain::pause::{Baseline, FlowTarget, GrowthWatch, PauseMemory};
 use crate::policy::Policy;
 use crate::rules::drift::{Frame, assess};
 use std::time::Duration;

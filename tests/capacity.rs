@@ -2,16 +2,16 @@
 //! whole table, reaching a ramp's plateau, feed-forward from the ingest queues, the spend cap
 //! allocated by need, and lowering.
 
-use remediator::action::{Action, CapacityChange, ChangeCause, EscalationCause, HoldReason};
 use remediator::decide::decide;
+use remediator::domain::action::{Action, CapacityChange, ChangeCause, EscalationCause};
+use remediator::domain::hold::HoldReason;
+use remediator::domain::observed::{
+    DimensionObs, IngestJob, Observed, Point, QueueDepth, ResourceObs, Series,
+};
+use remediator::domain::resource::{BillingMode, Dimension, Resource, TableStatus};
 use remediator::guard::{Admission, admit};
 use remediator::memory::Memory;
-use remediator::model::{
-    BillingMode, Dimension, DimensionObs, IngestJob, Observed, Point, Resource, ResourceObs,
-    Series, TableStatus,
-};
 use remediator::policy::Policy;
-use remediator::ports::QueueDepth;
 use remediator::time::Timestamp;
 use std::path::Path;
 use std::time::Duration;
@@ -348,7 +348,7 @@ fn units_per_tile_are_learned_from_history() {
         };
         remediator::rules::capacity::learn(&mut memory.capacity, &memory.changes, &o, &policy);
     }
-    let key = remediator::model::CapacityKey {
+    let key = remediator::domain::resource::CapacityKey {
         resource: Resource::table(TABLE),
         dimension: Dimension::Write,
     };
@@ -448,7 +448,7 @@ fn lowering_goes_to_demand_times_headroom_and_not_below_the_start_of_the_day() {
     assert_eq!(to_of(&a, &table_write()), Some(500), "{:?}", changes(&a));
     // The table began the day at 1,500: it stays warm there.
     let mut memory = Memory::default();
-    let key = remediator::model::CapacityKey {
+    let key = remediator::domain::resource::CapacityKey {
         resource: Resource::table(TABLE),
         dimension: Dimension::Write,
     };
@@ -509,7 +509,7 @@ fn change(from: u32, to: u32, minutes_ago: u64) -> remediator::memory::ChangeRec
     use remediator::memory::{ChangeRecord, Direction};
     let at = tick_at().minus(Duration::from_secs(minutes_ago * 60));
     ChangeRecord {
-        key: remediator::model::CapacityKey {
+        key: remediator::domain::resource::CapacityKey {
             resource: Resource::table(TABLE),
             dimension: Dimension::Write,
         },
@@ -539,7 +539,7 @@ fn lowering_after(history: Vec<remediator::memory::ChangeRecord>, load: f64) -> 
             .capacity
             .day_start
             .push(remediator::memory::capacity::DayStart {
-                key: remediator::model::CapacityKey {
+                key: remediator::domain::resource::CapacityKey {
                     resource,
                     dimension: Dimension::Write,
                 },

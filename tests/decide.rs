@@ -1,13 +1,12 @@
 //! Value-in/value-out tests of the pure core: `decide` then `guard::admit`.
 
-use remediator::action::{Action, ChangeCause, EscalationCause, HoldReason};
 use remediator::decide::decide;
+use remediator::domain::action::{Action, ChangeCause, EscalationCause};
+use remediator::domain::hold::HoldReason;
+use remediator::domain::observed::{DimensionObs, Observed, Point, ResourceObs, Series};
+use remediator::domain::resource::{BillingMode, CapacityKey, Dimension, Resource, TableStatus};
 use remediator::guard::{Admission, admit};
 use remediator::memory::{ChangeRecord, Direction, Memory};
-use remediator::model::{
-    BillingMode, CapacityKey, Dimension, DimensionObs, Observed, Point, Resource, ResourceObs,
-    Series, TableStatus,
-};
 use remediator::policy::Policy;
 use remediator::time::Timestamp;
 use std::path::Path;

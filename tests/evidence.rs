@@ -1,14 +1,15 @@
 //! Evidence vetted before any rule sees it: readings no AWS service can produce are set aside
 //! and held, never acted on (value in, value out: `vet`, then `decide` and `admit`).
 
-use remediator::action::{Action, HoldReason};
 use remediator::decide::decide;
+use remediator::domain::action::Action;
+use remediator::domain::hold::HoldReason;
+use remediator::domain::observed::{
+    DimensionObs, FunctionObs, Observed, Point, ResourceObs, Series,
+};
+use remediator::domain::resource::{BillingMode, Resource, TableStatus};
 use remediator::guard::admit;
 use remediator::memory::Memory;
-use remediator::model::{
-    BillingMode, DimensionObs, FunctionObs, Observed, Point, Resource, ResourceObs, Series,
-    TableStatus,
-};
 use remediator::policy::Policy;
 use remediator::time::Timestamp;
 use remediator::vet::vet;

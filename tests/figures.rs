@@ -3,7 +3,7 @@
 
 mod common;
 
-use remediator::model::Dimension;
+use remediator::domain::resource::Dimension;
 use remediator::policy::Policy;
 use remediator::sim::batch::{self, Finished};
 use remediator::sim::scenario::SHIPPED;

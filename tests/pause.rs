@@ -2,14 +2,17 @@
 //! notices and flow limits, and the runbook's other alarms. Every test drives the pure core
 //! minute by minute, remembering as the controller does.
 
-use remediator::action::{Action, HoldReason};
 use remediator::decide::decide;
+use remediator::domain::action::Action;
+use remediator::domain::hold::HoldReason;
+use remediator::domain::notice::{Channel, Topic};
+use remediator::domain::observed::{
+    EventSourceMapping, FunctionObs, Observed, Point, QueueDepth, Series,
+};
+use remediator::domain::pause::{FlowTarget, OperatorNote, ResumeCause, TroubleKind};
 use remediator::guard::admit;
 use remediator::memory::Memory;
-use remediator::model::{FunctionObs, Observed, Point, Series};
-use remediator::pause::{FlowTarget, OperatorNote, ResumeCause, Topic, TroubleKind};
 use remediator::policy::Policy;
-use remediator::ports::{Channel, EventSourceMapping, QueueDepth};
 use remediator::time::Timestamp;
 use std::path::Path;
 use std::time::Duration;
@@ -509,7 +512,7 @@ fn a_non_empty_dead_letter_queue_alerts_once_per_escalation_interval() {
         r.tick(m, &observed);
     }
     let alerts = r.notices(Topic::Alert(
-        remediator::pause::AlertCause::PageOutDeadLetters,
+        remediator::domain::notice::AlertCause::PageOutDeadLetters,
     ));
     assert_eq!(alerts, vec![0, 60, 120], "{:?}", r.done);
     let Some((_, Action::Notify(n))) = r.done.iter().find(|(_, a)| a.kind() == "notify") else {
@@ -523,27 +526,29 @@ fn a_non_empty_dead_letter_queue_alerts_once_per_escalation_interval() {
 fn a_redrive_that_gave_up_is_told_to_people_once() {
     let mut r = Replay::new(policy_with("[guardrails]\nescalation_interval = \"1h\""));
     let durations = steady(90, 0.05);
-    let order = remediator::action::RedriveOrder {
-        target: remediator::redrive::Target {
+    let order = remediator::domain::redrive::RedriveOrder {
+        target: remediator::domain::redrive::Target {
             job: "7".into(),
             queue: "test-boss-ingest-7".into(),
             queue_url: "https://sqs.us-east-1.amazonaws.com/1/test-boss-ingest-7".into(),
             function: "tileIngestLambda-test-boss".into(),
         },
-        settings: remediator::redrive::Settings::from_policy(&r.policy, 10.0, None),
-        origin: remediator::action::RedriveOrigin::Manual,
+        settings: remediator::domain::redrive::Settings::from_policy(&r.policy, 10.0, None),
+        origin: remediator::domain::redrive::RedriveOrigin::Manual,
         visible: 5,
         in_flight: 0,
     };
     r.memory.record(&Action::Redrive(order), T0, &[]);
-    let end = remediator::redrive::End::NoProgress {
+    let end = remediator::domain::redrive::End::NoProgress {
         stalled_s: 600,
         function_errors: Some(5.0),
     };
     r.memory
         .record_redrive_end("test-boss-ingest-7", T0.plus(Duration::from_secs(60)), &end);
     r.run(&durations);
-    let alerts = r.notices(Topic::Alert(remediator::pause::AlertCause::RedriveGaveUp));
+    let alerts = r.notices(Topic::Alert(
+        remediator::domain::notice::AlertCause::RedriveGaveUp,
+    ));
     assert_eq!(alerts, vec![0], "{:?}", r.done);
 }
 
@@ -596,14 +601,16 @@ fn run_reserved(
         let mut observed = r.observed(m, durations, per_minute, limit);
         observed.functions[0].reserved_concurrency = reserved;
         if unread.contains(&m) {
-            observed.unobserved.push(remediator::model::Unobserved {
-                subject: format!("{FUNCTION} reserved concurrency"),
-                reason: remediator::ports::PortError::TimedOut {
-                    operation: "GetFunctionConcurrency",
-                    budget_ms: 20_000,
-                }
-                .into(),
-            });
+            observed
+                .unobserved
+                .push(remediator::domain::observed::Unobserved {
+                    subject: format!("{FUNCTION} reserved concurrency"),
+                    reason: remediator::domain::port_error::PortError::TimedOut {
+                        operation: "GetFunctionConcurrency",
+                        budget_ms: 20_000,
+                    }
+                    .into(),
+                });
             observed.functions[0].reserved_concurrency = None;
             observed.functions[0].reservation_read = false;
         }

@@ -4,19 +4,19 @@
 //! panic; and what is admitted stays within what the policy allows.
 
 use proptest::prelude::*;
-use remediator::action::{Action, EscalationCause};
 use remediator::decide::decide;
+use remediator::domain::action::{Action, EscalationCause};
+use remediator::domain::observed::{
+    CacheObs, DimensionObs, FunctionObs, IngestJob, Observed, Point, QueueDepth, ResourceObs,
+    Series,
+};
+use remediator::domain::pause::{Baseline, Episode};
+use remediator::domain::resource::{BillingMode, CapacityKey, Dimension, Resource, TableStatus};
 use remediator::guard::admit;
 use remediator::memory::{
     ChangeRecord, Direction, EscalationRecord, Memory, QueueWatch, RedriveRecord, RefusalRecord,
 };
-use remediator::model::{
-    BillingMode, CacheObs, CapacityKey, Dimension, DimensionObs, FunctionObs, IngestJob, Observed,
-    Point, Resource, ResourceObs, Series, TableStatus,
-};
-use remediator::pause::{Baseline, Episode};
 use remediator::policy::{LOCAL_POLICY, Policy};
-use remediator::ports::QueueDepth;
 use remediator::time::Timestamp;
 use remediator::vet::vet;
 use std::path::Path;

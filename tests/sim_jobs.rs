@@ -76,7 +76,7 @@ fn a_cancelled_job_stops_its_demand_and_its_queues_are_gone() {
             .demand(
                 "tileindex",
                 None,
-                remediator::model::Dimension::Write,
+                remediator::domain::resource::Dimension::Write,
                 second,
             )
             .0

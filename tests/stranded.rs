@@ -1,13 +1,13 @@
 //! The stranded-queue rule and the re-drive guardrails, value in, value out.
 
-use remediator::action::{Action, HoldReason, RedriveOrigin};
 use remediator::decide::decide;
+use remediator::domain::action::Action;
+use remediator::domain::hold::HoldReason;
+use remediator::domain::observed::{IngestJob, Observed, QueueDepth};
+use remediator::domain::redrive::{End, RedriveOrigin};
 use remediator::guard::admit;
 use remediator::memory::Memory;
-use remediator::model::{IngestJob, Observed};
 use remediator::policy::Policy;
-use remediator::ports::QueueDepth;
-use remediator::redrive::End;
 use remediator::time::Timestamp;
 use std::path::Path;
 use std::time::Duration;
@@ -61,9 +61,9 @@ fn observed(at: Timestamp, jobs: Vec<IngestJob>) -> Observed {
 }
 
 /// tileIngestLambda with `errors` in the minute two minutes before `at`.
-fn ingest_function(errors: f64, at: Timestamp) -> remediator::model::FunctionObs {
-    use remediator::model::{Point, Series};
-    remediator::model::FunctionObs {
+fn ingest_function(errors: f64, at: Timestamp) -> remediator::domain::observed::FunctionObs {
+    use remediator::domain::observed::{Point, Series};
+    remediator::domain::observed::FunctionObs {
         name: "tileIngestLambda-test-boss".into(),
         timeout: None,
         reserved_concurrency: None,
@@ -94,7 +94,7 @@ fn ticks(policy: &Policy, memory: &mut Memory, minutes: &[u64], jobs: &[IngestJo
     actions
 }
 
-fn redrives(actions: &[Action]) -> Vec<&remediator::action::RedriveOrder> {
+fn redrives(actions: &[Action]) -> Vec<&remediator::domain::redrive::RedriveOrder> {
     actions
         .iter()
         .filter_map(|a| match a {
@@ -305,15 +305,17 @@ fn a_gap_in_the_readings_restarts_the_stranded_clock() {
     ticks(&policy, &mut memory, &[0, 5], &stuck);
     // Minutes 6 to 14: ListQueues fails; the watch is kept but marked unread.
     let mut failed = observed(T0.plus(Duration::from_secs(600)), vec![]);
-    failed.unobserved.push(remediator::model::Unobserved {
-        subject: "test-boss-ingest-*".into(),
-        reason: remediator::ports::PortError::Transient {
-            service: "SQS",
-            operation: "ListQueues",
-            message: "connection refused".into(),
-        }
-        .into(),
-    });
+    failed
+        .unobserved
+        .push(remediator::domain::observed::Unobserved {
+            subject: "test-boss-ingest-*".into(),
+            reason: remediator::domain::port_error::PortError::Transient {
+                service: "SQS",
+                operation: "ListQueues",
+                message: "connection refused".into(),
+            }
+            .into(),
+        });
     memory.watch_queues(&failed);
     assert!(
         memory

@@ -4,11 +4,9 @@
 use crate::lambda::LoopbackLambda;
 use crate::{CHUNK_KEY, QUEUE, QUEUE_URL};
 use remediator::aws::LambdaFunctions;
-use remediator::model::Series;
-use remediator::ports::{
-    EventSourceMapping, FunctionConfig, Functions, MetricQuery, MetricWindow, Metrics, PortError,
-    QueueDepth, Queues,
-};
+use remediator::domain::observed::{EventSourceMapping, QueueDepth, Series};
+use remediator::domain::port_error::PortError;
+use remediator::ports::{FunctionConfig, Functions, MetricQuery, MetricWindow, Metrics, Queues};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 

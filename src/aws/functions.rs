@@ -3,7 +3,9 @@
 //! the account's concurrency limit). Only Invoke goes without the SDK's retries.
 
 use super::classify;
-use crate::ports::{EventSourceMapping, FunctionConfig, Functions, PortError};
+use crate::domain::observed::EventSourceMapping;
+use crate::domain::port_error::PortError;
+use crate::ports::{FunctionConfig, Functions};
 use aws_sdk_lambda::Client;
 use aws_sdk_lambda::config::retry::RetryConfig;
 use aws_sdk_lambda::primitives::Blob;

@@ -3,8 +3,9 @@
 //! (`Sum`, `Average` or `Maximum`) per period.
 
 use super::classify;
-use crate::model::{Point, Series};
-use crate::ports::{MetricQuery, MetricWindow, Metrics, PortError};
+use crate::domain::observed::{Point, Series};
+use crate::domain::port_error::PortError;
+use crate::ports::{MetricQuery, MetricWindow, Metrics};
 use crate::time::Timestamp;
 use aws_sdk_cloudwatch::Client;
 use aws_sdk_cloudwatch::primitives::DateTime;

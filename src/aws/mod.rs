@@ -19,9 +19,9 @@ pub use signals::{AwsSignals, test_message};
 pub use state::{AnyState, DynamoState, InitReport};
 pub use tables::DynamoTables;
 
-use crate::ports::PortError;
+use crate::domain::port_error::PortError;
+use crate::ports::Ports;
 use crate::quote::{MAX_CHARS, excerpt, one_line};
-use crate::reconcile::Ports;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};

@@ -2,7 +2,9 @@
 //! and a ReceiveMessage that leaves the message visible.
 
 use super::classify;
-use crate::ports::{PortError, QueueDepth, Queues};
+use crate::domain::observed::QueueDepth;
+use crate::domain::port_error::PortError;
+use crate::ports::Queues;
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::QueueAttributeName;
 

@@ -1,7 +1,9 @@
 //! The [`Signals`] port on AWS: SNS Publish to the stack's alert topic, and the chat webhook.
 
 use super::classify;
-use crate::ports::{Channel, Message, PortError, Signals};
+use crate::domain::notice::{Channel, Message};
+use crate::domain::port_error::PortError;
+use crate::ports::Signals;
 use crate::webhook::{Target, WebhookClient};
 
 /// SNS accepts subjects of at most this many ASCII characters.

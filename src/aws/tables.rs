@@ -5,10 +5,10 @@
 //! fails: acting with UpdateTable on an autoscaled table would fight the autoscaler.
 
 use super::classify;
-use crate::model::{BillingMode, Dimension, TableStatus};
+use crate::domain::port_error::PortError;
+use crate::domain::resource::{BillingMode, Dimension, ScalingRange, TableStatus};
 use crate::ports::{
-    Autoscaling, IndexDescription, PortError, ScalingRange, ScalingUpdate, TableDescription,
-    TableUpdate, Tables, Throughput,
+    Autoscaling, IndexDescription, ScalingUpdate, TableDescription, TableUpdate, Tables, Throughput,
 };
 use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
 use aws_sdk_dynamodb::types::{

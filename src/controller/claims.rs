@@ -3,7 +3,8 @@
 //! when it ends. A queue an operator's `remediator redrive` (or a replica that led before)
 //! holds is not re-driven twice: the re-drive is held with the claimant's name.
 
-use crate::action::{Action, Held, HoldReason};
+use crate::domain::action::Action;
+use crate::domain::hold::{Held, HoldReason};
 use crate::reconcile::Prepared;
 use crate::redrive::fleet::Snapshot;
 use crate::state::{Claim, StateError, StateStore};

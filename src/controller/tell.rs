@@ -76,7 +76,9 @@ pub(super) fn log_report(report: &TickReport, mode: Mode) {
             Outcome::WouldApply => {
                 tracing::info!(%kind, %subject, mode = mode.label(), "would {kind} {subject}: {reason}");
             }
-            Outcome::Reported if matches!(done.action, crate::action::Action::Notify(_)) => {
+            Outcome::Reported
+                if matches!(done.action, crate::domain::action::Action::Notify(_)) =>
+            {
                 tracing::warn!(%kind, %subject, "notice about {subject} (no signal channel configured): {reason}");
             }
             Outcome::Reported => {

@@ -1,12 +1,13 @@
 //! [`Faulty`]: every port trait, passed through the gate of [`Faults`].
 
 use super::{Faults, Op};
+use crate::domain::notice::{Channel, Message};
+use crate::domain::observed::{EventSourceMapping, QueueDepth, Series};
+use crate::domain::port_error::PortError;
 use crate::memory::Memory;
-use crate::model::Series;
 use crate::ports::{
-    Channel, EventSourceMapping, FunctionConfig, Functions, Message, MetricQuery, MetricWindow,
-    Metrics, PortError, QueueDepth, Queues, ScalingUpdate, Signals, TableDescription, TableUpdate,
-    Tables,
+    FunctionConfig, Functions, MetricQuery, MetricWindow, Metrics, Queues, ScalingUpdate, Signals,
+    TableDescription, TableUpdate, Tables,
 };
 use crate::state::{
     Bid, Claim, Fence, Halt, Lease, LeaseOutcome, Note, Shared, StateError, StateStore,

@@ -28,7 +28,7 @@ mod decorator;
 
 pub use decorator::Faulty;
 
-use crate::ports::PortError;
+use crate::domain::port_error::PortError;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 

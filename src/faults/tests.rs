@@ -1,11 +1,10 @@
 //! The rules, the gate and the decorator over a port that always answers.
 
 use super::{Fault, Faults, Faulty, Op, Rule};
-use crate::model::{BillingMode, TableStatus};
-use crate::ports::{
-    Autoscaling, Channel, Message, PortError, ScalingUpdate, Signals, TableDescription,
-    TableUpdate, Tables,
-};
+use crate::domain::notice::{Channel, Message};
+use crate::domain::port_error::PortError;
+use crate::domain::resource::{BillingMode, TableStatus};
+use crate::ports::{Autoscaling, ScalingUpdate, Signals, TableDescription, TableUpdate, Tables};
 use crate::state::{FileState, StateError, StateStore};
 use std::time::Duration;
 

@@ -4,8 +4,9 @@
 //! raise gets the same share of the increase it asked for, so a table and its GSI rise
 //! together. A raise trimmed or held leaves demand unmet: that is escalated with the shortfall.
 
-use crate::action::{CapacityChange, ChangeCause, Escalation, EscalationCause, HoldReason};
-use crate::model::Resource;
+use crate::domain::action::{CapacityChange, ChangeCause, Escalation, EscalationCause};
+use crate::domain::hold::HoldReason;
+use crate::domain::resource::Resource;
 use crate::policy::Policy;
 use std::collections::BTreeMap;
 

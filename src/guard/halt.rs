@@ -3,7 +3,8 @@
 //! held: a halted controller still escalates and notifies.
 
 use super::Admission;
-use crate::action::{Action, Held, HoldReason};
+use crate::domain::action::Action;
+use crate::domain::hold::{Held, HoldReason};
 use crate::halt::{Halt, HaltMode};
 
 /// Whether the switch lets `action` through.

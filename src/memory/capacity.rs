@@ -2,7 +2,7 @@
 //! tile costs each table and GSI, and the capacity each dimension had when the UTC day began.
 //! The rule's `feed_forward::learn` fills it; the values are data, the logic lives there.
 
-use crate::model::CapacityKey;
+use crate::domain::resource::CapacityKey;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 

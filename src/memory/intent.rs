@@ -6,9 +6,9 @@
 //! hot-partition alarm); one that did not is dropped and decided afresh, never blindly repeated.
 
 use super::Memory;
-use crate::action::Action;
-use crate::decide::Verdict;
-use crate::model::Observed;
+use crate::domain::action::Action;
+use crate::domain::decision::Verdict;
+use crate::domain::observed::Observed;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -30,7 +30,11 @@ fn took_effect(action: &Action, observed: &Observed) -> Option<bool> {
             let d = r.dimension(c.key.dimension);
             let described = d.provisioned == Some(c.to);
             let autoscaled = d.autoscaling.is_some_and(|a| a.min == c.to);
-            Some(described || autoscaled || r.status == crate::model::TableStatus::Updating)
+            Some(
+                described
+                    || autoscaled
+                    || r.status == crate::domain::resource::TableStatus::Updating,
+            )
         }
         Action::LimitFlow(f) | Action::RestoreFlow(f) => {
             Some(observed.flow_setting(&f.target)? == f.to)

@@ -1,10 +1,11 @@
 //! What the controller remembers between ticks (and, through the state port, between runs):
 //! the changes it made, the escalations it sent, so guardrails can count and cool down.
 
-use crate::action::{Action, EscalationCause};
-use crate::model::{CapacityKey, Observed, Resource, TableStatus};
-use crate::pause::{Episode, FlowLimit, NoticeRecord, PauseMemory, ResumeCause};
-use crate::ports::Channel;
+use crate::domain::action::{Action, EscalationCause};
+use crate::domain::notice::{Channel, NoticeRecord};
+use crate::domain::observed::Observed;
+use crate::domain::pause::{Episode, FlowLimit, PauseMemory, ResumeCause};
+use crate::domain::resource::{CapacityKey, Resource, TableStatus};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -81,7 +82,7 @@ pub struct RedriveEnd {
 
 impl RedriveEnd {
     #[must_use]
-    pub fn new(at: Timestamp, end: &crate::redrive::End) -> Self {
+    pub fn new(at: Timestamp, end: &crate::domain::redrive::End) -> Self {
         Self {
             at,
             label: end.label().to_string(),
@@ -207,7 +208,12 @@ impl Memory {
     }
 
     /// Records how a re-drive ended.
-    pub fn record_redrive_end(&mut self, queue: &str, at: Timestamp, end: &crate::redrive::End) {
+    pub fn record_redrive_end(
+        &mut self,
+        queue: &str,
+        at: Timestamp,
+        end: &crate::domain::redrive::End,
+    ) {
         if let Some(record) = self
             .redrives
             .iter_mut()
@@ -222,7 +228,10 @@ impl Memory {
     /// interrupted when a new controller starts.
     pub fn interrupt_orphaned_redrives(&mut self, at: Timestamp) {
         for record in self.redrives.iter_mut().filter(|r| r.end.is_none()) {
-            record.end = Some(RedriveEnd::new(at, &crate::redrive::End::Interrupted));
+            record.end = Some(RedriveEnd::new(
+                at,
+                &crate::domain::redrive::End::Interrupted,
+            ));
         }
     }
 
@@ -338,7 +347,7 @@ impl Memory {
             Action::Redrive(r) => self.redrives.push(RedriveRecord {
                 queue: r.target.queue.clone(),
                 at,
-                manual: r.origin == crate::action::RedriveOrigin::Manual,
+                manual: r.origin == crate::domain::redrive::RedriveOrigin::Manual,
                 rate_per_s: r.settings.rate_per_s,
                 end: None,
             }),

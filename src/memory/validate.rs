@@ -8,8 +8,8 @@
 //! problem.
 
 use super::Memory;
+use crate::domain::redrive::{MAX_RATE, MIN_RATE};
 use crate::policy::bounds::{MAX_BASELINE, MAX_UNITS, MAX_UNITS_PER_TILE};
-use crate::redrive::pace::{MAX_RATE, MIN_RATE};
 use crate::time::Timestamp;
 use std::fmt;
 use std::time::Duration;
@@ -235,8 +235,8 @@ pub fn validate(memory: &Memory, now: Timestamp) -> Result<Vec<Skew>, Vec<Proble
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::resource::{CapacityKey, Dimension, Resource};
     use crate::memory::{ChangeRecord, Direction};
-    use crate::model::{CapacityKey, Dimension, Resource};
 
     const NOW: Timestamp = Timestamp(1_767_621_600);
 
@@ -292,7 +292,7 @@ mod tests {
             changes: vec![change(NOW, 0)],
             ..Memory::default()
         };
-        memory.pause.baselines.push(crate::pause::Baseline {
+        memory.pause.baselines.push(crate::domain::pause::Baseline {
             function: "f".into(),
             ms: f64::NAN,
             learned_ms: -1.0,

@@ -2,7 +2,7 @@
 //! abandoned as [`PortError::TimedOut`], so a hung endpoint costs one tick a bounded time (the
 //! issue that motivated it saw 9 sequential calls × 25 s against a 30 s interval).
 
-use crate::ports::PortError;
+use crate::domain::port_error::PortError;
 use std::future::Future;
 use std::time::Duration;
 use tokio::time::Instant;

@@ -4,9 +4,10 @@
 //! dead-letter queue, and the flow-control function's event-source mappings.
 
 use super::Deadline;
-use crate::model::{CacheObs, FunctionObs, Observed, Series, Unobserved};
+use crate::domain::observed::{CacheObs, FunctionObs, Observed, Series, Unobserved};
+use crate::domain::port_error::PortError;
 use crate::policy::{FlowLever, Policy};
-use crate::ports::{Functions, MetricQuery, MetricWindow, Metrics, PortError, Queues, Statistic};
+use crate::ports::{Functions, MetricQuery, MetricWindow, Metrics, Queues, Statistic};
 use std::time::Duration;
 
 const LAMBDA: &str = "AWS/Lambda";
@@ -206,7 +207,7 @@ pub async fn observe_pause<M: Metrics, Q: Queues, F: Functions>(
                 observed.functions = found;
             }
             Ok(series) => {
-                let reason = crate::model::Unread::SeriesMismatch {
+                let reason = crate::domain::observed::Unread::SeriesMismatch {
                     got: series.len(),
                     asked: queries.len(),
                 };

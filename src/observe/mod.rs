@@ -1,9 +1,9 @@
 //! The observe stage: table descriptions and one batched metrics fetch become an [`Observed`].
 
-use crate::model::{
-    Dimension, DimensionObs, IngestJob, Observed, Point, Resource, ResourceObs, Series, Unobserved,
-    Unread,
+use crate::domain::observed::{
+    DimensionObs, IngestJob, Observed, Point, ResourceObs, Series, Unobserved, Unread,
 };
+use crate::domain::resource::{Dimension, Resource};
 use crate::policy::Policy;
 mod deadline;
 mod lambda;
@@ -232,8 +232,8 @@ fn tables_of(described: &[ResourceObsSkeleton]) -> impl Iterator<Item = String> 
 /// What a description tells about one resource, before metrics are attached.
 struct ResourceObsSkeleton {
     resource: Resource,
-    billing: crate::model::BillingMode,
-    status: crate::model::TableStatus,
+    billing: crate::domain::resource::BillingMode,
+    status: crate::domain::resource::TableStatus,
     throughput: Option<crate::ports::Throughput>,
     autoscaling: crate::ports::Autoscaling,
 }
@@ -267,7 +267,7 @@ async fn observe_job<Q: Queues>(
     policy: &Policy,
     ingest_url: &str,
     deadline: Deadline,
-) -> Result<Option<IngestJob>, crate::ports::PortError> {
+) -> Result<Option<IngestJob>, crate::domain::port_error::PortError> {
     let Some(job) = policy.domain.job_of_ingest_queue(ingest_url) else {
         return Ok(None);
     };
@@ -282,7 +282,7 @@ async fn observe_job<Q: Queues>(
                 .await
             {
                 Ok(depth) => Ok(Some(depth)),
-                Err(crate::ports::PortError::NotFound { .. }) => Ok(None),
+                Err(crate::domain::port_error::PortError::NotFound { .. }) => Ok(None),
                 Err(e) => Err(e),
             }
         }

@@ -11,7 +11,8 @@ mod validate;
 
 pub use domain::Domain;
 
-use crate::model::Dimension;
+use crate::domain::redrive::Settings;
+use crate::domain::resource::Dimension;
 use crate::source::{Problems, Source};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -177,6 +178,23 @@ pub struct Redrive {
     pub settle: Duration,
 }
 
+// Here rather than with `Settings`: the domain values know nothing of the policy.
+impl Settings {
+    /// The policy's limits with the given rate (already checked against the maximum by the
+    /// guard).
+    #[must_use]
+    pub fn from_policy(policy: &Policy, rate_per_s: f64, max: Option<u64>) -> Self {
+        Self {
+            rate_per_s,
+            max_in_flight: policy.redrive.max_in_flight,
+            max,
+            no_progress_after: policy.redrive.no_progress_after,
+            poll_every: Duration::from_secs(1),
+            settle: policy.redrive.settle,
+        }
+    }
+}
+
 /// The runbook's "Too much activity": when watched Lambda durations stop being steady, ask the
 /// performers to pause, and tell them when to resume.
 #[derive(Debug, Clone, Serialize)]
@@ -211,13 +229,13 @@ pub struct Signals {
 impl Signals {
     /// The message channels switched on, in a fixed order.
     #[must_use]
-    pub fn channels(&self) -> Vec<crate::ports::Channel> {
+    pub fn channels(&self) -> Vec<crate::domain::notice::Channel> {
         let mut out = Vec::new();
         if self.sns_topic_arn.is_some() {
-            out.push(crate::ports::Channel::Sns);
+            out.push(crate::domain::notice::Channel::Sns);
         }
         if self.webhook.is_some() {
-            out.push(crate::ports::Channel::Webhook);
+            out.push(crate::domain::notice::Channel::Webhook);
         }
         out
     }

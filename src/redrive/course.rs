@@ -1,8 +1,8 @@
 //! The course of one re-drive, judged from queue readings: how many invocations may go now, and
 //! when to stop. Pure: every reading and send arrives with its time.
 
-use super::End;
-use crate::ports::QueueDepth;
+use crate::domain::observed::QueueDepth;
+use crate::domain::redrive::End;
 use std::collections::VecDeque;
 use std::time::Duration;
 use tokio::time::Instant;

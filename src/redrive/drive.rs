@@ -3,9 +3,11 @@
 
 use super::course::{Course, Next};
 use super::pace::Pacer;
-use super::{End, Progress, Settings, Summary, Target, payload};
-use crate::model::Series;
-use crate::ports::{Functions, MetricQuery, MetricWindow, Metrics, PortError, QueueDepth, Queues};
+use super::{Progress, Summary, payload};
+use crate::domain::observed::{QueueDepth, Series};
+use crate::domain::port_error::PortError;
+use crate::domain::redrive::{End, Settings, Target};
+use crate::ports::{Functions, MetricQuery, MetricWindow, Metrics, Queues};
 use crate::time::Timestamp;
 use std::future::Future;
 use std::sync::Arc;
@@ -280,7 +282,7 @@ fn answer(
 fn progress(course: &Course, pacer: &Pacer, tally: &Tally, started: Instant) -> Progress {
     let elapsed = started.elapsed().as_secs_f64();
     let last = course.last();
-    let remaining = last.map_or(0, crate::ports::QueueDepth::total);
+    let remaining = last.map_or(0, crate::domain::observed::QueueDepth::total);
     let drained = course.drained();
     #[allow(clippy::cast_precision_loss)]
     let per_s = |n: u64| {

@@ -1,7 +1,8 @@
 //! Re-drives the controller runs beyond one tick: one task per queue, its latest progress, and
 //! how it ended. The controller collects ended re-drives at the start of each tick.
 
-use super::{Progress, Settings, Summary, Target, drive};
+use super::{Progress, Summary, drive};
+use crate::domain::redrive::{Settings, Target};
 use crate::ports::{Functions, Metrics, Queues};
 use crate::time::Timestamp;
 use std::sync::Arc;

@@ -2,12 +2,15 @@
 //! turned into the same [`RedriveOrder`] the stranded-queue rule makes, so it passes the same
 //! guard and lands in the same journal.
 
-use super::{Settings, Target};
-use crate::action::{Action, Held, RedriveOrder, RedriveOrigin};
+use crate::domain::action::Action;
+use crate::domain::hold::Held;
+use crate::domain::observed::Observed;
+use crate::domain::port_error::PortError;
+use crate::domain::redrive::{RedriveOrder, RedriveOrigin};
+use crate::domain::redrive::{Settings, Target};
 use crate::memory::Memory;
-use crate::model::Observed;
 use crate::policy::{Domain, Policy};
-use crate::ports::{Functions, PortError, Queues};
+use crate::ports::{Functions, Queues};
 use crate::time::Timestamp;
 
 /// What the operator asked for.

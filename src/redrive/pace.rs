@@ -30,13 +30,7 @@ use std::collections::VecDeque;
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// The slowest re-drive accepted anywhere (CLI, policy, pacer): one invocation per 100 s. Below
-/// it a re-drive is not a re-drive, and periods grow towards what `Duration` cannot hold.
-pub const MIN_RATE: f64 = 0.01;
-/// The fastest re-drive accepted anywhere: Lambda's invocation request quota is 10 × the
-/// concurrency limit, 10,000 requests/s at the default 1,000 (Lambda quotas, "Invocation
-/// requests per function per Region").
-pub const MAX_RATE: f64 = 10_000.0;
+pub use crate::domain::redrive::{MAX_RATE, MIN_RATE};
 
 /// The window over which bursts are bounded.
 pub const WINDOW: Duration = Duration::from_millis(100);

@@ -3,12 +3,12 @@
 //! subject within the escalation interval; a channel that failed is owed the notice.
 
 use super::pause::push_notice;
-use crate::action::Action;
-use crate::decide::Decision;
+use crate::domain::action::Action;
+use crate::domain::decision::Decision;
+use crate::domain::notice::{AlertCause, Notice, Topic};
+use crate::domain::observed::{FunctionObs, Observed, Series};
 use crate::memory::Memory;
 use crate::messages;
-use crate::model::{FunctionObs, Observed, Series};
-use crate::pause::{AlertCause, Notice, Topic};
 use crate::policy::Policy;
 use crate::time::Timestamp;
 
@@ -158,7 +158,7 @@ fn fresh<'s>(
     series: &'s Series,
     observed: &Observed,
     policy: &Policy,
-) -> Vec<&'s crate::model::Point> {
+) -> Vec<&'s crate::domain::observed::Point> {
     series
         .points
         .iter()

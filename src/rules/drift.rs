@@ -9,8 +9,8 @@
 //! `sustained_for` window, so a single spike neither pauses nor resumes, and a value hovering
 //! at one threshold cannot flap between the two.
 
-use crate::model::{FunctionObs, Point};
-use crate::pause::{Trouble, TroubleKind};
+use crate::domain::observed::{FunctionObs, Point};
+use crate::domain::pause::{Trouble, TroubleKind};
 use crate::policy::Drift;
 use crate::time::Timestamp;
 use std::time::Duration;
@@ -40,7 +40,10 @@ pub struct Frame<'p> {
 impl<'p> Frame<'p> {
     /// The frame of one tick: the policy's drift settings at the observation's time.
     #[must_use]
-    pub fn new(policy: &'p crate::policy::Policy, observed: &crate::model::Observed) -> Self {
+    pub fn new(
+        policy: &'p crate::policy::Policy,
+        observed: &crate::domain::observed::Observed,
+    ) -> Self {
         Self {
             drift: &policy.drift,
             at: observed.at,

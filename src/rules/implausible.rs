@@ -3,11 +3,11 @@
 //! lies blinds the controller, and someone must know.
 
 use super::alarms::alert;
-use crate::action::{Held, HoldReason};
-use crate::decide::Decision;
+use crate::domain::decision::Decision;
+use crate::domain::hold::{Held, HoldReason};
+use crate::domain::notice::AlertCause;
+use crate::domain::observed::Observed;
 use crate::memory::Memory;
-use crate::model::Observed;
-use crate::pause::AlertCause;
 use crate::policy::Policy;
 
 const RULE: &str = "evidence";

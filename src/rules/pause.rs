@@ -6,16 +6,14 @@
 //! put back on exit, including after a restart (the limits live in the state).
 
 use super::drift::{Assessment, Frame, assess};
-use crate::action::Action;
-use crate::decide::Decision;
+use crate::domain::action::Action;
+use crate::domain::decision::Decision;
+use crate::domain::notice::{Message, Notice, Topic};
+use crate::domain::observed::Observed;
+use crate::domain::pause::{Episode, FlowChange, FlowTarget, PauseOrder, ResumeCause, ResumeOrder};
 use crate::memory::{Memory, episode_key};
 use crate::messages;
-use crate::model::Observed;
-use crate::pause::{
-    Episode, FlowChange, FlowTarget, Notice, PauseOrder, ResumeCause, ResumeOrder, Topic,
-};
 use crate::policy::{FlowLever, Policy};
-use crate::ports::Message;
 use crate::time::Timestamp;
 
 const RULE: &str = "drift";

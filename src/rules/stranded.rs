@@ -1,12 +1,13 @@
 //! Stranded ingest queues (the runbook's "Ingest stuck"): a job whose uploads are finished but
 //! whose ingest queue keeps visible messages that no lambda will come for. Proposes a re-drive.
 
-use crate::action::{Action, Held, HoldReason, RedriveOrder, RedriveOrigin};
-use crate::decide::Decision;
+use crate::domain::action::Action;
+use crate::domain::decision::Decision;
+use crate::domain::hold::{Held, HoldReason};
+use crate::domain::observed::{IngestJob, Observed};
+use crate::domain::redrive::{RedriveOrder, RedriveOrigin, Settings, Target};
 use crate::memory::Memory;
-use crate::model::{IngestJob, Observed};
 use crate::policy::Policy;
-use crate::redrive::{Settings, Target};
 
 const RULE: &str = "stranded";
 
@@ -37,7 +38,7 @@ fn judge(
         );
         return;
     }
-    let busy = |name: &str, depth: &Option<crate::ports::QueueDepth>| {
+    let busy = |name: &str, depth: &Option<crate::domain::observed::QueueDepth>| {
         depth
             .as_ref()
             .filter(|d| d.total() > 0)

@@ -2,11 +2,13 @@
 
 use super::performers::Received;
 use super::world::World;
-use crate::model::{Resource, Series};
+use crate::domain::notice::{Channel, Message};
+use crate::domain::observed::{EventSourceMapping, QueueDepth, Series};
+use crate::domain::port_error::PortError;
+use crate::domain::resource::Resource;
 use crate::ports::{
-    Channel, EventSourceMapping, FunctionConfig, Functions, Message, MetricQuery, MetricWindow,
-    Metrics, PortError, QueueDepth, Queues, ScalingUpdate, Signals, TableDescription, TableUpdate,
-    Tables,
+    FunctionConfig, Functions, MetricQuery, MetricWindow, Metrics, Queues, ScalingUpdate, Signals,
+    TableDescription, TableUpdate, Tables,
 };
 use std::sync::{Mutex, MutexGuard};
 

@@ -32,7 +32,7 @@ mod tests;
 
 use super::scenario::{JobSpec, interpolate};
 use super::seeded::{hash, unit};
-use crate::model::Dimension;
+use crate::domain::resource::Dimension;
 use crate::policy::Domain;
 use std::collections::VecDeque;
 

@@ -37,7 +37,7 @@
 use super::activity::{Activity, FunctionSpec};
 use super::performers::Performers;
 use super::seeded::{hash, text_hash, unit};
-use crate::model::Dimension;
+use crate::domain::resource::Dimension;
 use crate::policy::Domain;
 use metrics::{Minute, Published};
 use serde::Serialize;

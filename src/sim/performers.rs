@@ -12,7 +12,7 @@
 use super::activity::PerformersSpec;
 use super::scenario::interpolate;
 use super::seeded::{hash, unit};
-use crate::ports::Channel;
+use crate::domain::notice::Channel;
 use serde::Serialize;
 
 pub const PAUSE_PREFIX: &str = "[remediator] PAUSE";

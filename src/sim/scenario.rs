@@ -15,7 +15,7 @@ use super::limits::{
     MAX_DEMAND, MAX_METRIC_DELAY_SECONDS, MAX_POINTS, MAX_SCENARIO, MAX_UPDATE_SECONDS,
     MAX_WORKLOADS, MIN_SCENARIO,
 };
-use crate::model::{BillingMode, Dimension};
+use crate::domain::resource::{BillingMode, Dimension};
 use crate::source::{Checker, Problems, Source, Whole, excerpt};
 use serde::Deserialize;
 use std::path::Path;

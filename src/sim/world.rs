@@ -9,11 +9,11 @@ use super::jobs::Jobs;
 use super::lambdas::Lambdas;
 use super::scenario::{Scenario, TableSpec, interpolate};
 use super::seeded::{hash, text_hash, unit};
-use crate::model::{BillingMode, Dimension, Point, Resource, Series, TableStatus};
+use crate::domain::observed::{Point, Series};
+use crate::domain::port_error::PortError;
+use crate::domain::resource::{BillingMode, Dimension, Resource, TableStatus};
 use crate::policy::{Domain, Prices};
-use crate::ports::{
-    Autoscaling, IndexDescription, PortError, TableDescription, TableUpdate, Throughput,
-};
+use crate::ports::{Autoscaling, IndexDescription, TableDescription, TableUpdate, Throughput};
 use crate::time::Timestamp;
 use std::collections::BTreeMap;
 

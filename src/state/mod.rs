@@ -15,8 +15,8 @@ pub mod shared;
 pub use file::FileState;
 pub use shared::{Bid, Claim, Fence, Halt, HaltMode, Lease, LeaseOutcome, Note, NoteKind, Shared};
 
+use crate::domain::port_error::PortError;
 use crate::memory::Memory;
-use crate::ports::PortError;
 use std::future::Future;
 use std::path::PathBuf;
 

@@ -15,7 +15,7 @@ mod url;
 pub use resolve::{ResolveError, Target, URL_VARIABLE, UrlFrom, resolve};
 pub use url::{SecretShape, UrlProblem, WebhookUrl};
 
-use crate::ports::PortError;
+use crate::domain::port_error::PortError;
 use crate::quote::{MAX_CHARS, excerpt, one_line};
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::Bytes;

@@ -6,7 +6,7 @@ use super::domain;
 use super::lambda_front::{DEFAULT_ACCOUNT_CONCURRENCY, LambdaFront};
 use super::stack::{Stack, minute_now, moto_url, sdk_config};
 use remediator::aws::{AwsSignals, CloudWatchMetrics, LambdaFunctions};
-use remediator::model::Series;
+use remediator::domain::observed::Series;
 use remediator::ports::{
     Channel, EventSourceMapping, Functions as _, Message, MetricQuery, MetricWindow, Metrics as _,
     PortError, Signals as _, Statistic,

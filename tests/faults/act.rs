@@ -2,10 +2,11 @@
 
 use crate::sim::{Sim, TABLE, TWIN, is_applied, outcome, policy, write_of};
 use remediator::act::Outcome;
-use remediator::action::{Action, Held, HoldReason};
+use remediator::domain::action::Action;
+use remediator::domain::hold::{Held, HoldReason};
+use remediator::domain::notice::Channel;
 use remediator::faults::{Call, Fault, Op, Rule};
 use remediator::policy::Policy;
-use remediator::ports::Channel;
 use remediator::reconcile::{Done, TickReport};
 use remediator::sim::Scenario;
 use remediator::time::Timestamp;

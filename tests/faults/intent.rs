@@ -2,7 +2,7 @@
 //! recorded at the intent's time and not made again; one that did not is decided afresh.
 
 use crate::sim::{Sim, TABLE, is_applied, outcome, write_of};
-use remediator::action::Action;
+use remediator::domain::action::Action;
 use remediator::faults::Op;
 use remediator::memory::Intent;
 use remediator::reconcile::TickReport;

@@ -88,8 +88,8 @@ async fn slow_describe_tables_slow_the_tick_in_virtual_time_and_their_answers_ar
 async fn a_hung_describe_is_abandoned_at_the_deadline_and_the_other_table_is_still_raised() {
     use crate::sim::{journal, ports};
     use remediator::controller::{Controller, Mode};
-    use remediator::model::Unread;
-    use remediator::ports::PortError;
+    use remediator::domain::observed::Unread;
+    use remediator::domain::port_error::PortError;
     use remediator::state::FileState;
     let sim = Sim::new();
     sim.faults()

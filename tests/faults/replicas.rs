@@ -3,8 +3,8 @@
 //! dry run remembers what it would have done.
 
 use crate::sim::{Sim, TABLE, TWIN, journal, ports, state_dir};
-use remediator::action::HoldReason;
 use remediator::controller::{Controller, Mode};
+use remediator::domain::hold::HoldReason;
 use remediator::faults::Op;
 use remediator::reconcile::TickReport;
 use remediator::state::{FileState, Halt, HaltMode, StateStore};

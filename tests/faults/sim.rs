@@ -2,13 +2,14 @@
 //! helpers every fault test shares.
 
 use remediator::act::Outcome;
-use remediator::action::Action;
+use remediator::domain::action::Action;
+use remediator::domain::resource::{CapacityKey, Dimension, Resource};
 use remediator::faults::{Faults, Faulty};
 use remediator::journal::Journal;
 use remediator::memory::Memory;
-use remediator::model::{CapacityKey, Dimension, Resource};
 use remediator::policy::Policy;
-use remediator::reconcile::{Ports, Step, TickReport, tick};
+use remediator::ports::Ports;
+use remediator::reconcile::{Step, TickReport, tick};
 use remediator::redrive::fleet::NoLauncher;
 use remediator::sim::Scenario;
 use remediator::sim::cloud::SimCloud;

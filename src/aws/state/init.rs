@@ -115,10 +115,12 @@ impl DynamoState {
             }
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
-        Err(StateError::Table(crate::ports::PortError::Transient {
-            service: "DynamoDB",
-            operation: "DescribeTable",
-            message: format!("{} did not become ACTIVE within two minutes", self.table),
-        }))
+        Err(StateError::Table(
+            crate::domain::port_error::PortError::Transient {
+                service: "DynamoDB",
+                operation: "DescribeTable",
+                message: format!("{} did not become ACTIVE within two minutes", self.table),
+            },
+        ))
     }
 }

@@ -13,8 +13,8 @@ pub use any::AnyState;
 pub use init::InitReport;
 
 use super::classify;
+use crate::domain::port_error::PortError;
 use crate::memory::Memory;
-use crate::ports::PortError;
 use crate::state::shared::{Bid, Claim, Fence, Halt, Lease, LeaseOutcome, Note, Shared};
 use crate::state::{StateError, StateStore};
 use crate::time::Timestamp;

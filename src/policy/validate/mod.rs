@@ -14,7 +14,7 @@ use super::bounds::{
     MAX_METRIC_PERIOD, MAX_PRICE_USD_PER_UNIT_HOUR, METRIC_PERIOD, MIN_DURATION, MIN_INTERVAL,
 };
 use super::{Controller, Guardrails, Mode, Policy, Prices, Redrive};
-use crate::redrive::pace::{MAX_RATE, MIN_RATE};
+use crate::domain::redrive::{MAX_RATE, MIN_RATE};
 use crate::source::{Checker, Problems, Source, excerpt};
 use std::path::PathBuf;
 use std::time::Duration;

@@ -1,8 +1,9 @@
 //! What the capacity rule plans from: one CloudWatch minute for a whole table (its GSIs, reads
 //! and writes alike), and demand estimated from what was served and what was turned away.
 
+use crate::domain::observed::{Observed, ResourceObs};
+use crate::domain::resource::{CapacityKey, Dimension, Resource};
 use crate::memory::Memory;
-use crate::model::{CapacityKey, Dimension, Observed, Resource, ResourceObs};
 use crate::time::Timestamp;
 
 /// A table and the GSIs the policy governs with it, as one tick observed them.

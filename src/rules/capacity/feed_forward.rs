@@ -5,9 +5,10 @@
 //! fall of the upload queues, and raises before the table throttles.
 
 use super::evidence::TableView;
-use crate::action::Forecast;
+use crate::domain::action::Forecast;
+use crate::domain::observed::Observed;
+use crate::domain::resource::{BillingMode, CapacityKey, Dimension};
 use crate::memory::capacity::{CapacityMemory, JobReading, UnitsPerTile, Uploaded};
-use crate::model::{BillingMode, CapacityKey, Dimension, Observed};
 use crate::policy::FeedForward;
 use crate::time::Timestamp;
 use std::time::Duration;

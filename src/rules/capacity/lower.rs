@@ -7,10 +7,11 @@
 
 use super::evidence::TableView;
 use super::plan::units;
-use crate::action::{CapacityChange, ChangeCause, Evidence};
+use crate::domain::action::{CapacityChange, ChangeCause, Evidence};
+use crate::domain::observed::ResourceObs;
+use crate::domain::resource::{CapacityKey, Dimension, Resource};
 use crate::memory::Memory;
 use crate::memory::capacity::{CapacityMemory, DayStart};
-use crate::model::{CapacityKey, Dimension, Resource, ResourceObs};
 use crate::policy::{Lower, TableRule};
 use crate::time::Timestamp;
 use std::time::Duration;

@@ -10,10 +10,12 @@ mod lower;
 mod plan;
 mod warm;
 
-use crate::action::{Action, Escalation, EscalationCause, Evidence, Forecast, Held, HoldReason};
-use crate::decide::Decision;
+use crate::domain::action::{Action, Escalation, EscalationCause, Evidence, Forecast};
+use crate::domain::decision::Decision;
+use crate::domain::hold::{Held, HoldReason};
+use crate::domain::observed::Observed;
+use crate::domain::resource::{BillingMode, CapacityKey, Dimension, Resource};
 use crate::memory::Memory;
-use crate::model::{BillingMode, CapacityKey, Dimension, Observed, Resource};
 use crate::policy::{Policy, TableRule};
 use evidence::TableView;
 

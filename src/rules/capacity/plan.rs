@@ -5,10 +5,11 @@
 
 use super::evidence::TableView;
 use super::{CEILING_ADVICE, HOT_PARTITION_ADVICE, RULE, escalate, missing};
-use crate::action::{CapacityChange, ChangeCause, EscalationCause, Evidence, Forecast};
-use crate::decide::Decision;
+use crate::domain::action::{CapacityChange, ChangeCause, EscalationCause, Evidence, Forecast};
+use crate::domain::decision::Decision;
+use crate::domain::observed::ResourceObs;
+use crate::domain::resource::{CapacityKey, Dimension, Resource};
 use crate::memory::Memory;
-use crate::model::{CapacityKey, Dimension, Resource, ResourceObs};
 use crate::policy::TableRule;
 use crate::time::Timestamp;
 use std::time::Duration;

@@ -7,9 +7,9 @@
 //! no burst has come for `WARM_FOR`.
 
 use super::evidence::TableView;
+use crate::domain::resource::{CapacityKey, Dimension};
 use crate::memory::capacity::{CapacityMemory, Warm};
 use crate::memory::{ChangeRecord, Direction};
-use crate::model::{CapacityKey, Dimension};
 use crate::time::Timestamp;
 use std::time::Duration;
 

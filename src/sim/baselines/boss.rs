@@ -13,7 +13,7 @@
 mod tests;
 
 use super::{Baseline, apply, governed, metric_names};
-use crate::model::{CapacityKey, Dimension, Resource};
+use crate::domain::resource::{CapacityKey, Dimension, Resource};
 use crate::sim::world::World;
 use crate::time::Timestamp;
 use std::collections::{BTreeMap, BTreeSet};

@@ -19,7 +19,7 @@ pub use throttle_jump::ThrottleJump;
 
 use super::scenario::TableSpec;
 use super::world::World;
-use crate::model::{BillingMode, CapacityKey, Dimension, Resource, TableStatus};
+use crate::domain::resource::{BillingMode, CapacityKey, Dimension, Resource, TableStatus};
 use crate::ports::{TableUpdate, Throughput};
 use std::collections::BTreeMap;
 

@@ -3,7 +3,7 @@
 //! from it.
 
 use super::{Baseline, apply, governed, units};
-use crate::model::{CapacityKey, Dimension};
+use crate::domain::resource::{CapacityKey, Dimension};
 use crate::sim::scenario::TableSpec;
 use crate::sim::world::{PARTITION_READ_LIMIT, PARTITION_WRITE_LIMIT, World};
 

@@ -3,7 +3,7 @@
 //! running.
 
 use super::{Baseline, apply, governed, metric_names, units};
-use crate::model::CapacityKey;
+use crate::domain::resource::CapacityKey;
 use crate::sim::world::World;
 use crate::time::Timestamp;
 use std::collections::BTreeMap;

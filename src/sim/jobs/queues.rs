@@ -4,7 +4,7 @@ use super::{
     DEFAULT_VISIBILITY, INDEX_VISIBILITY, INGEST_VISIBILITY, Jobs, Phase, SimJob,
     UPLOAD_VISIBILITY, hash,
 };
-use crate::ports::QueueDepth;
+use crate::domain::observed::QueueDepth;
 use std::time::Duration;
 
 /// One of a job's queues.

@@ -2,9 +2,9 @@
 //! `Queues` port as the controller observes it.
 
 use super::*;
+use crate::domain::observed::QueueDepth;
 use crate::observe::{Deadline, observe_all};
 use crate::policy::Policy;
-use crate::ports::QueueDepth;
 use crate::sim::cloud::{QUEUE_URL_BASE, SimCloud};
 use crate::sim::scenario::Scenario;
 use crate::sim::world::World;

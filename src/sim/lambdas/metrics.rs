@@ -1,7 +1,7 @@
 //! The functions' CloudWatch datapoints: per-minute aggregates, published late.
 
 use super::{Lambdas, hash, text_hash};
-use crate::model::{Point, Series};
+use crate::domain::observed::{Point, Series};
 use crate::ports::Statistic;
 use crate::time::Timestamp;
 use std::time::Duration;

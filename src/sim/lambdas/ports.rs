@@ -2,7 +2,8 @@
 //! concurrency.
 
 use super::{Function, Lambdas};
-use crate::ports::{FunctionConfig, PortError};
+use crate::domain::port_error::PortError;
+use crate::ports::FunctionConfig;
 
 /// PutFunctionConcurrency leaves at least this much of the account's concurrency unreserved.
 const UNRESERVED_MIN: u32 = 100;

@@ -1,7 +1,7 @@
 //! The tables of a scenario: names by DynamoDB's rules, capacities within what DynamoDB allows.
 
 use super::{IndexSpec, TableSpec};
-use crate::model::BillingMode;
+use crate::domain::resource::BillingMode;
 use crate::policy::names;
 use crate::sim::limits::{MAX_INDEXES, MAX_TABLES, MAX_UNITS};
 use crate::source::{Checker, Whole, excerpt};

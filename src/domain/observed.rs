@@ -2,97 +2,11 @@
 //!
 //! Built by `observe` from the capability ports (or by hand in tests); read by `decide`.
 
+use crate::domain::resource::{BillingMode, Dimension, Resource, TableStatus};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::time::Duration;
-
-/// Read or write capacity: DynamoDB provisions, meters and throttles them apart.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Dimension {
-    Read,
-    Write,
-}
-
-impl Dimension {
-    pub const BOTH: [Dimension; 2] = [Dimension::Read, Dimension::Write];
-}
-
-impl fmt::Display for Dimension {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Dimension::Read => "read",
-            Dimension::Write => "write",
-        })
-    }
-}
-
-/// A table, or one of its global secondary indexes: each has its own capacity.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct Resource {
-    pub table: String,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub index: Option<String>,
-}
-
-impl Resource {
-    #[must_use]
-    pub fn table(name: &str) -> Self {
-        Self {
-            table: name.to_string(),
-            index: None,
-        }
-    }
-
-    #[must_use]
-    pub fn index(table: &str, index: &str) -> Self {
-        Self {
-            table: table.to_string(),
-            index: Some(index.to_string()),
-        }
-    }
-}
-
-impl fmt::Display for Resource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.index {
-            Some(index) => write!(f, "{}/index/{}", self.table, index),
-            None => f.write_str(&self.table),
-        }
-    }
-}
-
-/// One capacity dimension of one resource: what `RaiseCapacity` changes.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct CapacityKey {
-    pub resource: Resource,
-    pub dimension: Dimension,
-}
-
-impl fmt::Display for CapacityKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.resource, self.dimension)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum BillingMode {
-    Provisioned,
-    PayPerRequest,
-}
-
-/// DynamoDB's table (or index) status; only `Active` accepts an UpdateTable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum TableStatus {
-    Active,
-    Updating,
-    Creating,
-    Deleting,
-    Other,
-}
 
 /// One datapoint: the period starting at `start` (minute-aligned) and its value.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -142,7 +56,7 @@ pub struct DimensionObs {
     pub provisioned: Option<u32>,
     /// Set when an Application Auto Scaling target manages this dimension.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub autoscaling: Option<crate::ports::ScalingRange>,
+    pub autoscaling: Option<crate::domain::resource::ScalingRange>,
     pub consumed: Series,
     pub throttle_events: Series,
 }
@@ -180,14 +94,14 @@ pub struct Unobserved {
 #[serde(untagged)]
 pub enum Unread {
     #[error(transparent)]
-    Call(#[from] crate::ports::PortError),
+    Call(#[from] crate::domain::port_error::PortError),
     /// CloudWatch answered, but not one series per query.
     #[error("metrics fetch returned {got} series for {asked} queries")]
     SeriesMismatch { got: usize, asked: usize },
 }
 
 impl Unread {
-    /// The cause without the service and operation (see [`crate::ports::PortError::cause`]).
+    /// The cause without the service and operation (see [`crate::domain::port_error::PortError::cause`]).
     #[must_use]
     pub fn cause(&self) -> String {
         match self {
@@ -202,12 +116,12 @@ impl Unread {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IngestJob {
     pub job: String,
-    pub ingest: crate::ports::QueueDepth,
-    pub upload: Option<crate::ports::QueueDepth>,
-    pub index: Option<crate::ports::QueueDepth>,
+    pub ingest: QueueDepth,
+    pub upload: Option<QueueDepth>,
+    pub index: Option<QueueDepth>,
     /// The tile-index queue's dead-letter queue (`<dom>-<job>-index-dlq`).
     #[serde(default)]
-    pub index_dlq: Option<crate::ports::QueueDepth>,
+    pub index_dlq: Option<QueueDepth>,
 }
 
 /// A watched Lambda function: its configuration, its concurrency ceiling and its recent minutes.
@@ -267,14 +181,14 @@ pub struct Observed {
     pub functions: Vec<FunctionObs>,
     /// The stack's page-out dead-letter queue (`Deadletter<Domain>`), when it exists.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deadletter: Option<crate::ports::QueueDepth>,
+    pub deadletter: Option<QueueDepth>,
     /// Redis clusters the policy names.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub caches: Vec<CacheObs>,
     /// Event-source mappings of the flow-control function; `None` when not read (flow control
     /// off, or the listing failed), so a mapping missing from a failed listing is not "gone".
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mappings: Option<Vec<crate::ports::EventSourceMapping>>,
+    pub mappings: Option<Vec<EventSourceMapping>>,
     pub unobserved: Vec<Unobserved>,
     /// Signals set aside by `vet` for an impossible reading; no rule sees them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -300,15 +214,15 @@ impl Observed {
     /// The current setting of a flow-control target (`Some(None)`: no cap); `None` when it was
     /// not read this tick, or the mapping is no longer listed, so nothing is decided on a guess.
     #[must_use]
-    pub fn flow_setting(&self, target: &crate::pause::FlowTarget) -> Option<Option<u32>> {
+    pub fn flow_setting(&self, target: &crate::domain::pause::FlowTarget) -> Option<Option<u32>> {
         match target {
-            crate::pause::FlowTarget::Mapping { uuid, .. } => self
+            crate::domain::pause::FlowTarget::Mapping { uuid, .. } => self
                 .mappings
                 .as_ref()?
                 .iter()
                 .find(|m| &m.uuid == uuid)
                 .map(|m| m.max_concurrency),
-            crate::pause::FlowTarget::Reserved { function } => self
+            crate::domain::pause::FlowTarget::Reserved { function } => self
                 .function(function)
                 .filter(|f| f.reservation_read)
                 .map(|f| f.reserved_concurrency),
@@ -389,4 +303,47 @@ pub fn figure(value: f64) -> String {
     } else {
         format!("{value:e}")
     }
+}
+
+/// Approximate message counts of one SQS queue (GetQueueAttributes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueDepth {
+    pub name: String,
+    pub url: String,
+    /// ApproximateNumberOfMessages: waiting to be received.
+    pub visible: u64,
+    /// ApproximateNumberOfMessagesNotVisible: received, not yet deleted.
+    pub in_flight: u64,
+    /// ApproximateNumberOfMessagesDelayed.
+    pub delayed: u64,
+    /// VisibilityTimeout: how long a received message stays hidden before it comes back.
+    #[serde(
+        default,
+        rename = "visibility_timeout_s",
+        with = "crate::serde_secs::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub visibility_timeout: Option<Duration>,
+}
+
+impl QueueDepth {
+    /// Messages still in the queue: visible, in flight (they come back after their visibility
+    /// timeout unless deleted) and delayed.
+    #[must_use]
+    pub fn total(&self) -> u64 {
+        self.visible + self.in_flight + self.delayed
+    }
+}
+
+/// An SQS event-source mapping of a function (Lambda polls the queue and invokes it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventSourceMapping {
+    pub uuid: String,
+    pub function: String,
+    /// The source queue's name (the last part of its ARN).
+    pub queue: String,
+    /// `Enabled`, `Disabled`, `Creating`, ...
+    pub state: String,
+    /// ScalingConfig.MaximumConcurrency; `None` when the mapping has no cap.
+    pub max_concurrency: Option<u32>,
 }
