@@ -21,6 +21,7 @@ mod pause;
 mod proxy;
 mod redrive;
 mod replicas;
+mod restarts;
 mod secrets;
 mod signals;
 mod stack;

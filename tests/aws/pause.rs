@@ -16,9 +16,10 @@ use std::path::{Path, PathBuf};
 /// The pieces of one pause test: a stack with tileUploadLambda, two tile-index queues mapped
 /// to it (one uncapped, one capped at 5), an SNS topic with an SQS inbox, a webhook (its URL,
 /// password and token path in `REMEDIATOR_WEBHOOK_URL`), and the Lambda front (moto has no
-/// GetAccountSettings).
-struct Scene {
-    stack: Stack,
+/// GetAccountSettings). The state lives in a state file unless [`Scene::with_table`] switches
+/// it to the state table.
+pub(super) struct Scene {
+    pub(super) stack: Stack,
     function: String,
     mappings: [String; 2],
     inbox: SnsInbox,
@@ -26,15 +27,17 @@ struct Scene {
     dir: PathBuf,
     policy: PathBuf,
     state: String,
-    journal: String,
+    pub(super) journal: String,
     webhook_url: String,
+    /// The state table (created by `init`) rather than the state file.
+    table: bool,
 }
 
-const HIGH_MS: f64 = 3000.0;
+pub(super) const HIGH_MS: f64 = 3000.0;
 const STEADY_MS: f64 = 900.0;
 
 impl Scene {
-    async fn new(name: &str, webhook_url: &str, flow: &str) -> Self {
+    pub(super) async fn new(name: &str, webhook_url: &str, flow: &str) -> Self {
         let dir = scratch(name);
         let d = domain(name);
         let stack = Stack::create(&d, moto_url()).await;
@@ -84,26 +87,55 @@ impl Scene {
             state: strs(&dir, "state.json"),
             journal: strs(&dir, "journal.jsonl"),
             webhook_url: webhook_url.to_string(),
+            table: false,
             dir,
             policy,
         }
     }
 
+    /// The state in the state table (`remediator init` first) instead of the state file.
+    pub(super) async fn with_table(mut self) -> Self {
+        let policy = self.policy.to_str().expect("utf-8").to_string();
+        let init = self.run(&["init", "--policy", &policy]).await;
+        assert_eq!(init.code, 0, "{}", init.stderr);
+        self.table = true;
+        self
+    }
+
+    /// `--state FILE`, or nothing (the state table).
+    pub(super) fn store_args(&self) -> Vec<&str> {
+        if self.table {
+            Vec::new()
+        } else {
+            vec!["--state", &self.state]
+        }
+    }
+
+    pub(super) fn policy(&self) -> &str {
+        self.policy.to_str().expect("utf-8")
+    }
+
     /// Minutes `ago` of average duration.
-    async fn durations(&self, points: &[(i64, f64)]) {
+    pub(super) async fn durations(&self, points: &[(i64, f64)]) {
         self.stack
             .put_lambda_metric(&self.function, "Duration", points)
             .await;
     }
 
     /// Runs the binary with Lambda behind the front; `extra` after the command's own flags.
-    async fn run(&self, args: &[&str]) -> Run {
+    pub(super) async fn run(&self, args: &[&str]) -> Run {
+        self.run_through(moto_url(), args).await
+    }
+
+    /// [`Self::run`] with every service but Lambda reached through `endpoint`.
+    pub(super) async fn run_through(&self, endpoint: &str, args: &[&str]) -> Run {
         let args: Vec<String> = args.iter().map(|s| (*s).to_string()).collect();
+        let aws = endpoint.to_string();
         let endpoint = self.front.endpoint();
         let url = self.webhook_url.clone();
         tokio::task::spawn_blocking(move || {
             output(
-                isolated(moto_url(), true)
+                isolated(&aws, true)
                     .env("AWS_ENDPOINT_URL_LAMBDA", endpoint)
                     .env("REMEDIATOR_WEBHOOK_URL", url)
                     .args(args),
@@ -113,34 +145,31 @@ impl Scene {
         .expect("the binary ran")
     }
 
-    async fn run_once(&self, dry_run: bool) -> Run {
-        let policy = self.policy.to_str().expect("utf-8");
-        let mut args = vec![
-            "run",
-            "--once",
-            "--policy",
-            policy,
-            "--state",
-            &self.state,
-            "--journal",
-            &self.journal,
-        ];
-        if dry_run {
-            args.push("--dry-run");
-        }
+    pub(super) async fn run_once(&self, dry_run: bool) -> Run {
+        let args = self.run_once_args(dry_run);
         self.run(&args).await
     }
 
-    async fn status(&self) -> String {
-        let policy = self.policy.to_str().expect("utf-8");
-        let run = self
-            .run(&["status", "--policy", policy, "--state", &self.state])
-            .await;
+    /// `run --once` with this scene's policy, store and journal.
+    pub(super) fn run_once_args(&self, dry_run: bool) -> Vec<&str> {
+        let mut args = vec!["run", "--once", "--policy", self.policy()];
+        args.extend(self.store_args());
+        args.extend(["--journal", &self.journal]);
+        if dry_run {
+            args.push("--dry-run");
+        }
+        args
+    }
+
+    pub(super) async fn status(&self) -> String {
+        let mut args = vec!["status", "--policy", self.policy()];
+        args.extend(self.store_args());
+        let run = self.run(&args).await;
         assert_eq!(run.code, 0, "{}", run.stderr);
         run.stdout
     }
 
-    async fn caps(&self) -> [Option<i32>; 2] {
+    pub(super) async fn caps(&self) -> [Option<i32>; 2] {
         [
             self.stack.mapping(&self.mappings[0]).await.1,
             self.stack.mapping(&self.mappings[1]).await.1,
@@ -148,7 +177,7 @@ impl Scene {
     }
 
     /// `(kind, outcome)` of every action of the last journal record.
-    fn last_actions(&self) -> Vec<(String, String)> {
+    pub(super) fn last_actions(&self) -> Vec<(String, String)> {
         let records = journal(Path::new(&self.journal));
         let last = records.last().expect("a journal record");
         last["actions"]
@@ -168,13 +197,20 @@ impl Scene {
     }
 }
 
-const MAPPING_FLOW: &str = "enabled = true\nlever = \"event-source-mapping\"\nmax_concurrency = 2";
+pub(super) const MAPPING_FLOW: &str =
+    "enabled = true\nlever = \"event-source-mapping\"\nmax_concurrency = 2";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn drift_pauses_performers_caps_the_mappings_and_a_restarted_controller_resumes_and_restores()
 {
     let hook = LoopbackWebhook::start().await;
     let scene = Scene::new("pause", &hook.url(), MAPPING_FLOW).await;
+    pause_restart_resume(&hook, scene).await;
+}
+
+/// The pause, a restart while still drifting, then the resume and the restore by a third
+/// process: with the state file, or (`restarts`) with the state table.
+pub(super) async fn pause_restart_resume(hook: &LoopbackWebhook, scene: Scene) {
     scene
         .durations(&[(6, HIGH_MS), (5, HIGH_MS), (4, HIGH_MS), (3, HIGH_MS)])
         .await;

@@ -1,5 +1,6 @@
 //! A small fault-injecting HTTP proxy in front of moto: for the next N requests of one
-//! operation it answers 500, answers a throttling error, or answers late. Every request is
+//! operation it answers 500, answers a throttling error, answers late, or forwards the request
+//! and never answers. Every request is
 //! otherwise forwarded unchanged (one request per connection, `Connection: close`).
 
 use std::collections::HashMap;
@@ -20,6 +21,9 @@ pub enum Fault {
     Slow,
     /// Never answered (the connection is held open for ten minutes): a hung endpoint.
     Hang,
+    /// Forwarded, and the upstream's answer read, but never passed on (the connection is held
+    /// open for ten minutes): the change is made and the caller never learns it.
+    ForwardThenHang,
 }
 
 #[derive(Default)]
@@ -186,7 +190,7 @@ async fn serve(mut client: TcpStream, upstream: &str, rules: &Mutex<Rules>) -> s
             tokio::time::sleep(Duration::from_secs(600)).await;
             return Ok(());
         }
-        None => {}
+        Some(Fault::ForwardThenHang) | None => {}
     }
     let mut head_lines: Vec<&str> = head
         .trim_end()
@@ -201,6 +205,10 @@ async fn serve(mut client: TcpStream, upstream: &str, rules: &Mutex<Rules>) -> s
     upstream_conn.write_all(&body).await?;
     let mut answer = Vec::new();
     upstream_conn.read_to_end(&mut answer).await?;
+    if fault == Some(Fault::ForwardThenHang) {
+        tokio::time::sleep(Duration::from_secs(600)).await;
+        return Ok(());
+    }
     client.write_all(&answer).await?;
     client.shutdown().await
 }
