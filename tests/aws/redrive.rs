@@ -788,3 +788,100 @@ async fn a_second_redrive_of_a_queue_being_re_driven_is_refused_with_the_first_o
     assert_eq!(summary(&third)["end"], "drained");
     assert_eq!(remaining(&stack, &url).await, 0);
 }
+
+/// Waits until the loopback lambda has accepted `count` invocations.
+async fn wait_accepted(lambda: &LoopbackLambda, count: u64, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if lambda.accepted() >= count {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_re_drive_outlives_a_killed_and_a_stopped_controller_and_is_never_doubled() {
+    let Stranded {
+        dir,
+        domain: d,
+        stack,
+        url,
+        lambda,
+        ..
+    } = stranded("restart", 15, 200, 30, |_| {}).await;
+    let policy = redrive_policy(
+        &dir,
+        &d,
+        &[
+            ("[redrive]\nenabled = false", "[redrive]\nenabled = true"),
+            ("stranded_after = \"15m\"", "stranded_after = \"2s\""),
+            ("interval = \"30s\"", "interval = \"10s\"\nlease = \"20s\""),
+        ],
+    );
+    let policy = policy.to_str().expect("utf-8").to_string();
+    let init = super::remediator(moto_url(), &["init", "--policy", &policy]);
+    assert_eq!(init.code, 0, "{}", init.stderr);
+    let journal_path = strs(&dir, "journal.jsonl");
+    let run = ["run", "--policy", &policy, "--journal", &journal_path];
+
+    // A starts the re-drive and is SIGKILLed in the middle of it.
+    let mut a = start_run(&lambda.endpoint(), &run);
+    assert!(wait_accepted(&lambda, 30, Duration::from_secs(60)).await);
+    a.kill().expect("SIGKILL");
+    a.wait().expect("reaped");
+    let after_a = lambda.accepted();
+    let killed_at = Instant::now();
+
+    // B waits out A's lease (and so A's claim on the queue), finds the queue still stranded
+    // and re-drives it; it is stopped with SIGTERM in the middle of it, as a deploy does.
+    let b = start_run(&lambda.endpoint(), &run);
+    assert!(wait_accepted(&lambda, after_a + 30, Duration::from_secs(90)).await);
+    let b_took = killed_at.elapsed();
+    let after_b = lambda.accepted();
+    let b_log = stop(b);
+    // Nothing more is invoked once B has stopped.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let stopped = lambda.accepted();
+    assert!(stopped <= after_b + 10, "{after_b} → {stopped}: {b_log}");
+    let stopped_at = Instant::now();
+
+    // C takes the released lease at once and drains the rest.
+    let c = start_run(&lambda.endpoint(), &run);
+    let drained = wait_until_empty(&stack, &url, Duration::from_secs(90)).await;
+    let c_took = stopped_at.elapsed();
+    let c_log = stop(c);
+    assert!(drained, "not drained: {c_log}");
+    assert!(lambda.wait_idle(Duration::from_secs(10)).await);
+    // Every message went through the lambda once (moto may hand one to two receivers).
+    assert!(
+        (200..=202).contains(&lambda.succeeded()),
+        "{} succeeded",
+        lambda.succeeded()
+    );
+    assert!(lambda.accepted() <= 200 + 64, "{}", lambda.accepted());
+    // Nothing was invoked between A's death and B's takeover: no re-drive ran twice at once.
+    let times = lambda.accepted_times();
+    let gap = times[after_a as usize].duration_since(times[after_a as usize - 1]);
+    assert!(
+        gap >= Duration::from_secs(10),
+        "B re-drove {gap:?} after A's last invocation: inside A's lease"
+    );
+    let records = journal(Path::new(&journal_path));
+    let started = records
+        .iter()
+        .flat_map(|r| r["actions"].as_array().into_iter().flatten())
+        .filter(|a| a["action"]["kind"] == "redrive" && a["outcome"]["outcome"] == "applied")
+        .count();
+    assert_eq!(started, 3, "one re-drive per controller");
+    let held_claimed = records
+        .iter()
+        .flat_map(|r| r["held"].as_array().into_iter().flatten())
+        .filter(|h| h["reason"]["hold"] == "redrive-claimed")
+        .count();
+    eprintln!(
+        "mid-re-drive: B re-drove {b_took:?} after A's SIGKILL, C drained {c_took:?} after B's \
+         SIGTERM; {held_claimed} tick(s) held on a claim"
+    );
+}
