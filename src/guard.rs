@@ -164,12 +164,19 @@ fn check_redrive(
     admitted_rate: f64,
 ) -> Result<(), HoldReason> {
     let max = policy.redrive.max_rate_per_s;
+    let own = memory
+        .running_redrives()
+        .filter(|r| r.queue != order.target.queue);
+    // Claimants' re-drives this memory does not record as running: an operator's, or one a
+    // dead leader started, until its claim lapses.
+    let others = memory.claims.iter().filter(|c| {
+        c.live(at)
+            && c.queue != order.target.queue
+            && !memory.running_redrives().any(|r| r.queue == c.queue)
+    });
     let running: f64 = admitted_rate
-        + memory
-            .running_redrives()
-            .filter(|r| r.queue != order.target.queue)
-            .map(|r| r.rate_per_s)
-            .sum::<f64>();
+        + own.map(|r| r.rate_per_s).sum::<f64>()
+        + others.map(|c| c.rate_per_s).sum::<f64>();
     // A little slack: three re-drives at 0.1/s fit a maximum of 0.3/s.
     if order.settings.rate_per_s + running > max + 1e-9 {
         return Err(HoldReason::RateAboveMaximum {

@@ -17,7 +17,7 @@ use remediator::policy::{LOCAL_POLICY, Mode as PolicyMode, Policy};
 use remediator::reconcile::TickReport;
 use remediator::redrive::drive;
 use remediator::redrive::fleet::Fleet;
-use remediator::redrive::manual::{self, ManualError, Request};
+use remediator::redrive::manual::{self, ManualError, Request, Sharing};
 use remediator::redrive::show::Show;
 use remediator::sim::scenario::SHIPPED;
 use remediator::sim::seeds::Seeds;
@@ -240,7 +240,6 @@ async fn redrive(
             other => other.into(),
         })?;
     let queue = order.target.queue.clone();
-    let held = manual::check(&order, policy, Timestamp::now());
     let entry = |event, action, held, summary| RedriveEntry {
         at: Timestamp::now().to_string(),
         mode: "enforce",
@@ -250,51 +249,48 @@ async fn redrive(
         held,
         summary,
     };
-    if let Some(held) = &held {
-        journal.write(&entry(
-            "redrive-ordered",
-            held.action.as_ref(),
-            Some(&held.reason),
-            None,
-        ))?;
-        return Err(match held.reason {
-            HoldReason::RateAboveMaximum { .. } => {
-                BadInput(format!("--rate: {}", held.reason)).into()
-            }
-            _ => anyhow::anyhow!("re-drive of {queue} held: {}", held.reason),
-        });
-    }
-    // One re-drive per queue, whoever started it: the queue is claimed in the state store
-    // (renewed while the re-drive runs), so neither the controller nor another operator
-    // starts a second one.
+    // One re-drive per queue, whoever started it, and one rate budget for all: the order is
+    // checked against what the controllers share through the state store, and its queue is
+    // claimed there (renewed while the re-drive runs).
     let store = open_store(policy, None).await;
     let owner = format!(
         "operator {} ({})",
         operator(None),
         remediator::controller::Replica::default_name()
     );
+    let since = Timestamp::now();
     let claim = {
         let (queue, owner) = (queue.clone(), owner.clone());
+        let rate_per_s = order.settings.rate_per_s;
         move |at: Timestamp| remediator::state::Claim {
             queue: queue.clone(),
             owner: owner.clone(),
-            since: at,
+            since,
             expires: at.plus(CLAIM_FOR),
+            rate_per_s,
         }
     };
-    let now = Timestamp::now();
-    let claimed = match store.claim(&claim(now), now).await {
-        Ok(()) => true,
-        Err(remediator::state::StateError::Claimed { owner, since, .. }) => {
-            let reason = HoldReason::RedriveClaimed { owner, since };
-            journal.write(&entry("redrive-ordered", None, Some(&reason), None))?;
-            return Err(anyhow::anyhow!("re-drive of {queue} held: {reason}"));
-        }
-        Err(e) => {
+    let claimed = match manual::admit(&order, policy, &store, &claim(since)).await {
+        Ok(Sharing::Claimed) => true,
+        Ok(Sharing::Alone(e)) => {
             tracing::warn!(
-                "{e}: cannot check that no other re-drive of {queue} runs; going on as asked"
+                "{e}: cannot check the running controllers' re-drives and kill switch; going on as asked"
             );
             false
+        }
+        Err(held) => {
+            journal.write(&entry(
+                "redrive-ordered",
+                held.action.as_ref(),
+                Some(&held.reason),
+                None,
+            ))?;
+            return Err(match held.reason {
+                HoldReason::RateAboveMaximum {
+                    running_per_s: 0.0, ..
+                } => BadInput(format!("--rate: {}", held.reason)).into(),
+                _ => anyhow::anyhow!("re-drive of {queue} held: {}", held.reason),
+            });
         }
     };
     let renewing = claimed.then(|| {

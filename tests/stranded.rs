@@ -4,7 +4,7 @@ use remediator::decide::decide;
 use remediator::domain::action::Action;
 use remediator::domain::hold::HoldReason;
 use remediator::domain::observed::{IngestJob, Observed, QueueDepth};
-use remediator::domain::redrive::{End, RedriveOrigin};
+use remediator::domain::redrive::{Claim, End, RedriveOrigin};
 use remediator::guard::admit;
 use remediator::memory::Memory;
 use remediator::policy::Policy;
@@ -280,6 +280,49 @@ fn the_maximum_bounds_all_running_re_drives_together() {
     );
     assert_eq!(admission.admitted.len(), 1);
     assert_eq!(admission.held.len(), 1);
+}
+
+#[test]
+fn another_claimants_re_drive_spends_the_same_budget_until_its_claim_lapses() {
+    let Action::Redrive(order) = stranded_order(&policy()) else {
+        unreachable!()
+    };
+    let at = T0.plus(Duration::from_secs(900));
+    let claim = |queue: &str, expires: Timestamp| Claim {
+        queue: queue.into(),
+        owner: "operator alice (bastion:42)".into(),
+        since: T0,
+        expires,
+        rate_per_s: 45.0,
+    };
+    let mut memory = Memory {
+        claims: vec![claim(
+            "test-boss-ingest-43",
+            at.plus(Duration::from_secs(30)),
+        )],
+        ..Memory::default()
+    };
+    assert_eq!(
+        held(Action::Redrive(order.clone()), &memory, 15),
+        Some(HoldReason::RateAboveMaximum {
+            rate_per_s: 10.0,
+            running_per_s: 45.0,
+            max_rate_per_s: 50.0
+        })
+    );
+    // A claim that lapsed (its claimant died) spends nothing.
+    memory.claims = vec![claim("test-boss-ingest-43", at)];
+    assert_eq!(held(Action::Redrive(order.clone()), &memory, 15), None);
+    // A claim on a re-drive the memory already counts is not counted twice.
+    let mut mine = order.clone();
+    mine.target.queue = "test-boss-ingest-43".into();
+    mine.settings.rate_per_s = 30.0;
+    memory.record(&Action::Redrive(mine), T0, &[]);
+    memory.claims = vec![claim(
+        "test-boss-ingest-43",
+        at.plus(Duration::from_secs(30)),
+    )];
+    assert_eq!(held(Action::Redrive(order), &memory, 15), None);
 }
 
 #[test]

@@ -5,6 +5,7 @@
 
 use crate::domain::action::Action;
 use crate::domain::hold::{Held, HoldReason};
+use crate::memory::Memory;
 use crate::reconcile::Prepared;
 use crate::redrive::fleet::Snapshot;
 use crate::state::{Claim, StateError, StateStore};
@@ -33,6 +34,7 @@ pub async fn claim_redrives<S: StateStore>(
             owner: owner.to_string(),
             since: at,
             expires: at.plus(hold_for),
+            rate_per_s: order.settings.rate_per_s,
         };
         match store.claim(&claim, at).await {
             Ok(()) => kept.push(action),
@@ -55,6 +57,7 @@ pub async fn claim_redrives<S: StateStore>(
 pub async fn renew<S: StateStore>(
     store: &S,
     running: &[Snapshot],
+    memory: &Memory,
     owner: &str,
     at: Timestamp,
     hold_for: Duration,
@@ -65,6 +68,7 @@ pub async fn renew<S: StateStore>(
             owner: owner.to_string(),
             since: r.started,
             expires: at.plus(hold_for),
+            rate_per_s: memory.last_redrive(&r.queue).map_or(0.0, |m| m.rate_per_s),
         };
         if let Err(e) = store.claim(&claim, at).await {
             tracing::warn!(queue = %r.queue, "cannot renew the re-drive's claim: {e}");

@@ -276,6 +276,7 @@ impl<'a, M: Metrics, T: Tables, Q: Queues, F: Functions, N: Signals, S: StateSto
             claims::renew(
                 store,
                 &fleet.snapshots(),
+                &self.memory,
                 &self.replica.name,
                 at,
                 self.replica.lease_for,

@@ -117,6 +117,7 @@ impl Replica {
             self.version = shared.version;
         }
         memory.adopt_operator_notes(&shared.notes);
+        memory.claims = shared.claims;
         Ok(Standing {
             leader,
             holder,

@@ -15,6 +15,27 @@ pub const MIN_RATE: f64 = 0.01;
 /// requests per function per Region").
 pub const MAX_RATE: f64 = 10_000.0;
 
+/// A queue being re-driven, by the controller or an operator: one re-drive per queue, whoever
+/// started it. The claim lapses at `expires` unless renewed, so a claimant that died frees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Claim {
+    pub queue: String,
+    pub owner: String,
+    pub since: Timestamp,
+    pub expires: Timestamp,
+    /// Invocations per second, so every claimant's guard bounds all re-drives together.
+    #[serde(default)]
+    pub rate_per_s: f64,
+}
+
+impl Claim {
+    /// Whether the claim still holds its queue at `at`.
+    #[must_use]
+    pub fn live(&self, at: Timestamp) -> bool {
+        self.expires > at
+    }
+}
+
 /// Who asked for a re-drive, and on what evidence.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "origin", rename_all = "kebab-case")]

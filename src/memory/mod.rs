@@ -5,6 +5,7 @@ use crate::domain::action::{Action, EscalationCause};
 use crate::domain::notice::{Channel, NoticeRecord};
 use crate::domain::observed::Observed;
 use crate::domain::pause::{Episode, FlowLimit, PauseMemory, ResumeCause};
+use crate::domain::redrive::Claim;
 use crate::domain::resource::{CapacityKey, Resource, TableStatus};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -126,6 +127,11 @@ pub struct Memory {
     /// Job upload rates, units per tile and start-of-day capacities (the capacity rule's).
     #[serde(default)]
     pub capacity: CapacityMemory,
+    /// Queues being re-driven by any claimant (an operator's `redrive`, this or another
+    /// replica), read from the state store every tick and never saved: the guard bounds their
+    /// rates together with this controller's own re-drives.
+    #[serde(skip)]
+    pub claims: Vec<Claim>,
 }
 
 impl Memory {

@@ -3,14 +3,16 @@
 //! guard and lands in the same journal.
 
 use crate::domain::action::Action;
-use crate::domain::hold::Held;
+use crate::domain::hold::{Held, HoldReason};
 use crate::domain::observed::Observed;
 use crate::domain::port_error::PortError;
+use crate::domain::redrive::{Claim, Settings, Target};
 use crate::domain::redrive::{RedriveOrder, RedriveOrigin};
-use crate::domain::redrive::{Settings, Target};
+use crate::halt::Halt;
 use crate::memory::Memory;
 use crate::policy::{Domain, Policy};
 use crate::ports::{Functions, Queues};
+use crate::state::{StateError, StateStore};
 use crate::time::Timestamp;
 
 /// What the operator asked for.
@@ -133,19 +135,81 @@ pub async fn order<Q: Queues, F: Functions>(
     })
 }
 
-/// The guard's verdict on an operator's order: `Some` when it is held. The command does not
-/// share the running controller's memory (that needs the shared state store of a later issue),
-/// so the checks are those that stand alone: the rate against the policy's maximum.
-#[must_use]
-pub fn check(order: &RedriveOrder, policy: &Policy, at: Timestamp) -> Option<Held> {
+/// How an operator's admitted order stands with the controllers that share the state store.
+#[derive(Debug)]
+pub enum Sharing {
+    /// The queue is claimed for this re-drive; renew the claim while it runs, give it back
+    /// at the end.
+    Claimed,
+    /// The store could not be read or written: only the checks that stand alone were made
+    /// (the caller says so and goes on, as the operator asked).
+    Alone(StateError),
+}
+
+/// The guard's verdict on an operator's order, with what the controllers share through the
+/// store: the kill switch, the re-drives running (the policy's `max_rate` bounds them all
+/// together) and the queues' claims, so there is one re-drive per queue whoever started it.
+/// `claim` is this order's claim on its queue, taken when the order is admitted.
+///
+/// # Errors
+/// The order is held: the reason, with the order, for the journal.
+pub async fn admit<S: StateStore>(
+    order: &RedriveOrder,
+    policy: &Policy,
+    store: &S,
+    claim: &Claim,
+) -> Result<Sharing, Held> {
+    let at = claim.since;
+    let shared = match store.read().await {
+        Ok(shared) => shared,
+        Err(e) => {
+            return match check(order, policy, &Memory::default(), None, at) {
+                Some(held) => Err(held),
+                None => Ok(Sharing::Alone(e)),
+            };
+        }
+    };
+    let mut memory = shared.memory;
+    // A re-drive the memory records as running counts only while its claim lives: one whose
+    // controller died (its claim lapsed) neither blocks the queue nor spends the rate.
+    memory.redrives.retain(|r| {
+        r.end.is_some()
+            || shared
+                .claims
+                .iter()
+                .any(|c| c.queue == r.queue && c.live(at))
+    });
+    memory.claims = shared.claims;
+    if let Some(held) = check(order, policy, &memory, shared.halt.as_ref(), at) {
+        return Err(held);
+    }
+    match store.claim(claim, at).await {
+        Ok(()) => Ok(Sharing::Claimed),
+        Err(StateError::Claimed { owner, since, .. }) => Err(Held::action(
+            Action::Redrive(order.clone()),
+            HoldReason::RedriveClaimed { owner, since },
+        )),
+        Err(e) => Ok(Sharing::Alone(e)),
+    }
+}
+
+/// The guard, then the kill switch, on one order: `Some` when it is held.
+fn check(
+    order: &RedriveOrder,
+    policy: &Policy,
+    memory: &Memory,
+    halt: Option<&Halt>,
+    at: Timestamp,
+) -> Option<Held> {
     let observed = Observed::empty(at, policy.controller.metric_period);
-    crate::guard::admit(
+    let admission = crate::guard::admit(
         vec![Action::Redrive(order.clone())],
         &observed,
         policy,
-        &Memory::default(),
-    )
-    .held
-    .into_iter()
-    .next()
+        memory,
+    );
+    crate::guard::halt::apply(admission, halt)
+        .held
+        .into_iter()
+        .next()
 }

@@ -168,6 +168,7 @@ impl StateStore for FileState {
                     lease: doc.lease.clone(),
                     halt: doc.halt.clone(),
                     notes: doc.notes.clone(),
+                    claims: doc.claims.clone(),
                 },
                 false,
             ))

@@ -2,6 +2,7 @@
 //! lease, the kill switch, operator notes on a pause, and claims on queues being re-driven.
 //! Each is its own small item, written conditionally, so no writer overwrites another's.
 
+pub use crate::domain::redrive::Claim;
 pub use crate::halt::{Halt, HaltMode};
 use crate::memory::Memory;
 use crate::time::Timestamp;
@@ -19,6 +20,8 @@ pub struct Shared {
     pub halt: Option<Halt>,
     /// Operators' notes on the pause the memory records (none when it records none).
     pub notes: Vec<Note>,
+    /// Queues being re-driven, by whom and how fast (lapsed claims included).
+    pub claims: Vec<Claim>,
 }
 
 /// The leader lease: only its holder acts. The epoch grows by one with every change of holder,
@@ -105,16 +108,6 @@ pub struct Note {
 pub enum NoteKind {
     Acknowledge,
     End,
-}
-
-/// A queue being re-driven, by the controller or an operator: one re-drive per queue, whoever
-/// started it. The claim lapses at `expires` unless renewed, so a claimant that died frees it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Claim {
-    pub queue: String,
-    pub owner: String,
-    pub since: Timestamp,
-    pub expires: Timestamp,
 }
 
 /// Notes are kept this long, then forgotten (a pause longer than this is reminded of anyway).

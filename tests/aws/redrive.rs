@@ -763,6 +763,25 @@ async fn a_second_redrive_of_a_queue_being_re_driven_is_refused_with_the_first_o
         "{}",
         second.stderr
     );
+    // Another queue, at a rate the first one's leaves no room for: one budget for all.
+    let other = format!("{}-ingest-16", stack.dashed());
+    stack.queue(&other, 16, 5, 30).await;
+    let greedy = redrive(
+        lambda.endpoint(),
+        moto_url().to_string(),
+        args(&[
+            "redrive", "--job", "16", "--rate", "96", "--policy", &policy,
+        ]),
+    )
+    .await;
+    assert_eq!(greedy.code, 1, "{}", greedy.stderr);
+    assert!(
+        greedy
+            .stderr
+            .contains("on top of the 5/s of running re-drives"),
+        "{}",
+        greedy.stderr
+    );
     // The first stops on SIGINT and gives its claim back; a third may then go on.
     let _ = std::process::Command::new("kill")
         .args(["-INT", &first.id().to_string()])

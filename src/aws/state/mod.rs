@@ -1,12 +1,14 @@
 //! The state table: what replicas and operators share, in DynamoDB. One small item per concern,
 //! keyed by `pk`: `lease`, `memory` (the memory as JSON, with a version), `halt`,
 //! `notes#<pause>` (the operators' notes on one pause, appended atomically, gone through
-//! DynamoDB's time to live a week after) and `claim#<queue>`. Every write is conditional or
+//! DynamoDB's time to live a week after) and `claims` (the queues being re-driven, see
+//! [`claims`]). Every write is conditional or
 //! atomic: the memory on its version and, for the leader, in one transaction with a check that
 //! the lease is still its own (the fence); the lease on its holder and expiry. Reads are
 //! strongly consistent reads of known keys (no scans).
 
 mod any;
+mod claims;
 mod init;
 
 pub use any::AnyState;
@@ -31,7 +33,6 @@ const HALT: &str = "halt";
 const NOTES: &str = "notes#";
 /// Notes outlive their pause by this long (then DynamoDB's time to live removes them).
 const NOTES_KEEP: Duration = Duration::from_secs(7 * 86_400);
-const CLAIM: &str = "claim#";
 /// The attribute DynamoDB's time to live reads (seconds since the epoch).
 pub const TTL_ATTRIBUTE: &str = "expires_at";
 /// DynamoDB's item limit is 400 KB; the memory stays well below it (a day of changes).
@@ -228,7 +229,12 @@ impl StateStore for DynamoState {
         let mut shared = Shared::default();
         let mut keys = Some(
             KeysAndAttributes::builder()
-                .set_keys(Some(vec![key(LEASE), key(MEMORY), key(HALT)]))
+                .set_keys(Some(vec![
+                    key(LEASE),
+                    key(MEMORY),
+                    key(HALT),
+                    key(claims::CLAIMS),
+                ]))
                 .consistent_read(true)
                 .build()
                 .map_err(|e| self.corrupt(&e.to_string()))?,
@@ -258,6 +264,7 @@ impl StateStore for DynamoState {
                     Some(HALT) => {
                         shared.halt = Some(json_of(item).ok_or_else(|| self.corrupt(HALT))?);
                     }
+                    Some(claims::CLAIMS) => shared.claims = claims::claims_of(item),
                     _ => {}
                 }
             }
@@ -469,61 +476,10 @@ impl StateStore for DynamoState {
     }
 
     async fn claim(&self, claim: &Claim, now: Timestamp) -> Result<(), StateError> {
-        let pk = format!("{CLAIM}{}", claim.queue);
-        let mut item = key(&pk);
-        let body = serde_json::to_string(claim).map_err(|e| self.corrupt(&e.to_string()))?;
-        item.insert("body".into(), s(body));
-        item.insert("owner".into(), s(&claim.owner));
-        item.insert("expires".into(), n(claim.expires.0));
-        item.insert(
-            TTL_ATTRIBUTE.into(),
-            n(claim.expires.plus(Duration::from_secs(86_400)).0),
-        );
-        let out = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk) OR #owner = :owner OR expires <= :now")
-            .expression_attribute_names("#owner", "owner")
-            .expression_attribute_values(":owner", s(&claim.owner))
-            .expression_attribute_values(":now", n(now.0))
-            .send()
-            .await;
-        match out {
-            Ok(_) => Ok(()),
-            Err(e) if condition_failed(&e) => {
-                let other = self
-                    .get(&pk)
-                    .await?
-                    .as_ref()
-                    .and_then(json_of::<Claim>)
-                    .ok_or_else(|| self.corrupt(&pk))?;
-                Err(StateError::Claimed {
-                    queue: other.queue,
-                    owner: other.owner,
-                    since: other.since,
-                })
-            }
-            Err(e) => Err(self.error("PutItem", &e)),
-        }
+        self.put_claim(claim, now).await
     }
 
     async fn unclaim(&self, queue: &str, owner: &str) -> Result<(), StateError> {
-        let out = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(key(&format!("{CLAIM}{queue}"))))
-            .condition_expression("#owner = :owner")
-            .expression_attribute_names("#owner", "owner")
-            .expression_attribute_values(":owner", s(owner))
-            .send()
-            .await;
-        match out {
-            Ok(_) => Ok(()),
-            Err(e) if condition_failed(&e) => Ok(()),
-            Err(e) => Err(self.error("DeleteItem", &e)),
-        }
+        self.remove_claim(queue, owner).await
     }
 }
