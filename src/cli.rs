@@ -182,7 +182,8 @@ pub enum Command {
         output: Output,
     },
     /// Run the reconcile loop against AWS (or an emulator via AWS_ENDPOINT_URL) every
-    /// interval until SIGINT or SIGTERM; the tick in flight is always finished.
+    /// interval until SIGINT or SIGTERM (the lease is given back at once; a change already
+    /// sent is read back at the next start). Replicas on one state table: one leads and acts.
     Run {
         /// The policy file (TOML).
         #[arg(long, env = "REMEDIATOR_POLICY")]
@@ -291,12 +292,13 @@ pub enum Command {
         state: Option<PathBuf>,
     },
     /// Print whether performers are asked to pause, since when and why, what flow control
-    /// holds, and the learned duration baselines (from the state file).
+    /// holds, the learned duration baselines, who leads and whether the kill switch is on
+    /// (from the state table, or the state file).
     Status {
         /// The policy file (TOML).
         #[arg(long, env = "REMEDIATOR_POLICY")]
         policy: PathBuf,
-        /// State file; default: the policy's `controller.state_file`.
+        /// State file instead of the state table; default: the policy's `controller.state_file`.
         #[arg(long)]
         state: Option<PathBuf>,
         #[arg(long, value_enum, default_value_t = Output::Text)]
@@ -310,7 +312,7 @@ pub enum Command {
         /// The policy file (TOML).
         #[arg(long, env = "REMEDIATOR_POLICY", global = true)]
         policy: Option<PathBuf>,
-        /// State file; default: the policy's `controller.state_file`.
+        /// State file instead of the state table; default: the policy's `controller.state_file`.
         #[arg(long, global = true)]
         state: Option<PathBuf>,
         /// Who says so, for the messages and the journal; default: $USER.

@@ -726,7 +726,7 @@ async fn a_lagging_lambda_gets_no_more_invocations_than_messages() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_second_redrive_of_a_queue_being_re_driven_is_refused_with_the_first_ones_name() {
+async fn a_redrive_of_a_claimed_queue_over_the_shared_budget_or_while_halted_is_refused() {
     let Stranded {
         dir,
         domain: d,
@@ -795,6 +795,30 @@ async fn a_second_redrive_of_a_queue_being_re_driven_is_refused_with_the_first_o
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // The kill switch holds an operator's re-drive too, until it is lifted.
+    let halt = super::remediator(
+        moto_url(),
+        &[
+            "halt", "--policy", &policy, "--reason", "drill", "--by", "bob",
+        ],
+    );
+    assert_eq!(halt.code, 0, "{}", halt.stderr);
+    let halted = redrive(
+        lambda.endpoint(),
+        moto_url().to_string(),
+        args(&[
+            "redrive", "--job", "14", "--rate", "50", "--policy", &policy,
+        ]),
+    )
+    .await;
+    assert_eq!(halted.code, 1, "{}", halted.stderr);
+    assert!(
+        halted.stderr.contains("by bob") && halted.stderr.contains("(drill)"),
+        "{}",
+        halted.stderr
+    );
+    let resume = super::remediator(moto_url(), &["resume", "--policy", &policy]);
+    assert_eq!(resume.code, 0, "{}", resume.stderr);
     let third = redrive(
         lambda.endpoint(),
         moto_url().to_string(),
