@@ -521,3 +521,68 @@ async fn halt_up_only_lets_a_raise_through_halt_holds_it_and_resume_lets_it_go()
         done(&records[2])
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_loop_journals_the_cooldown_a_real_run_would_meet_and_changes_nothing() {
+    let dir = scratch("rdry");
+    let d = domain("rdry");
+    let stack = throttled_stack(&d).await;
+    let policy = policy(&dir, &d);
+    let text = std::fs::read_to_string(&policy)
+        .expect("policy")
+        .replace("interval = \"30s\"", "interval = \"10s\"");
+    std::fs::write(&policy, text).expect("policy");
+    let policy = policy.to_str().expect("utf-8").to_string();
+    init(&policy);
+    let journal_path = strs(&dir, "journal.jsonl");
+    let proxy = Proxy::start(moto_url()).await;
+    let child = isolated(&proxy.url(), true)
+        .args([
+            "run",
+            "--dry-run",
+            "--policy",
+            &policy,
+            "--journal",
+            &journal_path,
+        ])
+        .stderr(std::fs::File::create(dir.join("dry.log")).expect("log"))
+        .spawn()
+        .expect("start run --dry-run");
+    let start = Instant::now();
+    while journal(Path::new(&journal_path)).len() < 2 {
+        assert!(start.elapsed() < Duration::from_secs(45), "no second tick");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().expect("wait"))
+        .await
+        .expect("join");
+    assert_eq!(out.status.code(), Some(0));
+    let records = journal(Path::new(&journal_path));
+    let write = format!("tileindex.{d} write");
+    // Tick 1 would raise; tick 2 remembers it and meets the cooldown, as `run` would.
+    assert!(
+        done(&records[0]).contains(&("raise-capacity".to_string(), "would-apply".to_string())),
+        "{:?}",
+        done(&records[0])
+    );
+    assert!(
+        holds(&records[1]).contains(&(write.clone(), "cooldown".to_string())),
+        "{:?}",
+        holds(&records[1])
+    );
+    assert!(
+        done(&records[1]).iter().all(|a| a.0 != "raise-capacity"),
+        "{:?}",
+        done(&records[1])
+    );
+    // Nothing changed, nothing written: no UpdateTable, no memory, no lease in the table.
+    assert_eq!(proxy.seen("UpdateTable"), 0);
+    for op in ["PutItem", "UpdateItem", "TransactWriteItems", "DeleteItem"] {
+        assert_eq!(proxy.seen(op), 0, "the dry run called {op}");
+    }
+    assert_eq!(stack.capacity("tileindex", None).await.write, 10);
+    assert!(item(&stack, "memory").await.is_none());
+}
