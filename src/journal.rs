@@ -207,7 +207,7 @@ impl Journal {
     pub fn write(&mut self, record: &impl Serialize) -> Result<(), JournalError> {
         let line = serde_json::to_string(record)
             .unwrap_or_else(|e| format!("{{\"error\":\"journal record not serialisable: {e}\"}}"));
-        tracing::info!(target: "remediator::journal", "{line}");
+        tracing::info!(target: crate::logging::JOURNAL_TARGET, "{line}");
         if let Some((path, f)) = &mut self.file {
             writeln!(f, "{line}")
                 .and_then(|()| f.flush())

@@ -19,12 +19,18 @@ const WIRE_TARGETS: &[&str] = &[
     "tower",
 ];
 
-/// Logs to stderr, as `format` says, at the level `REMEDIATOR_LOG` gives (see `log_filter`).
+/// The target each tick's journal record is logged under.
+pub const JOURNAL_TARGET: &str = "remediator::journal";
+
+/// Logs to stderr, as `format` says, at the level `REMEDIATOR_LOG` gives (see `log_filter`),
+/// in colour only when stderr is a terminal (a file or a pipe gets plain text).
 pub fn init(format: LogFormat) {
+    use std::io::IsTerminal;
     let spec = std::env::var("REMEDIATOR_LOG").ok();
-    let (filter, warning) = log_filter(spec.as_deref());
+    let (filter, warning) = log_filter(spec.as_deref(), format);
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Human => builder.init(),
@@ -38,8 +44,13 @@ pub fn init(format: LogFormat) {
 /// The filter for `REMEDIATOR_LOG` (`info` when unset or invalid, with a warning then): the
 /// given directives, and `<target>=off` for each [`WIRE_TARGETS`] entry the spec does not name.
 /// EnvFilter lets the most specific target win, so `aws_smithy_runtime=trace` still turns that
-/// crate on under `aws=off`.
-fn log_filter(spec: Option<&str>) -> (tracing_subscriber::EnvFilter, Option<String>) {
+/// crate on under `aws=off`. The human log leaves the journal records out (one line per tick
+/// says what happened; the records go to `--journal`) unless the spec names
+/// [`JOURNAL_TARGET`]; the JSON log carries them, for a log group to keep.
+fn log_filter(
+    spec: Option<&str>,
+    format: LogFormat,
+) -> (tracing_subscriber::EnvFilter, Option<String>) {
     use tracing_subscriber::EnvFilter;
     let (spec, warning) = match spec.map(str::trim).filter(|s| !s.is_empty()) {
         None => ("info", None),
@@ -54,10 +65,13 @@ fn log_filter(spec: Option<&str>) -> (tracing_subscriber::EnvFilter, Option<Stri
             ),
         },
     };
-    let off: String = wire_targets_off(spec)
+    let mut off: String = wire_targets_off(spec)
         .into_iter()
         .map(|target| format!(",{target}=off"))
         .collect();
+    if matches!(format, LogFormat::Human) && !spec.contains(JOURNAL_TARGET) {
+        off.push_str(&format!(",{JOURNAL_TARGET}=off"));
+    }
     (EnvFilter::new(format!("{spec}{off}")), warning)
 }
 
@@ -77,6 +91,7 @@ fn wire_targets_off(spec: &str) -> Vec<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::{WIRE_TARGETS, log_filter, wire_targets_off};
+    use crate::cli::LogFormat;
 
     #[test]
     fn wire_targets_stay_off_unless_a_directive_names_them() {
@@ -96,7 +111,7 @@ mod tests {
 
     #[test]
     fn the_filter_adds_the_wire_targets_off_and_falls_back_to_info() {
-        let (filter, warning) = log_filter(Some(" trace,hyper=debug, "));
+        let (filter, warning) = log_filter(Some(" trace,hyper=debug, "), LogFormat::Json);
         let text = filter.to_string();
         assert!(warning.is_none());
         assert!(
@@ -107,9 +122,21 @@ mod tests {
             text.contains("hyper=debug") && !text.contains("hyper=off"),
             "{text}"
         );
-        let (filter, warning) = log_filter(Some("info,aws=loud"));
+        let (filter, warning) = log_filter(Some("info,aws=loud"), LogFormat::Json);
         assert!(warning.is_some_and(|w| w.starts_with("REMEDIATOR_LOG is not a valid filter")));
         assert!(filter.to_string().contains("aws=off"), "{filter}");
-        assert!(log_filter(None).1.is_none());
+        assert!(log_filter(None, LogFormat::Json).1.is_none());
+    }
+
+    #[test]
+    fn the_human_log_leaves_the_journal_out_unless_asked() {
+        let human = log_filter(None, LogFormat::Human).0.to_string();
+        assert!(human.contains("remediator::journal=off"), "{human}");
+        let json = log_filter(None, LogFormat::Json).0.to_string();
+        assert!(!json.contains("remediator::journal"), "{json}");
+        let asked = log_filter(Some("info,remediator::journal=info"), LogFormat::Human)
+            .0
+            .to_string();
+        assert!(!asked.contains("remediator::journal=off"), "{asked}");
     }
 }

@@ -146,7 +146,9 @@ async fn run(
     let aws = connect(policy, once, webhook).await?;
     let store = Some(open_store(policy, state).await);
     let mut controller =
-        Controller::start(aws.ports(), policy, store, journal, mode, Clock::System).await?;
+        Controller::start(aws.ports(), policy, store, journal, mode, Clock::System)
+            .await?
+            .with_metrics();
     if mode == Mode::Enforce && policy.redrive.enabled {
         controller = controller.with_fleet(Fleet::new(
             aws.queues.clone(),

@@ -2,6 +2,7 @@
 //! line per decision, and the loop that ticks every interval until asked to stop.
 
 mod claims;
+pub mod metrics;
 mod replica;
 mod tell;
 
@@ -21,7 +22,7 @@ use crate::policy::Policy;
 use crate::ports::{Functions, Metrics, Ports, Queues, Signals, Tables};
 use crate::reconcile::{Prepared, Step, TickReport, carry_out, observe_budget, prepare};
 use crate::redrive::Summary;
-use crate::redrive::fleet::{Fleet, NoLauncher};
+use crate::redrive::fleet::{Fleet, NoLauncher, Snapshot};
 use crate::state::{StateError, StateStore};
 use crate::time::{Clock, Timestamp};
 use std::future::Future;
@@ -75,6 +76,10 @@ pub struct Controller<'a, M, T, Q, F, N, S> {
     /// The tick's time and the clock's reading when it began: a fence's time is the tick's
     /// plus what the clock says has passed since (a replica stalled mid-tick is late).
     tick_began: (Timestamp, Timestamp),
+    /// Whether each tick's metrics are printed as EMF lines on stdout (`run` only).
+    emf: bool,
+    /// Invocations each running re-drive had made at the last tick, to count the new ones.
+    invoked_seen: std::collections::HashMap<String, u64>,
 }
 
 impl<'a, M: Metrics, T: Tables, Q: Queues, F: Functions, N: Signals, S: StateStore>
@@ -169,6 +174,8 @@ impl<'a, M: Metrics, T: Tables, Q: Queues, F: Functions, N: Signals, S: StateSto
             clock,
             replica,
             tick_began: (now, now),
+            emf: false,
+            invoked_seen: std::collections::HashMap::new(),
         };
         // An enforcing replica bids at once, so a store that cannot be written is found before
         // anything is done, not after.
@@ -182,6 +189,13 @@ impl<'a, M: Metrics, T: Tables, Q: Queues, F: Functions, N: Signals, S: StateSto
     #[must_use]
     pub fn lease(&self) -> Option<&crate::state::Lease> {
         self.replica.lease.as_ref()
+    }
+
+    /// Prints each tick's metrics on stdout as CloudWatch Embedded Metric Format lines.
+    #[must_use]
+    pub fn with_metrics(mut self) -> Self {
+        self.emf = true;
+        self
     }
 
     /// Lets this controller start re-drives (the stranded-queue rule), run by `fleet`.
@@ -199,6 +213,7 @@ impl<'a, M: Metrics, T: Tables, Q: Queues, F: Functions, N: Signals, S: StateSto
     /// The journal file or the state file could not be written. The tick itself happened; in
     /// a loop the in-process memory still holds what was done.
     pub async fn tick(&mut self, at: Timestamp) -> Result<TickReport, ControllerError> {
+        let started = tokio::time::Instant::now();
         self.tick_began = (at, self.clock.now());
         let standing = self.refresh(at).await;
         let ended = match &mut self.fleet {
@@ -304,9 +319,40 @@ impl<'a, M: Metrics, T: Tables, Q: Queues, F: Functions, N: Signals, S: StateSto
             record = record.with_standing(s.holder.as_ref(), s.halt.as_ref());
         }
         let journal = self.journal.write(&record);
+        if self.emf {
+            let mut f = metrics::TickFigures::of(&report);
+            f.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+            f.lease_held = self.mode == Mode::Enforce && standing.as_ref().is_ok_and(|s| s.leader);
+            f.halted = standing.as_ref().is_ok_and(|s| s.halt.is_some());
+            f.paused = self.memory.pause.episode.is_some();
+            f.redrives_running = running.len() as u64;
+            f.redrive_invocations = self.invocations_since_last_tick(&running, &ended);
+            f.errors += u64::from(standing.is_err())
+                + u64::from(saved.is_err())
+                + u64::from(journal.is_err());
+            let policy = self.policy;
+            metrics::print(&f.emf(&policy.controller.metrics_namespace, policy.domain.as_str()));
+        }
         saved?;
         journal?;
         Ok(report)
+    }
+
+    /// Invocations the re-drives made since the last tick: the running ones' and those that
+    /// ended in between, each counted from what it had made at the last tick.
+    fn invocations_since_last_tick(&mut self, running: &[Snapshot], ended: &[Summary]) -> u64 {
+        let mut new = 0;
+        for s in ended {
+            let seen = self.invoked_seen.remove(&s.target.queue).unwrap_or(0);
+            new += s.progress.invoked.saturating_sub(seen);
+        }
+        for r in running {
+            let seen = self
+                .invoked_seen
+                .insert(r.queue.clone(), r.progress.invoked);
+            new += r.progress.invoked.saturating_sub(seen.unwrap_or(0));
+        }
+        new
     }
 
     /// Reads the store and bids for the lease; a replica that stops leading stops the

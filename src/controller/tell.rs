@@ -114,19 +114,33 @@ pub(super) fn log_report(report: &TickReport, mode: Mode) {
         tracing::warn!(subject = %v.subject, "{}", v.finding);
     }
     // An unobserved table is also held as `observe`; the warning below says it once.
+    // Holds repeat tick after tick (a cooldown, a table with no data): one by one at debug,
+    // counted by reason in the tick's line below.
     for held in report.held.iter().filter(|h| h.kind != "observe") {
-        tracing::info!(kind = %held.kind, subject = %held.subject, "held {} {}: {}", held.kind, held.subject, held.reason);
+        tracing::debug!(kind = %held.kind, subject = %held.subject, "held {} {}: {}", held.kind, held.subject, held.reason);
     }
     for u in &report.observed.unobserved {
         tracing::warn!(subject = %u.subject, "not observed: {}", u.reason);
     }
+    let mut reasons = std::collections::BTreeMap::<String, usize>::new();
+    for held in &report.held {
+        *reasons
+            .entry(super::metrics::hold_name(&held.reason))
+            .or_default() += 1;
+    }
+    let reasons: Vec<String> = reasons.iter().map(|(r, n)| format!("{r} {n}")).collect();
     tracing::info!(
         mode = mode.label(),
-        "tick at {}: {} resources observed, {} unobserved, {} actions, {} held",
+        "tick at {}: {} resources observed, {} unobserved, {} actions, {} held{}",
         report.at,
         report.observed.resources.len(),
         report.observed.unobserved.len(),
         report.actions.len(),
-        report.held.len()
+        report.held.len(),
+        if reasons.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", reasons.join(", "))
+        }
     );
 }

@@ -65,6 +65,8 @@ pub struct Controller {
     /// How long the leader lease lasts without renewal (renewed every tick): a leader that
     /// dies is replaced within this time.
     pub lease: Duration,
+    /// The CloudWatch namespace of the controller's own metrics (EMF lines on stdout).
+    pub metrics_namespace: String,
 }
 
 #[derive(Debug, Clone, Serialize)]

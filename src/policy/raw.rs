@@ -35,6 +35,7 @@ pub struct RawController {
     pub state_file: Option<String>,
     pub state_table: Option<String>,
     pub lease: Option<String>,
+    pub metrics_namespace: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

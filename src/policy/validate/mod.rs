@@ -9,6 +9,9 @@ mod names;
 mod pause;
 mod tables;
 
+/// The namespace of the controller's own metrics unless the policy names another.
+pub const DEFAULT_METRICS_NAMESPACE: &str = "BOSS/Remediator";
+
 use super::bounds::{
     MAX_ACTIONS_PER_HOUR, MAX_DURATION, MAX_EXTRA_COST_USD_PER_HOUR, MAX_IN_FLIGHT, MAX_INTERVAL,
     MAX_METRIC_PERIOD, MAX_PRICE_USD_PER_UNIT_HOUR, METRIC_PERIOD, MIN_DURATION, MIN_INTERVAL,
@@ -120,6 +123,21 @@ impl Checker<'_, '_> {
                 ),
             );
         }
+        let metrics_namespace = ctl
+            .and_then(|x| x.metrics_namespace.clone())
+            .unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.to_string());
+        // CloudWatch: 1 to 255 ASCII characters; `AWS/` is reserved for AWS's own.
+        if !(1..=255).contains(&metrics_namespace.len())
+            || !metrics_namespace
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || " .-_/#:".contains(c))
+            || metrics_namespace.starts_with("AWS/")
+        {
+            self.fail(
+                "controller.metrics_namespace",
+                "must be a CloudWatch namespace: 1 to 255 of a-z A-Z 0-9 . - _ / # : and space, not starting with AWS/",
+            );
+        }
         Controller {
             interval,
             mode,
@@ -128,6 +146,7 @@ impl Checker<'_, '_> {
             state_file: state_file.filter(|s| !s.is_empty()).map(PathBuf::from),
             state_table,
             lease,
+            metrics_namespace,
         }
     }
 
