@@ -39,9 +39,8 @@ const DOM_DEFINITION: &str = "- Dom: !Join ['-', !Split ['.', !Ref Domain]]";
 fn adapter_calls() -> Vec<Call> {
     let mut files = BTreeMap::new();
     rust_files(Path::new(ADAPTERS), &mut files);
-    let calls = scan(&files).unwrap_or_else(|errors| {
-        panic!("reading the adapters' AWS calls:\n{}", errors.join("\n"))
-    });
+    let calls = scan(&files)
+        .unwrap_or_else(|errors| panic!("reading the adapters' AWS calls:\n{}", errors.join("\n")));
     assert!(
         !calls.is_empty(),
         "no SDK call found under {ADAPTERS}: the scan is broken"
@@ -74,9 +73,7 @@ fn strings(value: Option<&Value>) -> Vec<String> {
 }
 
 fn statements(policy: &Value) -> &[Value] {
-    policy["Statement"]
-        .as_array()
-        .map_or(&[], Vec::as_slice)
+    policy["Statement"].as_array().map_or(&[], Vec::as_slice)
 }
 
 /// The actions the policy allows, each with the `Sid`s of the statements granting it.
@@ -173,7 +170,10 @@ fn the_scan_reads_the_calls_the_readme_lists() {
         "lambda:GetAccountSettings",
         "sns:Publish",
     ] {
-        assert!(found.contains(action), "the scan missed {action}: {calls:#?}");
+        assert!(
+            found.contains(action),
+            "the scan missed {action}: {calls:#?}"
+        );
     }
 }
 
@@ -258,8 +258,7 @@ fn template_parameters(template: &str) -> BTreeSet<String> {
 
 #[test]
 fn the_template_task_policy_is_the_policy_file() {
-    let template =
-        fs::read_to_string(TEMPLATE).unwrap_or_else(|e| panic!("{TEMPLATE}: {e}"));
+    let template = fs::read_to_string(TEMPLATE).unwrap_or_else(|e| panic!("{TEMPLATE}: {e}"));
     let (document, variables) = template_policy(&template);
     assert_eq!(
         document,
@@ -331,4 +330,3 @@ fn a_new_call_in_an_adapter_fails_the_policy_naming_its_action_and_file() {
         missing[0]
     );
 }
-

@@ -186,7 +186,10 @@ fn chain_before(code: &[char], dot: usize) -> Result<Vec<Link>, String> {
         }
         let (name_last, call) = if code[last] == ')' {
             let open = opening_paren(code, last).ok_or("unbalanced parentheses")?;
-            (skip_space_back(code, open).ok_or("a call without a name")?, true)
+            (
+                skip_space_back(code, open).ok_or("a call without a name")?,
+                true,
+            )
         } else {
             (last, false)
         };
@@ -503,12 +506,9 @@ fn call_at(
 
 /// Every SDK call in `files` (path → source), or every call it could not read.
 pub fn scan(files: &BTreeMap<PathBuf, String>) -> Result<Vec<Call>, Vec<String>> {
-    let code: BTreeMap<&PathBuf, Vec<char>> =
-        files.iter().map(|(p, s)| (p, code_of(s))).collect();
-    let bindings: BTreeMap<&PathBuf, BTreeMap<String, Binding>> = code
-        .iter()
-        .map(|(p, c)| (*p, client_bindings(c)))
-        .collect();
+    let code: BTreeMap<&PathBuf, Vec<char>> = files.iter().map(|(p, s)| (p, code_of(s))).collect();
+    let bindings: BTreeMap<&PathBuf, BTreeMap<String, Binding>> =
+        code.iter().map(|(p, c)| (*p, client_bindings(c))).collect();
     let mut calls = Vec::new();
     let mut errors = Vec::new();
     for (path, code) in &code {
