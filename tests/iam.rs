@@ -322,7 +322,11 @@ fn a_new_call_in_an_adapter_fails_the_policy_naming_its_action_and_file() {
             location: "src/aws/acks.rs:13".into(),
         }]
     );
-    let missing = ungranted(&calls, &granted(&read_json(POLICY)));
+    // A policy of its own, so that the test does not depend on what deploy/ grants today.
+    let policy = serde_json::json!({"Statement": [
+        {"Sid": "Peek", "Effect": "Allow", "Action": "sqs:ReceiveMessage", "Resource": "*"}
+    ]});
+    let missing = ungranted(&calls, &granted(&policy));
     assert_eq!(missing.len(), 1, "{missing:?}");
     assert!(
         missing[0].contains("`sqs:DeleteMessage`") && missing[0].contains("src/aws/acks.rs:13"),
