@@ -9,7 +9,7 @@ use crate::policy::names;
 use crate::sim::ControllerKind;
 use crate::sim::seeds::Seeds;
 use crate::source::{excerpt, is_control};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -175,180 +175,224 @@ pub fn parse_text(text: &str) -> Result<String, String> {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Validate a policy file and report every problem in it.
-    Check {
-        /// The policy file (TOML).
-        policy: PathBuf,
-        #[arg(long, value_enum, default_value_t = Output::Text)]
-        output: Output,
-    },
+    Check(CheckArgs),
     /// Run the reconcile loop against AWS (or an emulator via AWS_ENDPOINT_URL) every
     /// interval until SIGINT or SIGTERM (the lease is given back at once; a change already
     /// sent is read back at the next start). Replicas on one state table: one leads and acts.
-    Run {
-        /// The policy file (TOML).
-        #[arg(long, env = "REMEDIATOR_POLICY")]
-        policy: PathBuf,
-        /// One tick, then exit: non-zero if anything could not be observed or a call failed.
-        #[arg(long)]
-        once: bool,
-        /// Log every intended action as "would" with its reason and change nothing
-        /// (the same as `mode = "dry-run"` in the policy).
-        #[arg(long)]
-        dry_run: bool,
-        /// Also append each tick's journal record to this file (JSON lines).
-        #[arg(long)]
-        journal: Option<PathBuf>,
-        /// State file for cooldowns and action counts (one process only); overrides the
-        /// policy's `state_file`. Without either, the state table `controller.state_table`.
-        #[arg(long)]
-        state: Option<PathBuf>,
-    },
+    Run(RunArgs),
     /// Observe once and print what the controller would do, and what it would hold and why.
-    Plan {
-        /// The policy file (TOML).
-        #[arg(long, env = "REMEDIATOR_POLICY")]
-        policy: PathBuf,
-        /// State file to read (never written), so cooldowns and counts are honoured.
-        #[arg(long)]
-        state: Option<PathBuf>,
-        /// Also append the tick's journal record to this file (JSON lines).
-        #[arg(long)]
-        journal: Option<PathBuf>,
-        #[arg(long, value_enum, default_value_t = Output::Text)]
-        output: Output,
-    },
+    Plan(PlanArgs),
     /// Re-drive an ingest queue: invoke the ingest lambda at a steady rate, one invocation per
     /// visible message, until the queue is drained, --max is reached, or nothing moves for the
     /// policy's `redrive.no_progress_after`. Goes through the same guardrails and journal as
     /// the controller's own re-drives.
-    #[command(group(clap::ArgGroup::new("which").required(true).args(["job", "queue"])))]
-    Redrive {
-        /// The ingest job id: the queue is `<domain with dashes>-ingest-<job>` (needs --policy).
-        #[arg(long, value_parser = parse_job)]
-        job: Option<String>,
-        /// The ingest queue, by name or URL, instead of --job.
-        #[arg(long, value_parser = parse_queue)]
-        queue: Option<String>,
-        /// Invocations per second: `40`, `40/s`, or a fraction such as `0.5`; from 0.01 to
-        /// 10000, and at most the policy's `redrive.max_rate`.
-        #[arg(long, value_parser = parse_rate, allow_hyphen_values = true)]
-        rate: f64,
-        /// The policy file (TOML); without it, the shipped defaults and the queue's own domain.
-        #[arg(long, env = "REMEDIATOR_POLICY")]
-        policy: Option<PathBuf>,
-        /// Stop after this many accepted invocations (at least 1).
-        #[arg(long, value_parser = parse_max, allow_hyphen_values = true)]
-        max: Option<u64>,
-        /// The function to invoke, by name or ARN; default: the policy's `redrive.function`
-        /// (`tileIngestLambda-<domain with dashes>`).
-        #[arg(long, value_parser = parse_function)]
-        function: Option<String>,
-        /// Also append the re-drive's journal records to this file (JSON lines).
-        #[arg(long)]
-        journal: Option<PathBuf>,
-        /// Progress display: a live bar on a terminal, JSON lines on stdout otherwise.
-        #[arg(long, value_enum, default_value_t = ProgressStyle::Auto)]
-        progress: ProgressStyle,
-    },
+    Redrive(RedriveArgs),
     /// Check the channels that tell people (SNS topic, chat webhook).
-    Signals {
-        #[command(subcommand)]
-        command: SignalsCommand,
-    },
+    Signals(SignalsArgs),
     /// Create the state table the replicas share (`controller.state_table`, default
     /// `remediator.<domain>`): on-demand billing, point-in-time recovery and time to live on.
     /// Running it again changes nothing.
-    Init {
-        /// The policy file (TOML).
-        #[arg(long, env = "REMEDIATOR_POLICY")]
-        policy: PathBuf,
-    },
+    Init(InitArgs),
     /// The kill switch: every replica stops every mutating action at its next tick (people
     /// are still told). `remediator resume` lifts it.
-    Halt {
-        /// The policy file (TOML).
-        #[arg(long, env = "REMEDIATOR_POLICY")]
-        policy: PathBuf,
-        /// State file instead of the state table (one-process use).
-        #[arg(long)]
-        state: Option<PathBuf>,
-        /// Still allow raises and re-drives; hold only what lowers or pauses.
-        #[arg(long)]
-        up_only: bool,
-        /// Why, for the journal and `status`.
-        #[arg(long, value_parser = parse_text, default_value = "no reason given")]
-        reason: String,
-        /// Who says so; default: $USER.
-        #[arg(long, value_parser = parse_text)]
-        by: Option<String>,
-    },
+    Halt(HaltArgs),
     /// Lift the kill switch: every replica acts again at its next tick.
-    Resume {
-        /// The policy file (TOML).
-        #[arg(long, env = "REMEDIATOR_POLICY")]
-        policy: PathBuf,
-        /// State file instead of the state table (one-process use).
-        #[arg(long)]
-        state: Option<PathBuf>,
-    },
+    Resume(ResumeArgs),
     /// Print whether performers are asked to pause, since when and why, what flow control
     /// holds, the learned duration baselines, who leads and whether the kill switch is on
     /// (from the state table, or the state file).
-    Status {
-        /// The policy file (TOML).
-        #[arg(long, env = "REMEDIATOR_POLICY")]
-        policy: PathBuf,
-        /// State file instead of the state table; default: the policy's `controller.state_file`.
-        #[arg(long)]
-        state: Option<PathBuf>,
-        #[arg(long, value_enum, default_value_t = Output::Text)]
-        output: Output,
-    },
+    Status(StatusArgs),
     /// An operator's word on the pause in progress; the running controller takes it at its
     /// next tick.
-    Pause {
-        #[command(subcommand)]
-        command: PauseCommand,
-        /// The policy file (TOML).
-        #[arg(long, env = "REMEDIATOR_POLICY", global = true)]
-        policy: Option<PathBuf>,
-        /// State file instead of the state table; default: the policy's `controller.state_file`.
-        #[arg(long, global = true)]
-        state: Option<PathBuf>,
-        /// Who says so, for the messages and the journal; default: $USER.
-        #[arg(long, global = true, value_parser = parse_text)]
-        by: Option<String>,
-    },
+    Pause(PauseArgs),
     /// Run the real decision core against a simulated BOSS in virtual time.
-    Simulate {
-        /// A shipped scenario name (tileindex-burst, slow-ramp, …), a scenario file, or `all`
-        /// (every shipped scenario; needs --compare).
-        #[arg(default_value = "tileindex-burst")]
-        scenario: String,
-        /// Policy file; default: the shipped policies/local.toml.
-        #[arg(long, env = "REMEDIATOR_POLICY")]
-        policy: Option<PathBuf>,
-        /// Run every controller (remediator and the baselines) and print one table.
-        #[arg(long)]
-        compare: bool,
-        /// Which controller to run when not comparing.
-        #[arg(long, value_enum, default_value_t = ControllerKind::Remediator, conflicts_with = "compare")]
-        controller: ControllerKind,
-        /// Override the scenario's seed (0 to 18446744073709551615).
-        #[arg(long, value_parser = parse_seed, allow_hyphen_values = true)]
-        seed: Option<u64>,
-        /// With --compare: run every controller over each of these seeds and print, per
-        /// controller, the mean and worst figures. `A..B` (inclusive) or a comma list, at most
-        /// 1000 seeds. Runs go in parallel, one per core; progress goes to stderr.
-        #[arg(long, value_parser = parse_seeds, requires = "compare", conflicts_with = "seed", allow_hyphen_values = true)]
-        seeds: Option<Seeds>,
-        /// With --compare --seeds: check the goal (remediator against the baselines and
-        /// the oracle), one PASS/FAIL line per clause and scenario; exit 1 when any fails.
-        #[arg(long, requires = "seeds")]
-        goal: bool,
-        #[arg(long, value_enum, default_value_t = Output::Text)]
-        output: Output,
-    },
+    Simulate(SimulateArgs),
+}
+
+/// The arguments of `remediator check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The policy file (TOML).
+    pub policy: PathBuf,
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+}
+
+/// The arguments of `remediator run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The policy file (TOML).
+    #[arg(long, env = "REMEDIATOR_POLICY")]
+    pub policy: PathBuf,
+    /// One tick, then exit: non-zero if anything could not be observed or a call failed.
+    #[arg(long)]
+    pub once: bool,
+    /// Log every intended action as "would" with its reason and change nothing
+    /// (the same as `mode = "dry-run"` in the policy).
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Also append each tick's journal record to this file (JSON lines).
+    #[arg(long)]
+    pub journal: Option<PathBuf>,
+    /// State file for cooldowns and action counts (one process only); overrides the
+    /// policy's `state_file`. Without either, the state table `controller.state_table`.
+    #[arg(long)]
+    pub state: Option<PathBuf>,
+}
+
+/// The arguments of `remediator plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The policy file (TOML).
+    #[arg(long, env = "REMEDIATOR_POLICY")]
+    pub policy: PathBuf,
+    /// State file to read (never written), so cooldowns and counts are honoured.
+    #[arg(long)]
+    pub state: Option<PathBuf>,
+    /// Also append the tick's journal record to this file (JSON lines).
+    #[arg(long)]
+    pub journal: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+}
+
+/// The arguments of `remediator redrive`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["job", "queue"])))]
+pub struct RedriveArgs {
+    /// The ingest job id: the queue is `<domain with dashes>-ingest-<job>` (needs --policy).
+    #[arg(long, value_parser = parse_job)]
+    pub job: Option<String>,
+    /// The ingest queue, by name or URL, instead of --job.
+    #[arg(long, value_parser = parse_queue)]
+    pub queue: Option<String>,
+    /// Invocations per second: `40`, `40/s`, or a fraction such as `0.5`; from 0.01 to
+    /// 10000, and at most the policy's `redrive.max_rate`.
+    #[arg(long, value_parser = parse_rate, allow_hyphen_values = true)]
+    pub rate: f64,
+    /// The policy file (TOML); without it, the shipped defaults and the queue's own domain.
+    #[arg(long, env = "REMEDIATOR_POLICY")]
+    pub policy: Option<PathBuf>,
+    /// Stop after this many accepted invocations (at least 1).
+    #[arg(long, value_parser = parse_max, allow_hyphen_values = true)]
+    pub max: Option<u64>,
+    /// The function to invoke, by name or ARN; default: the policy's `redrive.function`
+    /// (`tileIngestLambda-<domain with dashes>`).
+    #[arg(long, value_parser = parse_function)]
+    pub function: Option<String>,
+    /// Also append the re-drive's journal records to this file (JSON lines).
+    #[arg(long)]
+    pub journal: Option<PathBuf>,
+    /// Progress display: a live bar on a terminal, JSON lines on stdout otherwise.
+    #[arg(long, value_enum, default_value_t = ProgressStyle::Auto)]
+    pub progress: ProgressStyle,
+}
+
+/// The arguments of `remediator signals`.
+#[derive(Debug, Args)]
+pub struct SignalsArgs {
+    #[command(subcommand)]
+    pub command: SignalsCommand,
+}
+
+/// The arguments of `remediator init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The policy file (TOML).
+    #[arg(long, env = "REMEDIATOR_POLICY")]
+    pub policy: PathBuf,
+}
+
+/// The arguments of `remediator halt`.
+#[derive(Debug, Args)]
+pub struct HaltArgs {
+    /// The policy file (TOML).
+    #[arg(long, env = "REMEDIATOR_POLICY")]
+    pub policy: PathBuf,
+    /// State file instead of the state table (one-process use).
+    #[arg(long)]
+    pub state: Option<PathBuf>,
+    /// Still allow raises and re-drives; hold only what lowers or pauses.
+    #[arg(long)]
+    pub up_only: bool,
+    /// Why, for the journal and `status`.
+    #[arg(long, value_parser = parse_text, default_value = "no reason given")]
+    pub reason: String,
+    /// Who says so; default: $USER.
+    #[arg(long, value_parser = parse_text)]
+    pub by: Option<String>,
+}
+
+/// The arguments of `remediator resume`.
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    /// The policy file (TOML).
+    #[arg(long, env = "REMEDIATOR_POLICY")]
+    pub policy: PathBuf,
+    /// State file instead of the state table (one-process use).
+    #[arg(long)]
+    pub state: Option<PathBuf>,
+}
+
+/// The arguments of `remediator status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The policy file (TOML).
+    #[arg(long, env = "REMEDIATOR_POLICY")]
+    pub policy: PathBuf,
+    /// State file instead of the state table; default: the policy's `controller.state_file`.
+    #[arg(long)]
+    pub state: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+}
+
+/// The arguments of `remediator pause`.
+#[derive(Debug, Args)]
+pub struct PauseArgs {
+    #[command(subcommand)]
+    pub command: PauseCommand,
+    /// The policy file (TOML).
+    #[arg(long, env = "REMEDIATOR_POLICY", global = true)]
+    pub policy: Option<PathBuf>,
+    /// State file instead of the state table; default: the policy's `controller.state_file`.
+    #[arg(long, global = true)]
+    pub state: Option<PathBuf>,
+    /// Who says so, for the messages and the journal; default: $USER.
+    #[arg(long, global = true, value_parser = parse_text)]
+    pub by: Option<String>,
+}
+
+/// The arguments of `remediator simulate`.
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// A shipped scenario name (tileindex-burst, slow-ramp, …), a scenario file, or `all`
+    /// (every shipped scenario; needs --compare).
+    #[arg(default_value = "tileindex-burst")]
+    pub scenario: String,
+    /// Policy file; default: the shipped policies/local.toml.
+    #[arg(long, env = "REMEDIATOR_POLICY")]
+    pub policy: Option<PathBuf>,
+    /// Run every controller (remediator and the baselines) and print one table.
+    #[arg(long)]
+    pub compare: bool,
+    /// Which controller to run when not comparing.
+    #[arg(long, value_enum, default_value_t = ControllerKind::Remediator, conflicts_with = "compare")]
+    pub controller: ControllerKind,
+    /// Override the scenario's seed (0 to 18446744073709551615).
+    #[arg(long, value_parser = parse_seed, allow_hyphen_values = true)]
+    pub seed: Option<u64>,
+    /// With --compare: run every controller over each of these seeds and print, per
+    /// controller, the mean and worst figures. `A..B` (inclusive) or a comma list, at most
+    /// 1000 seeds. Runs go in parallel, one per core; progress goes to stderr.
+    #[arg(long, value_parser = parse_seeds, requires = "compare", conflicts_with = "seed", allow_hyphen_values = true)]
+    pub seeds: Option<Seeds>,
+    /// With --compare --seeds: check the goal (remediator against the baselines and
+    /// the oracle), one PASS/FAIL line per clause and scenario; exit 1 when any fails.
+    #[arg(long, requires = "seeds")]
+    pub goal: bool,
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
 }
 
 #[derive(Debug, Subcommand)]

@@ -36,3 +36,16 @@ pub mod option {
         Option::<u64>::deserialize(d).map(|s| s.map(Duration::from_secs))
     }
 }
+
+/// A `Duration` written as the policy writes it (`"30s"`, `"2m"`, `"1h 30m"`), for showing a
+/// policy back (`check --output json`).
+pub mod human {
+    use serde::Serializer;
+    use std::time::Duration;
+
+    /// # Errors
+    /// Never fails for a JSON serializer.
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&crate::time::human(*d))
+    }
+}

@@ -21,6 +21,24 @@ fn shipped_policies_are_valid() {
 }
 
 #[test]
+fn check_shows_the_policy_as_written_and_warns_of_a_pause_that_tells_nobody() {
+    let (code, stdout, stderr) = check(Path::new("policies/production.toml"));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("mode enforce, interval 30s"), "{stdout}");
+    // The shipped production policy leaves both channels off until the operator fills them in.
+    assert!(
+        stderr.contains("WARNING") && stderr.contains("a pause would ask nobody"),
+        "{stderr}"
+    );
+    let run = common::remediator(["check", "policies/local.toml", "--output", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+    assert_eq!(json["controller"]["interval"], "30s", "{}", run.stdout);
+    assert_eq!(json["controller"]["mode"], "enforce");
+    assert!(!run.stderr.contains("WARNING"), "{}", run.stderr);
+}
+
+#[test]
 fn production_policy_derives_names_from_its_domain() {
     let policy = remediator::policy::Policy::load(Path::new("policies/production.toml"))
         .unwrap_or_else(|e| panic!("{e}"));

@@ -36,6 +36,17 @@ pub enum Mode {
     DryRun,
 }
 
+impl Mode {
+    /// As the policy writes it: `enforce`, `dry-run`.
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            Mode::Enforce => "enforce",
+            Mode::DryRun => "dry-run",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Policy {
     pub domain: Domain,
@@ -52,11 +63,14 @@ pub struct Policy {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Controller {
+    #[serde(serialize_with = "crate::serde_secs::human::serialize")]
     pub interval: Duration,
     pub mode: Mode,
     /// Evidence older than this is not acted on (CloudWatch is 1–3 minutes late in normal times).
+    #[serde(serialize_with = "crate::serde_secs::human::serialize")]
     pub stale_after: Duration,
     /// CloudWatch period of every metric read; DynamoDB publishes 1-minute data.
+    #[serde(serialize_with = "crate::serde_secs::human::serialize")]
     pub metric_period: Duration,
     /// A local state file: one process only. Without it the state lives in `state_table`.
     pub state_file: Option<PathBuf>,
@@ -64,6 +78,7 @@ pub struct Controller {
     pub state_table: Option<String>,
     /// How long the leader lease lasts without renewal (renewed every tick): a leader that
     /// dies is replaced within this time.
+    #[serde(serialize_with = "crate::serde_secs::human::serialize")]
     pub lease: Duration,
     /// The CloudWatch namespace of the controller's own metrics (EMF lines on stdout).
     pub metrics_namespace: String,
@@ -75,6 +90,7 @@ pub struct Guardrails {
     /// Spend cap for capacity above the policy floors, in USD per hour.
     pub max_extra_cost_usd_per_hour: f64,
     /// One escalation per resource and cause within this interval.
+    #[serde(serialize_with = "crate::serde_secs::human::serialize")]
     pub escalation_interval: Duration,
     pub prices: Prices,
 }
@@ -141,12 +157,14 @@ pub struct Raise {
     pub headroom: f64,
     /// A raise adds at least this many units.
     pub min_step: u32,
+    #[serde(serialize_with = "crate::serde_secs::human::serialize")]
     pub cooldown: Duration,
 }
 
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Lower {
     pub utilisation_below: f64,
+    #[serde(serialize_with = "crate::serde_secs::human::serialize")]
     pub quiet_for: Duration,
     pub target_utilisation: f64,
     /// Free decreases of the UTC day (AWS allows 4, then one an hour) kept back from routine
@@ -174,9 +192,12 @@ pub struct Redrive {
     pub rate_per_s: f64,
     pub max_rate_per_s: f64,
     pub max_in_flight: u32,
+    #[serde(serialize_with = "crate::serde_secs::human::serialize")]
     pub stranded_after: Duration,
+    #[serde(serialize_with = "crate::serde_secs::human::serialize")]
     pub no_progress_after: Duration,
     /// How long an invocation not yet seen taking a message counts against the budget.
+    #[serde(serialize_with = "crate::serde_secs::human::serialize")]
     pub settle: Duration,
 }
 
@@ -208,13 +229,18 @@ pub struct Drift {
     pub ratio: f64,
     /// Steady again: duration at or below baseline × `exit_ratio` for `sustained_for`.
     pub exit_ratio: f64,
+    #[serde(serialize_with = "crate::serde_secs::human::serialize")]
     pub sustained_for: Duration,
+    #[serde(serialize_with = "crate::serde_secs::human::serialize")]
     pub min_pause: Duration,
+    #[serde(serialize_with = "crate::serde_secs::human::serialize")]
     pub renotify_every: Duration,
+    #[serde(serialize_with = "crate::serde_secs::human::serialize")]
     pub alarm_after: Duration,
     /// Fixed baselines by full function name; a function without one learns its own.
     pub baselines: std::collections::BTreeMap<String, Duration>,
     /// Steady minutes a learned baseline needs before drift is judged against it.
+    #[serde(serialize_with = "crate::serde_secs::human::serialize")]
     pub learn_for: Duration,
     /// The runbook's capacity rule: invocations/s × average duration at or above this share of
     /// the concurrency available counts as trouble.
@@ -249,6 +275,7 @@ impl Signals {
 pub struct Webhook {
     /// What the policy says about the URL; `None` when it must come from the environment.
     pub url: Option<WebhookUrlIn>,
+    #[serde(serialize_with = "crate::serde_secs::human::serialize")]
     pub timeout: Duration,
 }
 
@@ -286,6 +313,7 @@ pub enum FlowLever {
 pub struct Alarms {
     pub enabled: bool,
     /// A queue rising at every reading for this long counts as growing.
+    #[serde(serialize_with = "crate::serde_secs::human::serialize")]
     pub growing_for: Duration,
     /// ElastiCache cluster ids whose Redis engine CPU is watched.
     pub redis_clusters: Vec<String>,
@@ -332,6 +360,21 @@ impl Policy {
 }
 
 impl Policy {
+    /// What is valid but probably not meant: said by `check` and at the start of `run`.
+    #[must_use]
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.drift.enabled && self.signals.channels().is_empty() {
+            out.push(
+                "[drift] is on but no signal channel is: a pause would ask nobody to pause (it is \
+                 only logged and journalled). Set [signals.sns] topic_arn (enabled = true) or \
+                 [signals.webhook], or switch [drift] off"
+                    .to_string(),
+            );
+        }
+        out
+    }
+
     /// The DynamoDB state table: the policy's `controller.state_table`, else
     /// `remediator.<domain>`.
     #[must_use]
