@@ -366,8 +366,10 @@ pub struct PauseArgs {
 /// The arguments of `remediator simulate`.
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
-    /// A shipped scenario name (tileindex-burst, slow-ramp, …), a scenario file, or `all`
-    /// (every shipped scenario; needs --compare).
+    /// A shipped scenario (backtest-export, burst-26k, diurnal, gsi-heavy,
+    /// idindex-hot-partition, job-cancelled, noisy, read-heavy, short-bursts, slow-ramp,
+    /// step-down-up, three-tables, tileindex-burst, too-much-activity), a scenario file, or
+    /// `all` (every shipped scenario; needs --compare).
     #[arg(default_value = "tileindex-burst")]
     pub scenario: String,
     /// Policy file; default: the shipped policies/local.toml.

@@ -40,7 +40,7 @@ fn bullets<T: std::fmt::Display>(body: &mut String, items: &[T]) {
     }
 }
 
-const OPERATOR_HELP: &str = "On-call: `remediator status` shows the pause; `remediator pause ack --by NAME` stops the reminders and the alarm; `remediator pause end --by NAME` resumes now.";
+const OPERATOR_HELP: &str = "On-call, with the controller's policy file: `remediator status --policy POLICY.toml` shows the pause; `remediator pause ack --policy POLICY.toml --by YOUR_NAME` stops the reminders and the alarm; `remediator pause end --policy POLICY.toml --by YOUR_NAME` resumes now.";
 
 /// The first message of an episode.
 #[must_use]
@@ -185,5 +185,28 @@ pub fn alert(cause: AlertCause, about: &str, evidence: &str, at: Timestamp) -> M
             "{evidence}\n\nObserved at {at}.\nAdvice: {}\n",
             advice(cause)
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::OPERATOR_HELP;
+    use clap::Parser as _;
+
+    /// The commands the PAUSE message gives on-call parse as written (with the placeholders
+    /// filled in): a message read at 3 a.m. must not hand out a command that fails.
+    #[test]
+    fn the_commands_in_the_pause_message_parse() {
+        let commands: Vec<&str> = OPERATOR_HELP.split('`').skip(1).step_by(2).collect();
+        assert_eq!(commands.len(), 3, "{OPERATOR_HELP}");
+        for command in commands {
+            let filled = command
+                .replace("POLICY.toml", "policies/local.toml")
+                .replace("YOUR_NAME", "alice");
+            let args: Vec<&str> = filled.split_whitespace().collect();
+            assert_eq!(args[0], "remediator");
+            crate::cli::Cli::try_parse_from(&args)
+                .unwrap_or_else(|e| panic!("`{command}` does not parse: {e}"));
+        }
     }
 }

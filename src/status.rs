@@ -173,11 +173,16 @@ pub fn render(memory: &Memory, policy: &Policy, now: Timestamp) -> String {
         );
     }
     for b in &p.baselines {
-        let _ = writeln!(
-            out,
-            "baseline: {} {:.0} ms ({} minute(s) learned, through {})",
-            b.function, b.ms, b.minutes, b.through
-        );
+        // A baseline with no steady minute folded in yet is still being learned: no figure.
+        if b.minutes == 0 || b.through.0 == 0 {
+            let _ = writeln!(out, "baseline: {} not learned yet", b.function);
+        } else {
+            let _ = writeln!(
+                out,
+                "baseline: {} {:.0} ms ({} minute(s) learned, through {})",
+                b.function, b.ms, b.minutes, b.through
+            );
+        }
     }
     for (name, d) in &policy.drift.baselines {
         let _ = writeln!(out, "baseline: {name} {} (fixed in the policy)", human(*d));

@@ -500,3 +500,13 @@ writes = 1000
         assert!(!text.contains(&u64::MAX.to_string()), "{text}");
     }
 }
+
+#[test]
+fn simulate_help_names_every_shipped_scenario() {
+    let run = common::remediator(["simulate", "--help"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let help = run.stdout.replace(['\n', ' '], "");
+    for (name, _) in remediator::sim::scenario::SHIPPED {
+        assert!(help.contains(name), "`simulate --help` omits {name}");
+    }
+}

@@ -9,6 +9,8 @@ use super::world::World;
 use crate::act::Outcome;
 use crate::domain::action::Action;
 use crate::domain::hold::HoldReason;
+use crate::domain::observed::Unread;
+use crate::domain::port_error::PortError;
 use crate::memory::Memory;
 use crate::policy::Policy;
 use crate::ports::Ports;
@@ -70,7 +72,8 @@ impl ControllerKind {
 pub struct TimelineEntry {
     /// Seconds since the scenario began.
     pub at: u64,
-    /// `saw`, `did`, `would`, `failed`, `escalated`, `held`, `signalled` (a message the
+    /// `saw`, `did`, `would`, `failed`, `escalated`, `held`, `idle` (a table of the policy the
+    /// scenario does not model), `signalled` (a message the
     /// controller sent: the channel, and the subject) or `complied` (what the performers did).
     pub kind: &'static str,
     pub subject: String,
@@ -269,6 +272,20 @@ fn record(
         let reason = held.reason.to_string();
         let variant = std::mem::discriminant(&held.reason);
         if last_holds.get(&key) != Some(&variant) {
+            // A table of the policy that the scenario does not model is not an error here.
+            if let HoldReason::Unobserved {
+                reason: Unread::Call(PortError::NotFound { .. }),
+            } = &held.reason
+            {
+                timeline.push(TimelineEntry {
+                    at: second,
+                    kind: "idle",
+                    subject: held.subject.clone(),
+                    text: "not in this scenario: the policy's rule for it has nothing to do".into(),
+                });
+                current.insert(key, variant);
+                continue;
+            }
             let what = held
                 .action
                 .as_ref()
