@@ -185,6 +185,19 @@ impl Course {
         self.last.as_ref()
     }
 
+    /// Messages not yet taken by an invocation: the first reading less what was invoked since,
+    /// never more than the queue holds now. SQS's counts lag the invocations by seconds to
+    /// minutes; this does not. When failures have put messages back (the queue holds more than
+    /// this says), the queue's own count.
+    #[must_use]
+    pub fn left(&self) -> u64 {
+        let now = self.last.as_ref().map_or(0, QueueDepth::total);
+        match self.first_total {
+            Some(first) if first > self.invoked => (first - self.invoked).min(now),
+            _ => now,
+        }
+    }
+
     /// Messages gone from the queue since the first reading.
     #[must_use]
     pub fn drained(&self) -> u64 {
@@ -222,6 +235,29 @@ mod tests {
 
     fn course(now: Instant) -> Course {
         Course::new(None, Duration::from_secs(60), Duration::from_secs(120), now)
+    }
+
+    #[test]
+    fn what_is_left_follows_the_invocations_not_the_lagging_count() {
+        let t0 = Instant::now();
+        let mut c = course(t0);
+        c.read(depth(100, 0), t0);
+        assert_eq!(c.left(), 100);
+        for _ in 0..40 {
+            c.sent(t0);
+        }
+        // SQS still shows 100 a second later: 60 are left to invoke, not 100.
+        c.read(depth(100, 0), secs(t0, 1));
+        assert_eq!(c.left(), 60);
+        // The count caught up, and below what was invoked: the queue is the bound.
+        c.read(depth(50, 0), secs(t0, 2));
+        assert_eq!(c.left(), 50);
+        // Failures put messages back after everything was invoked: the queue's count again.
+        for _ in 0..60 {
+            c.sent(secs(t0, 3));
+        }
+        c.read(depth(12, 0), secs(t0, 40));
+        assert_eq!(c.left(), 12);
     }
 
     #[test]

@@ -292,8 +292,10 @@ fn progress(course: &Course, pacer: &Pacer, tally: &Tally, started: Instant) -> 
             0.0
         }
     };
+    // From the pace, not from how fast the queue's lagging count has fallen: the messages not
+    // yet taken, at the rate invocations are being sent.
     #[allow(clippy::cast_precision_loss)]
-    let eta_s = (drained > 0).then(|| remaining as f64 / per_s(drained));
+    let eta_s = (last.is_some() && pacer.rate() > 0.0).then(|| course.left() as f64 / pacer.rate());
     Progress {
         elapsed_s: (elapsed * 10.0).round() / 10.0,
         invoked: course.invoked(),

@@ -40,7 +40,8 @@ pub struct Progress {
     pub rate_per_s: f64,
     /// The pace in force (below the requested rate after throttling).
     pub pace_per_s: f64,
-    /// Time to drain at the rate messages have gone so far.
+    /// Time to drain: the messages not yet taken by an invocation, at the current pace (the
+    /// queue's own counts lag the invocations).
     pub eta_s: Option<f64>,
     /// The latest failed call (an invocation or a queue reading), so "12 failed" has a reason.
     #[serde(default, skip_serializing_if = "Option::is_none")]
