@@ -5,6 +5,7 @@
 //! endpoints follow the SDK's `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>` variables, so
 //! the same binary talks to AWS or to an emulator.
 
+mod endpoints;
 mod functions;
 mod metrics;
 mod queues;
@@ -12,6 +13,9 @@ mod signals;
 mod state;
 mod tables;
 
+pub use endpoints::{
+    ENDPOINT_VARIABLE, LAMBDA_ENDPOINT_VARIABLE, lambda_endpoint_hint, warn_lambda_endpoint,
+};
 pub use functions::LambdaFunctions;
 pub use metrics::CloudWatchMetrics;
 pub use queues::SqsQueues;

@@ -450,6 +450,47 @@ async fn bad_requests_get_one_clear_line() {
     assert_eq!(lambda.accepted(), 0);
 }
 
+/// A forgotten `AWS_ENDPOINT_URL_LAMBDA` (with `AWS_ENDPOINT_URL` set) is named in one WARN
+/// line at the start of `redrive` and of an enforcing `run` that may re-drive; with the variable
+/// set, not a word.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forgotten_lambda_endpoint_is_named_at_start() {
+    let dir = scratch("redrive-endpoint");
+    let d = domain("rdendpoint");
+    let stack = Stack::new(&d, moto_url()).await;
+    let url = stack
+        .queue(&format!("{}-ingest-12", stack.dashed()), 12, 0, 30)
+        .await;
+    let lambda = ingest_lambda(&stack, &url, |_| {}).await;
+    let policy = automatic_policy(&dir, &d);
+    let policy = policy.to_str().expect("utf-8");
+    let state = strs(&dir, "state.json");
+    let without_lambda = |list: Vec<String>| {
+        tokio::task::spawn_blocking(move || output(isolated(moto_url(), true).args(&list)))
+    };
+    let warned = |run: &Run| {
+        run.stderr
+            .lines()
+            .filter(|l| l.contains(" WARN ") && l.contains("AWS_ENDPOINT_URL_LAMBDA is not"))
+            .count()
+    };
+    for command in [
+        args(&["redrive", "--policy", policy, "--job", "12", "--rate", "10"]),
+        args(&["run", "--once", "--policy", policy, "--state", &state]),
+    ] {
+        let forgot = without_lambda(command.clone()).await.expect("join");
+        assert_eq!(warned(&forgot), 1, "{command:?}: {}", forgot.stderr);
+        let set = redrive(lambda.endpoint(), moto_url().to_string(), command.clone()).await;
+        assert_eq!(warned(&set), 0, "{command:?}: {}", set.stderr);
+    }
+    // A plan re-drives nothing: no warning either.
+    let plan = without_lambda(args(&["plan", "--policy", policy]))
+        .await
+        .expect("join");
+    assert_eq!(warned(&plan), 0, "{}", plan.stderr);
+    assert_eq!(lambda.accepted(), 0, "an empty queue: nothing invoked");
+}
+
 /// Starts `run` (a loop, not `--once`) in the background.
 fn start_run(lambda_endpoint: &str, args: &[&str]) -> std::process::Child {
     isolated(moto_url(), true)
