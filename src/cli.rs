@@ -395,6 +395,11 @@ pub struct SimulateArgs {
     pub goal: bool,
     #[arg(long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
+    /// Also draw, per table, GSI and controller, demand, provisioned capacity (raises and
+    /// lowers marked) and throttled requests over virtual time to this SVG file. With
+    /// --seeds, the first seed only; not with `all`.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -510,3 +510,115 @@ fn simulate_help_names_every_shipped_scenario() {
         assert!(help.contains(name), "`simulate --help` omits {name}");
     }
 }
+
+/// A scratch directory for one test.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("simulate-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    dir
+}
+
+/// Runs `simulate` with `--plot` into a scratch file and returns the SVG.
+fn plotted(name: &str, args: &[&str]) -> String {
+    let path = scratch(name).join("out.svg");
+    let shown = path.to_string_lossy().to_string();
+    let mut args = args.to_vec();
+    args.extend(["--plot", &shown]);
+    let (code, stdout, stderr) = remediator(&args);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        !stdout.is_empty(),
+        "the run's own output still goes to stdout"
+    );
+    let svg = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{shown}: {e}"));
+    assert!(svg.starts_with("<svg "), "{}", &svg[..svg.len().min(80)]);
+    assert!(svg.trim_end().ends_with("</svg>"));
+    assert_eq!(svg.matches("<svg").count(), 1);
+    assert_eq!(svg.matches("<text").count(), svg.matches("</text>").count());
+    svg
+}
+
+/// plotters writes each `<text>` element's content on a line of its own.
+fn has_text(svg: &str, text: &str) -> bool {
+    svg.contains(&format!(">\n{text}\n</text>"))
+}
+
+#[test]
+fn plot_draws_the_run_per_table_and_gsi_with_its_legend() {
+    let svg = plotted("plot-one", &["simulate", "tileindex-burst"]);
+    for text in [
+        "tileindex-burst, seed 7, controller remediator",
+        "tileindex.local.boss read",
+        "tileindex.local.boss write",
+        "tileindex.local.boss/index/task_id_index write",
+        "demand",
+        "provisioned",
+        "throttled",
+        "raise",
+        "lower",
+    ] {
+        assert!(has_text(&svg, text), "no {text:?} in the plot");
+    }
+}
+
+#[test]
+fn compare_plot_has_every_controller() {
+    let svg = plotted(
+        "plot-compare",
+        &["simulate", "tileindex-burst", "--compare"],
+    );
+    assert!(has_text(
+        &svg,
+        "tileindex-burst, seed 7: one row per controller"
+    ));
+    for kind in ControllerKind::ALL {
+        let caption = format!("{} · tileindex.local.boss write", kind.name());
+        assert!(has_text(&svg, &caption), "no {caption:?} in the plot");
+    }
+}
+
+#[test]
+fn plot_with_seeds_draws_the_first_seed() {
+    let svg = plotted(
+        "plot-seeds",
+        &[
+            "simulate",
+            "tileindex-burst",
+            "--compare",
+            "--seeds",
+            "3..4",
+        ],
+    );
+    assert!(has_text(
+        &svg,
+        "tileindex-burst, seed 3: one row per controller"
+    ));
+}
+
+#[test]
+fn plot_into_a_missing_directory_is_one_line_and_exit_1_like_the_journal() {
+    let path = scratch("plot-missing").join("no-such-dir").join("out.svg");
+    let shown = path.to_string_lossy().to_string();
+    let (code, _, stderr) = remediator(&["simulate", "--plot", &shown]);
+    assert_eq!(code, 1, "{stderr}");
+    let dir = path
+        .parent()
+        .map(|d| d.display().to_string())
+        .unwrap_or_default();
+    assert_eq!(
+        stderr,
+        format!("error: cannot write plot {shown}: directory {dir} does not exist\n")
+    );
+}
+
+#[test]
+fn plot_of_every_scenario_is_refused_as_bad_input() {
+    let (code, stdout, stderr) = remediator(&["simulate", "all", "--compare", "--plot", "x.svg"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+    assert_eq!(
+        stderr,
+        "error: --plot draws one scenario: name it instead of `all`\n"
+    );
+}

@@ -12,11 +12,13 @@ pub mod jobs;
 pub mod lambdas;
 pub mod limits;
 pub mod performers;
+pub mod plot;
 pub mod report;
 pub mod runner;
 pub mod scenario;
 mod seeded;
 pub mod seeds;
+pub mod series;
 pub mod world;
 
 pub use runner::{ControllerKind, RunResult, Summary, run};

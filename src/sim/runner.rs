@@ -5,6 +5,7 @@ use super::baselines::{
 };
 use super::cloud::SimCloud;
 use super::scenario::Scenario;
+use super::series::{Recorder, Track};
 use super::world::World;
 use crate::act::Outcome;
 use crate::domain::action::Action;
@@ -111,6 +112,10 @@ pub struct RunResult {
     pub seed: u64,
     pub summary: Summary,
     pub timeline: Vec<TimelineEntry>,
+    /// Per table and GSI dimension, minute by minute (past a day, a point per several minutes),
+    /// for `--plot`; left out of the JSON output, which it would swell.
+    #[serde(skip)]
+    pub series: Vec<Track>,
 }
 
 /// How often the timeline notes what the world looks like.
@@ -143,6 +148,7 @@ pub async fn run_inspecting<T>(
     let mut seen = (0, 0);
     let interval = policy.controller.interval.as_secs().max(1);
     let total = scenario.duration.as_secs();
+    let mut series = Recorder::new(total);
     for second in 0..total {
         if kind == ControllerKind::Remediator && second % interval == 0 {
             let at = cloud.world().now;
@@ -159,6 +165,7 @@ pub async fn run_inspecting<T>(
         let mut world = cloud.world();
         baseline.step(&mut world);
         world.step();
+        series.record(second, world.snapshot());
         seen = super::activity_report::messages(&world, seen, &mut timeline);
         if (second + 1) % SAW_EVERY == 0 {
             super::activity_report::saw(&world, second + 1, &mut timeline);
@@ -216,6 +223,7 @@ pub async fn run_inspecting<T>(
             seed: scenario.seed,
             summary,
             timeline,
+            series: series.finish(),
         },
         inspected,
     )

@@ -9,6 +9,7 @@ use remediator::sim::scenario::SHIPPED;
 use remediator::sim::seeds::Seeds;
 use remediator::sim::{self, ControllerKind, Scenario};
 use std::io::IsTerminal as _;
+use std::path::Path;
 use std::process::ExitCode;
 
 /// The scenario argument that stands for every shipped scenario.
@@ -25,6 +26,7 @@ pub fn execute(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         seeds,
         goal,
         output,
+        plot,
     } = args;
     let policy = load_policy(policy.as_deref())?;
     if scenario == ALL_SCENARIOS || seeds.is_some() {
@@ -34,6 +36,7 @@ pub fn execute(args: SimulateArgs) -> anyhow::Result<ExitCode> {
             seeds: seeds.as_ref(),
             goal,
             output,
+            plot: plot.as_deref(),
         };
         return simulate_many(&scenario, &policy, &many);
     }
@@ -43,16 +46,20 @@ pub fn execute(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     }
     let runtime = runtime()?;
     if compare {
-        let rows: Vec<sim::Summary> = ControllerKind::ALL
+        let results: Vec<sim::RunResult> = ControllerKind::ALL
             .iter()
-            .map(|k| runtime.block_on(sim::run(&scenario, &policy, *k)).summary)
+            .map(|k| runtime.block_on(sim::run(&scenario, &policy, *k)))
             .collect();
+        let rows: Vec<sim::Summary> = results.iter().map(|r| r.summary.clone()).collect();
         match output {
             Output::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
             Output::Text => print!(
                 "{}",
                 sim::report::comparison(&scenario.name, scenario.seed, &rows)
             ),
+        }
+        if let Some(path) = &plot {
+            sim::plot::write_svg(path, &results)?;
         }
     } else {
         let result = runtime.block_on(sim::run(&scenario, &policy, controller));
@@ -63,6 +70,9 @@ pub fn execute(args: SimulateArgs) -> anyhow::Result<ExitCode> {
                 print!("{}", sim::report::timeline(&result.timeline));
                 print!("{}", sim::report::summary(&result));
             }
+        }
+        if let Some(path) = &plot {
+            sim::plot::write_svg(path, std::slice::from_ref(&result))?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -75,6 +85,7 @@ struct Many<'a> {
     seeds: Option<&'a Seeds>,
     goal: bool,
     output: Output,
+    plot: Option<&'a Path>,
 }
 
 /// `simulate --compare` over every shipped scenario (`all`) and/or many seeds: the runs go in
@@ -84,6 +95,12 @@ fn simulate_many(name: &str, policy: &Policy, many: &Many<'_>) -> anyhow::Result
     if !many.compare {
         return Err(BadInput(format!(
             "the scenario `{ALL_SCENARIOS}` needs --compare (it runs every controller)"
+        ))
+        .into());
+    }
+    if name == ALL_SCENARIOS && many.plot.is_some() {
+        return Err(BadInput(format!(
+            "--plot draws one scenario: name it instead of `{ALL_SCENARIOS}`"
         ))
         .into());
     }
@@ -147,6 +164,20 @@ fn simulate_many(name: &str, policy: &Policy, many: &Many<'_>) -> anyhow::Result
                 print!("{}", sim::goal::render(verdicts));
             }
         }
+    }
+    if let (Some(path), Some(scenario)) = (many.plot, scenarios.first()) {
+        // The batch keeps summaries only: the first seed's runs again (a run is the same for
+        // the same seed).
+        let mut scenario = scenario.clone();
+        if let Some(&seed) = seeds.and_then(<[u64]>::first) {
+            scenario.seed = seed;
+        }
+        let runtime = runtime()?;
+        let results: Vec<sim::RunResult> = ControllerKind::ALL
+            .iter()
+            .map(|k| runtime.block_on(sim::run(&scenario, policy, *k)))
+            .collect();
+        sim::plot::write_svg(path, &results)?;
     }
     Ok(match verdicts {
         Some(v) if !sim::goal::all_pass(&v) => ExitCode::FAILURE,
