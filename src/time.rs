@@ -65,6 +65,13 @@ impl Clock {
         }
     }
 
+    /// A monotonic reading, for measuring how long something took (a tick's duration). Both
+    /// clocks measure with tokio's, so paused time measures virtual time.
+    #[must_use]
+    pub fn instant(&self) -> tokio::time::Instant {
+        tokio::time::Instant::now()
+    }
+
     #[must_use]
     pub fn now(&self) -> Timestamp {
         match self {

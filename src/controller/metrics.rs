@@ -8,6 +8,7 @@
 //! are a contract with `deploy/remediator.yaml`'s alarms and dashboard.
 
 use crate::act::Outcome;
+use crate::domain::hold::Held;
 use crate::reconcile::TickReport;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
@@ -22,7 +23,6 @@ pub struct TickFigures {
     pub applied: u64,
     pub failed: u64,
     pub held: u64,
-    pub implausible: u64,
     pub unobserved: u64,
     /// Everything that went wrong: unobserved subjects, failed calls, failed deliveries, a
     /// state or journal write that failed.
@@ -61,13 +61,7 @@ impl TickFigures {
                 Outcome::WouldApply => {}
             }
         }
-        for held in &report.held {
-            let reason = hold_name(&held.reason);
-            if reason == "implausible" {
-                f.implausible += 1;
-            }
-            *f.holds_by_reason.entry(reason).or_default() += 1;
-        }
+        f.holds_by_reason = holds_by_reason(&report.held);
         f.errors += f.unobserved + f.failed;
         f
     }
@@ -78,13 +72,27 @@ impl TickFigures {
         let flag = |b: bool| if b { 1.0 } else { 0.0 };
         #[allow(clippy::cast_precision_loss)]
         let count = |n: u64| n as f64;
+        let implausible = self
+            .holds_by_reason
+            .get("implausible")
+            .copied()
+            .unwrap_or(0);
         let tick = [
             ("Ticks", "Count", 1.0),
             ("TickDuration", "Milliseconds", self.duration_ms),
             ("ActionsApplied", "Count", count(self.applied)),
             ("ActionsFailed", "Count", count(self.failed)),
             ("Held", "Count", count(self.held)),
-            ("Implausible", "Count", count(self.implausible)),
+            (
+                "Implausible",
+                "Count",
+                count(
+                    self.holds_by_reason
+                        .get("implausible")
+                        .copied()
+                        .unwrap_or(0),
+                ),
+            ),
             ("Unobserved", "Count", count(self.unobserved)),
             ("Errors", "Count", count(self.errors)),
             ("LeaseHeld", "None", flag(self.lease_held)),
@@ -147,12 +155,13 @@ impl TickFigures {
     }
 }
 
-/// A hold reason's kebab-case name, as the journal writes it (`"hold": "cooldown"`).
-pub(super) fn hold_name(reason: &crate::domain::hold::HoldReason) -> String {
-    serde_json::to_value(reason)
-        .ok()
-        .and_then(|v| v.get("hold").and_then(Value::as_str).map(str::to_string))
-        .unwrap_or_else(|| "unknown".into())
+/// How many holds there were of each reason, by the reason's name.
+pub(super) fn holds_by_reason(held: &[Held]) -> BTreeMap<String, u64> {
+    let mut out = BTreeMap::new();
+    for h in held {
+        *out.entry(h.reason.name()).or_default() += 1;
+    }
+    out
 }
 
 /// Writes the lines to stdout, one JSON object each; a closed stdout is logged once per tick,

@@ -213,7 +213,7 @@ impl<'a, M: Metrics, T: Tables, Q: Queues, F: Functions, N: Signals, S: StateSto
     /// The journal file or the state file could not be written. The tick itself happened; in
     /// a loop the in-process memory still holds what was done.
     pub async fn tick(&mut self, at: Timestamp) -> Result<TickReport, ControllerError> {
-        let started = tokio::time::Instant::now();
+        let started = self.clock.instant();
         self.tick_began = (at, self.clock.now());
         let standing = self.refresh(at).await;
         let ended = match &mut self.fleet {
@@ -229,7 +229,8 @@ impl<'a, M: Metrics, T: Tables, Q: Queues, F: Functions, N: Signals, S: StateSto
         let mut prepared = prepare(&self.ports, self.policy, &mut self.memory, at, deadline).await;
         let halt = standing.as_ref().ok().and_then(|s| s.halt.as_ref());
         prepared.apply_halt(halt);
-        let leads = standing.as_ref().is_ok_and(|s| s.leader) || self.store.is_none();
+        // Without a store there is no lease to hold: `refresh` stands this controller as leader.
+        let leads = standing.as_ref().is_ok_and(|s| s.leader);
         let mut step = match self.mode {
             Mode::Enforce if leads => Step::Act,
             _ => Step::Plan,
@@ -304,8 +305,8 @@ impl<'a, M: Metrics, T: Tables, Q: Queues, F: Functions, N: Signals, S: StateSto
         } else {
             Ok(())
         };
-        let label = match (&standing, self.mode) {
-            (Ok(s), Mode::Enforce) if !s.leader && self.store.is_some() => "follower",
+        let label = match self.mode {
+            Mode::Enforce if !leads && standing.is_ok() => "follower",
             _ => self.mode.label(),
         };
         log_report(&report, self.mode);
@@ -322,7 +323,7 @@ impl<'a, M: Metrics, T: Tables, Q: Queues, F: Functions, N: Signals, S: StateSto
         if self.emf {
             let mut f = metrics::TickFigures::of(&report);
             f.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-            f.lease_held = self.mode == Mode::Enforce && standing.as_ref().is_ok_and(|s| s.leader);
+            f.lease_held = self.mode == Mode::Enforce && leads;
             f.halted = standing.as_ref().is_ok_and(|s| s.halt.is_some());
             f.paused = self.memory.pause.episode.is_some();
             f.redrives_running = running.len() as u64;

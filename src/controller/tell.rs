@@ -122,12 +122,7 @@ pub(super) fn log_report(report: &TickReport, mode: Mode) {
     for u in &report.observed.unobserved {
         tracing::warn!(subject = %u.subject, "not observed: {}", u.reason);
     }
-    let mut reasons = std::collections::BTreeMap::<String, usize>::new();
-    for held in &report.held {
-        *reasons
-            .entry(super::metrics::hold_name(&held.reason))
-            .or_default() += 1;
-    }
+    let reasons = super::metrics::holds_by_reason(&report.held);
     let reasons: Vec<String> = reasons.iter().map(|(r, n)| format!("{r} {n}")).collect();
     tracing::info!(
         mode = mode.label(),

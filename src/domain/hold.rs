@@ -112,6 +112,18 @@ pub enum HoldReason {
     },
 }
 
+impl HoldReason {
+    /// The reason's kebab-case name, as the journal writes it (`"hold": "cooldown"`): the serde
+    /// tag itself, so the log, the metrics and the journal cannot name a hold differently.
+    #[must_use]
+    pub fn name(&self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.get("hold")?.as_str().map(str::to_string))
+            .unwrap_or_else(|| "unknown".into())
+    }
+}
+
 impl fmt::Display for HoldReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

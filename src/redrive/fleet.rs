@@ -83,16 +83,13 @@ pub struct Snapshot {
 }
 
 impl Fleet {
-    /// A fleet whose re-drives use these (cloned) ports. `run` makes one at start when it may
-    /// re-drive, so this is where it warns that a forgotten `AWS_ENDPOINT_URL_LAMBDA` sends
-    /// the invocations to the general endpoint ([`crate::aws::warn_lambda_endpoint`]).
+    /// A fleet whose re-drives use these (cloned) ports.
     pub fn new<Q, F, M>(queues: Q, functions: F, metrics: M) -> Self
     where
         Q: Queues + Clone + Send + Sync + 'static,
         F: Functions + Clone + Send + Sync + 'static,
         M: Metrics + Clone + Send + Sync + 'static,
     {
-        crate::aws::warn_lambda_endpoint();
         let spawn = move |target: Target,
                           settings: Settings,
                           progress: watch::Sender<Progress>,

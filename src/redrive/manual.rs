@@ -65,9 +65,6 @@ fn not_ingest(queue: &str) -> ManualError {
 }
 
 /// Resolves the queue and function, checks both exist, reads the queue, and makes the order.
-/// First it warns when the environment sends Lambda calls to the general endpoint
-/// ([`crate::aws::warn_lambda_endpoint`]): a forgotten `AWS_ENDPOINT_URL_LAMBDA` otherwise
-/// shows only as a re-drive that drains nothing.
 ///
 /// # Errors
 /// Unknown queue or function (bad input), or AWS errors.
@@ -77,7 +74,6 @@ pub async fn order<Q: Queues, F: Functions>(
     queues: &Q,
     functions: &F,
 ) -> Result<RedriveOrder, ManualError> {
-    crate::aws::warn_lambda_endpoint();
     let domain = &policy.domain;
     let (name, url) = match (&request.job, &request.queue) {
         (Some(job), _) => (domain.ingest_queue(job), None),

@@ -257,7 +257,7 @@ impl StateStore for FileState {
             if let Some(other) = doc
                 .claims
                 .iter()
-                .find(|c| c.queue == claim.queue && c.owner != claim.owner && c.expires > now)
+                .find(|c| c.queue == claim.queue && c.owner != claim.owner && c.live(now))
             {
                 return Err(StateError::Claimed {
                     queue: other.queue.clone(),
@@ -265,8 +265,7 @@ impl StateStore for FileState {
                     since: other.since,
                 });
             }
-            doc.claims
-                .retain(|c| c.queue != claim.queue && c.expires > now);
+            doc.claims.retain(|c| c.queue != claim.queue && c.live(now));
             doc.claims.push(claim.clone());
             Ok(((), true))
         })

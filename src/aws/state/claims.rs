@@ -4,7 +4,7 @@
 //! guard can bound the re-drive rate of all of them together; each entry is still written
 //! conditionally on its own (claimed only when free, lapsed or already the claimant's).
 
-use super::{DynamoState, Item, V, condition_failed, key, n, s};
+use super::{DynamoState, Item, V, condition_failed, error_code, key, n, s};
 use crate::state::StateError;
 use crate::state::shared::Claim;
 use crate::time::Timestamp;
@@ -68,7 +68,9 @@ impl DynamoState {
                 }
                 // The first claim of a new table: the item (or its map) is not there yet, and
                 // DynamoDB refuses a path into it. Created empty, once, then claimed again.
-                Err(e) if attempt == 0 && is_validation(&e) => self.create_claims().await?,
+                Err(e) if attempt == 0 && error_code(&e) == Some("ValidationException") => {
+                    self.create_claims().await?
+                }
                 Err(e) => return Err(self.error("UpdateItem", &e)),
             }
         }
@@ -114,13 +116,4 @@ impl DynamoState {
             Err(e) => Err(self.error("UpdateItem", &e)),
         }
     }
-}
-
-/// Whether DynamoDB refused the request as malformed: here, a path into a missing map.
-fn is_validation<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(
-    e: &aws_sdk_dynamodb::error::SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
-) -> bool {
-    e.as_service_error()
-        .and_then(aws_sdk_dynamodb::error::ProvideErrorMetadata::code)
-        == Some("ValidationException")
 }

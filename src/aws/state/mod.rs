@@ -79,13 +79,19 @@ fn json_of<T: serde::de::DeserializeOwned>(item: &Item) -> Option<T> {
     serde_json::from_str(&get_s(item, "body")?).ok()
 }
 
+/// The error code DynamoDB answered with, if it answered.
+fn error_code<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(
+    e: &aws_sdk_dynamodb::error::SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
+) -> Option<&str> {
+    e.as_service_error()
+        .and_then(aws_sdk_dynamodb::error::ProvideErrorMetadata::code)
+}
+
 /// Whether an SDK error is a failed condition (someone else holds or wrote it).
 fn condition_failed<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(
     e: &aws_sdk_dynamodb::error::SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
 ) -> bool {
-    e.as_service_error()
-        .and_then(aws_sdk_dynamodb::error::ProvideErrorMetadata::code)
-        == Some("ConditionalCheckFailedException")
+    error_code(e) == Some("ConditionalCheckFailedException")
 }
 
 impl DynamoState {

@@ -4,6 +4,7 @@
 use crate::support::{
     BadInput, EXIT_INTERRUPTED, connect, open_store, operator, runtime, shutdown_signal,
 };
+use remediator::aws;
 use remediator::cli::{ProgressStyle, RedriveArgs};
 use remediator::domain::action::Action;
 use remediator::domain::hold::HoldReason;
@@ -55,6 +56,8 @@ async fn redrive(
     style: ProgressStyle,
 ) -> anyhow::Result<ExitCode> {
     let aws = connect(policy, true, None).await?;
+    // A forgotten AWS_ENDPOINT_URL_LAMBDA otherwise shows only as a re-drive that drains nothing.
+    aws::warn_lambda_endpoint();
     let order = manual::order(request, policy, &aws.queues, &aws.functions)
         .await
         .map_err(|e| match e {

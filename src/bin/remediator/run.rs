@@ -56,6 +56,8 @@ async fn run(
             .await?
             .with_metrics();
     if mode == Mode::Enforce && policy.redrive.enabled {
+        // A forgotten AWS_ENDPOINT_URL_LAMBDA otherwise shows only as re-drives that drain nothing.
+        remediator::aws::warn_lambda_endpoint();
         controller = controller.with_fleet(Fleet::new(
             aws.queues.clone(),
             aws.functions.clone(),
