@@ -83,16 +83,7 @@ impl TickFigures {
             ("ActionsApplied", "Count", count(self.applied)),
             ("ActionsFailed", "Count", count(self.failed)),
             ("Held", "Count", count(self.held)),
-            (
-                "Implausible",
-                "Count",
-                count(
-                    self.holds_by_reason
-                        .get("implausible")
-                        .copied()
-                        .unwrap_or(0),
-                ),
-            ),
+            ("Implausible", "Count", count(implausible)),
             ("Unobserved", "Count", count(self.unobserved)),
             ("Errors", "Count", count(self.errors)),
             ("LeaseHeld", "None", flag(self.lease_held)),
