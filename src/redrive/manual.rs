@@ -13,7 +13,7 @@ use crate::memory::Memory;
 use crate::policy::{Domain, Policy};
 use crate::ports::{Functions, Queues};
 use crate::state::{StateError, StateStore};
-use crate::time::Timestamp;
+use crate::time::{Clock, Timestamp};
 
 /// What the operator asked for.
 #[derive(Debug, Clone)]
@@ -212,4 +212,53 @@ fn check(
         .held
         .into_iter()
         .next()
+}
+
+/// The claim of an operator's running re-drive: renewed every third of its length (from the
+/// injected clock) so it does not lapse while the re-drive runs, and given back at the end.
+/// A claimant that dies stops renewing; the claim then lapses and the queue is free again.
+#[derive(Debug)]
+pub struct KeptClaim<S: StateStore + Clone + Send + 'static> {
+    store: S,
+    claim: Claim,
+    renewing: tokio::task::JoinHandle<()>,
+}
+
+impl<S: StateStore + Clone + Send + 'static> KeptClaim<S> {
+    /// Starts renewing `claim` (already taken by [`admit`]).
+    #[must_use]
+    pub fn keep(store: S, claim: Claim, clock: Clock) -> Self {
+        let every = claim.expires.since(claim.since) / 3;
+        let length = claim.expires.since(claim.since);
+        let renewing = {
+            let (store, mut claim) = (store.clone(), claim.clone());
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(every).await;
+                    let now = clock.now();
+                    claim.expires = now.plus(length);
+                    if let Err(e) = store.claim(&claim, now).await {
+                        tracing::warn!("cannot renew the re-drive's claim: {e}");
+                    }
+                }
+            })
+        };
+        Self {
+            store,
+            claim,
+            renewing,
+        }
+    }
+
+    /// Stops renewing and gives the queue back (if that fails, the claim lapses instead).
+    pub async fn give_back(self) {
+        self.renewing.abort();
+        if let Err(e) = self
+            .store
+            .unclaim(&self.claim.queue, &self.claim.owner)
+            .await
+        {
+            tracing::warn!("{e}: the re-drive's claim lapses instead");
+        }
+    }
 }

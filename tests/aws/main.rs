@@ -73,6 +73,49 @@ fn policy(dir: &Path, domain: &str) -> PathBuf {
     path
 }
 
+/// [`policy`] with lines changed, `(old, new)`: each old line must be there, so a policy
+/// reworded since the test was written fails here rather than testing the default.
+fn policy_with(dir: &Path, domain: &str, changes: &[(&str, &str)]) -> PathBuf {
+    let path = policy(dir, domain);
+    let mut text = std::fs::read_to_string(&path).expect("policy");
+    for (old, new) in changes {
+        assert!(text.contains(old), "policy has no `{old}`");
+        text = text.replace(old, new);
+    }
+    std::fs::write(&path, text).expect("policy");
+    path
+}
+
+/// Starts the binary in the background: its log to `log` (read once it stops), its stdout (the
+/// metrics lines) discarded.
+fn spawn_logged(cmd: &mut Command, log: &Path) -> std::process::Child {
+    cmd.stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(log).expect("log file"))
+        .spawn()
+        .expect("start the binary")
+}
+
+/// Sends `signal` (`TERM`, `INT`, `KILL`, `STOP`, `CONT`) to a process the test started.
+fn signal(child: &std::process::Child, signal: &str) {
+    let sent = Command::new("kill")
+        .args([format!("-{signal}"), child.id().to_string()])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(sent, "kill -{signal} {}", child.id());
+}
+
+/// Waits for a process the test started (on a blocking thread) and collects what it printed.
+async fn finish(child: std::process::Child) -> Run {
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().expect("wait"))
+        .await
+        .expect("join");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into(),
+        stderr: String::from_utf8_lossy(&out.stderr).into(),
+    }
+}
+
 /// The binary pointed at `endpoint`, with nothing from the environment that could point it
 /// elsewhere (profiles, config files, instance metadata), and test credentials if asked.
 fn isolated(endpoint: &str, credentials: bool) -> Command {
@@ -770,12 +813,14 @@ async fn ingest_queues_and_functions_are_observed_for_the_later_rules() {
         stack.function(short, 120).await;
     }
     // multiLambda is left out: it must show as unobserved, and the rest still be read.
-    let policy = policy(&dir, &domain("ingest"));
-    let text = std::fs::read_to_string(&policy)
-        .expect("policy")
-        .replace("[redrive]\nenabled = false", "[redrive]\nenabled = true")
-        .replace("[drift]\nenabled = false", "[drift]\nenabled = true");
-    std::fs::write(&policy, text).expect("policy");
+    let policy = policy_with(
+        &dir,
+        &domain("ingest"),
+        &[
+            ("[redrive]\nenabled = false", "[redrive]\nenabled = true"),
+            ("[drift]\nenabled = false", "[drift]\nenabled = true"),
+        ],
+    );
     let journal_path = strs(&dir, "journal.jsonl");
     // moto has no GetAccountSettings: the front answers it and forwards the rest to moto.
     let front = lambda_front::LambdaFront::start(moto_url()).await;
@@ -878,7 +923,8 @@ async fn run_loop_stops_gracefully_on_sigterm() {
     let state = strs(&dir, "state.json");
     let journal_path = strs(&dir, "journal.jsonl");
     let stderr_path = dir.join("stderr.log");
-    let child = isolated(moto_url(), true)
+    let mut child = isolated(moto_url(), true);
+    child
         .args([
             "run",
             "--policy",
@@ -886,10 +932,8 @@ async fn run_loop_stops_gracefully_on_sigterm() {
             "--state",
             &state,
         ])
-        .args(["--journal", &journal_path])
-        .stderr(std::fs::File::create(&stderr_path).expect("stderr file"))
-        .spawn()
-        .expect("start run loop");
+        .args(["--journal", &journal_path]);
+    let child = spawn_logged(&mut child, &stderr_path);
     // The first tick runs at once; wait for its journal record.
     let mut waited = 0;
     while journal(Path::new(&journal_path)).is_empty() {
@@ -897,17 +941,10 @@ async fn run_loop_stops_gracefully_on_sigterm() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         waited += 1;
     }
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
-        .await
-        .expect("join")
-        .expect("wait");
+    signal(&child, "TERM");
+    let out = finish(child).await;
     let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(out.code, 0, "{stderr}");
     assert!(
         stderr.contains("INFO") && stderr.contains("stopped"),
         "{stderr}"

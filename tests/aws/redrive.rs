@@ -4,7 +4,9 @@
 
 use super::lambda::{Backend, Behaviour, LoopbackLambda};
 use super::stack::{Stack, moto_url};
-use super::{domain, error_lines, isolated, journal, policy, scratch, strs};
+use super::{
+    domain, error_lines, finish, isolated, journal, policy, policy_with, scratch, signal, strs,
+};
 use crate::common::{Run, output};
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde_json::Value;
@@ -89,18 +91,6 @@ async fn remaining(stack: &Stack, url: &str) -> u64 {
             .unwrap_or(0)
     })
     .sum()
-}
-
-/// The shipped policy on this domain with re-drive settings changed: `(old line, new line)`.
-fn redrive_policy(dir: &Path, domain: &str, changes: &[(&str, &str)]) -> PathBuf {
-    let path = policy(dir, domain);
-    let mut text = std::fs::read_to_string(&path).expect("policy");
-    for (old, new) in changes {
-        assert!(text.contains(old), "policy has no `{old}`");
-        text = text.replace(old, new);
-    }
-    std::fs::write(&path, text).expect("policy");
-    path
 }
 
 /// Runs the binary on a blocking thread with Lambda pointed at the loopback server.
@@ -226,7 +216,7 @@ async fn thirty_percent_failing_still_drains() {
         lambda,
     } = stranded("30", 8, 60, 2, |b| b.failure_share = 0.3).await;
     // A take hidden by a return in the same second is settled after 5 s, not the default 2 min.
-    let policy = redrive_policy(&dir, &d, &[("settle = \"2m\"", "settle = \"5s\"")]);
+    let policy = policy_with(&dir, &d, &[("settle = \"2m\"", "settle = \"5s\"")]);
     let run = redrive(
         lambda.endpoint(),
         moto_url().to_string(),
@@ -259,7 +249,7 @@ async fn a_lambda_that_always_fails_stops_with_no_progress_and_escalates() {
         lambda,
         ..
     } = stranded("fail", 9, 20, 2, |b| b.failure_share = 1.0).await;
-    let policy = redrive_policy(
+    let policy = policy_with(
         &dir,
         &d,
         &[("no_progress_after = \"10m\"", "no_progress_after = \"6s\"")],
@@ -502,19 +492,11 @@ fn start_run(lambda_endpoint: &str, args: &[&str]) -> std::process::Child {
         .expect("start run")
 }
 
-fn stop(child: std::process::Child) -> String {
-    let pid = child.id().to_string();
-    let _ = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status();
-    let out = child.wait_with_output().expect("wait");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stderr).into_owned()
+async fn stop(child: std::process::Child) -> String {
+    signal(&child, "TERM");
+    let out = finish(child).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    out.stderr
 }
 
 async fn wait_until_empty(stack: &Stack, url: &str, within: Duration) -> bool {
@@ -531,7 +513,7 @@ async fn wait_until_empty(stack: &Stack, url: &str, within: Duration) -> bool {
 /// The policy for the automatic rule: re-drive on, the shortest tick `check` allows (10 s),
 /// stranded after 2 s (so the second tick starts the re-drive).
 fn automatic_policy(dir: &Path, d: &str) -> PathBuf {
-    redrive_policy(
+    policy_with(
         dir,
         d,
         &[
@@ -580,7 +562,7 @@ async fn run_drains_a_stranded_job_and_leaves_an_uploading_job_alone() {
     {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    let stderr = stop(child);
+    let stderr = stop(child).await;
     assert!(drained, "the stranded job was not drained: {stderr}");
     assert_eq!(
         remaining(&stack, &uploading).await,
@@ -657,7 +639,7 @@ async fn dry_run_says_which_re_drive_it_would_start_and_starts_none() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let stderr = stop(child);
+    let stderr = stop(child).await;
     assert!(stderr.contains("would redrive"), "{stderr}");
     assert_eq!(lambda.accepted(), 0);
     assert_eq!(remaining(&stack, &stranded).await, 12);
@@ -701,18 +683,8 @@ async fn ctrl_c_stops_cleanly_and_prints_the_summary() {
         .spawn()
         .expect("start redrive");
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let pid = child.id().to_string();
-    let _ = std::process::Command::new("kill")
-        .args(["-INT", &pid])
-        .status();
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output().expect("wait"))
-        .await
-        .expect("join");
-    let run = Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into(),
-        stderr: String::from_utf8_lossy(&out.stderr).into(),
-    };
+    signal(&child, "INT");
+    let run = finish(child).await;
     assert_eq!(run.code, 130, "{}", run.stderr);
     let summary = summary(&run);
     assert_eq!(summary["end"], "interrupted", "{summary}");
@@ -824,18 +796,9 @@ async fn a_redrive_of_a_claimed_queue_over_the_shared_budget_or_while_halted_is_
         greedy.stderr
     );
     // The first stops on SIGINT and gives its claim back; a third may then go on.
-    let _ = std::process::Command::new("kill")
-        .args(["-INT", &first.id().to_string()])
-        .status();
-    let out = tokio::task::spawn_blocking(move || first.wait_with_output().expect("wait"))
-        .await
-        .expect("join");
-    assert_eq!(
-        out.status.code(),
-        Some(130),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    signal(&first, "INT");
+    let out = finish(first).await;
+    assert_eq!(out.code, 130, "{}", out.stderr);
     // The kill switch holds an operator's re-drive too, until it is lifted.
     let halt = super::remediator(
         moto_url(),
@@ -895,7 +858,7 @@ async fn a_re_drive_outlives_a_killed_and_a_stopped_controller_and_is_never_doub
         lambda,
         ..
     } = stranded("restart", 15, 200, 30, |_| {}).await;
-    let policy = redrive_policy(
+    let policy = policy_with(
         &dir,
         &d,
         &[
@@ -924,7 +887,7 @@ async fn a_re_drive_outlives_a_killed_and_a_stopped_controller_and_is_never_doub
     assert!(wait_accepted(&lambda, after_a + 30, Duration::from_secs(90)).await);
     let b_took = killed_at.elapsed();
     let after_b = lambda.accepted();
-    let b_log = stop(b);
+    let b_log = stop(b).await;
     // Nothing more is invoked once B has stopped.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let stopped = lambda.accepted();
@@ -935,7 +898,7 @@ async fn a_re_drive_outlives_a_killed_and_a_stopped_controller_and_is_never_doub
     let c = start_run(&lambda.endpoint(), &run);
     let drained = wait_until_empty(&stack, &url, Duration::from_secs(90)).await;
     let c_took = stopped_at.elapsed();
-    let c_log = stop(c);
+    let c_log = stop(c).await;
     assert!(drained, "not drained: {c_log}");
     assert!(lambda.wait_idle(Duration::from_secs(10)).await);
     // Every message went through the lambda once (moto may hand one to two receivers).

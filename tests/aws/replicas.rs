@@ -2,7 +2,10 @@
 //! a stalled leader that wakes acts on nothing; a killed one is replaced within the lease; one
 //! stopped with SIGTERM hands over at once; the kill switch holds both.
 
-use super::{domain, isolated, journal, policy, proxy, remediator, scratch, throttled_stack};
+use super::{
+    domain, isolated, journal, policy_with, proxy, remediator, scratch, spawn_logged,
+    throttled_stack,
+};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Child;
@@ -12,7 +15,6 @@ use std::time::{Duration, Instant};
 const INTERVAL: &str = "interval = \"10s\"\nlease = \"20s\"";
 
 struct Replica {
-    name: &'static str,
     child: Child,
     journal: PathBuf,
 }
@@ -20,18 +22,14 @@ struct Replica {
 impl Replica {
     fn start(name: &'static str, endpoint: &str, policy: &Path, dir: &Path) -> Self {
         let journal = dir.join(format!("{name}.jsonl"));
-        let child = isolated(endpoint, true)
-            .env("REMEDIATOR_REPLICA", name)
-            .args(["run", "--policy", policy.to_str().expect("utf-8")])
-            .args(["--journal", journal.to_str().expect("utf-8")])
-            .stderr(std::fs::File::create(dir.join(format!("{name}.log"))).expect("log"))
-            .spawn()
-            .expect("start replica");
-        Self {
-            name,
-            child,
-            journal,
-        }
+        let child = spawn_logged(
+            isolated(endpoint, true)
+                .env("REMEDIATOR_REPLICA", name)
+                .args(["run", "--policy", policy.to_str().expect("utf-8")])
+                .args(["--journal", journal.to_str().expect("utf-8")]),
+            &dir.join(format!("{name}.log")),
+        );
+        Self { child, journal }
     }
 
     fn records(&self) -> Vec<Value> {
@@ -46,12 +44,7 @@ impl Replica {
     }
 
     fn signal(&self, signal: &str) {
-        let ok = std::process::Command::new("kill")
-            .args([&format!("-{signal}"), &self.child.id().to_string()])
-            .status()
-            .expect("kill")
-            .success();
-        assert!(ok, "kill -{signal} {}", self.name);
+        super::signal(&self.child, signal);
     }
 
     /// Actions it applied, over its whole journal.
@@ -86,11 +79,7 @@ async fn two_replicas_act_once_and_hand_over_on_stop_kill_and_term() {
     let dir = scratch("replicas");
     let d = domain("replicas");
     let stack = throttled_stack(&d).await;
-    let policy = policy(&dir, &d);
-    let text = std::fs::read_to_string(&policy)
-        .expect("policy")
-        .replace("interval = \"30s\"", INTERVAL);
-    std::fs::write(&policy, text).expect("policy");
+    let policy = policy_with(&dir, &d, &[("interval = \"30s\"", INTERVAL)]);
     let init = remediator(
         super::moto_url(),
         &["init", "--policy", policy.to_str().expect("utf-8")],

@@ -10,8 +10,8 @@ use super::proxy::{Fault, Proxy};
 use super::stack::{Capacity, GSI, Stack, moto_url};
 use super::webhook::LoopbackWebhook;
 use super::{
-    RAISED, domain, isolated, journal, policy, remediator, remediator_async, scratch, strs,
-    throttled_stack,
+    RAISED, domain, finish, isolated, journal, policy, policy_with, remediator, remediator_async,
+    scratch, signal, spawn_logged, strs, throttled_stack,
 };
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
@@ -186,22 +186,21 @@ async fn a_process_killed_between_intent_and_outcome_is_read_back_without_alert_
     let dir = scratch("rkill");
     let d = domain("rkill");
     let stack = throttled_stack(&d).await;
-    let policy = policy(&dir, &d);
-    let text = std::fs::read_to_string(&policy)
-        .expect("policy")
-        .replace("interval = \"30s\"", "interval = \"10s\"\nlease = \"20s\"");
-    std::fs::write(&policy, text).expect("policy");
+    let policy = policy_with(
+        &dir,
+        &d,
+        &[("interval = \"30s\"", "interval = \"10s\"\nlease = \"20s\"")],
+    );
     let policy = policy.to_str().expect("utf-8").to_string();
     init(&policy);
     let journal_path = strs(&dir, "journal.jsonl");
     let proxy = Proxy::start(moto_url()).await;
     // moto makes the change; the process never hears back.
     proxy.fail("UpdateTable", Fault::ForwardThenHang, 1);
-    let mut child = isolated(&proxy.url(), true)
-        .args(once(&policy, &journal_path))
-        .stderr(std::fs::File::create(dir.join("killed.log")).expect("log"))
-        .spawn()
-        .expect("start run --once");
+    let mut child = spawn_logged(
+        isolated(&proxy.url(), true).args(once(&policy, &journal_path)),
+        &dir.join("killed.log"),
+    );
     let start = Instant::now();
     while stack.capacity("tileindex", None).await != RAISED {
         assert!(
@@ -527,39 +526,30 @@ async fn a_dry_run_loop_journals_the_cooldown_a_real_run_would_meet_and_changes_
     let dir = scratch("rdry");
     let d = domain("rdry");
     let stack = throttled_stack(&d).await;
-    let policy = policy(&dir, &d);
-    let text = std::fs::read_to_string(&policy)
-        .expect("policy")
-        .replace("interval = \"30s\"", "interval = \"10s\"");
-    std::fs::write(&policy, text).expect("policy");
+    let policy = policy_with(&dir, &d, &[("interval = \"30s\"", "interval = \"10s\"")]);
     let policy = policy.to_str().expect("utf-8").to_string();
     init(&policy);
     let journal_path = strs(&dir, "journal.jsonl");
     let proxy = Proxy::start(moto_url()).await;
-    let child = isolated(&proxy.url(), true)
-        .args([
+    let child = spawn_logged(
+        isolated(&proxy.url(), true).args([
             "run",
             "--dry-run",
             "--policy",
             &policy,
             "--journal",
             &journal_path,
-        ])
-        .stderr(std::fs::File::create(dir.join("dry.log")).expect("log"))
-        .spawn()
-        .expect("start run --dry-run");
+        ]),
+        &dir.join("dry.log"),
+    );
     let start = Instant::now();
     while journal(Path::new(&journal_path)).len() < 2 {
         assert!(start.elapsed() < Duration::from_secs(45), "no second tick");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let _ = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output().expect("wait"))
-        .await
-        .expect("join");
-    assert_eq!(out.status.code(), Some(0));
+    signal(&child, "TERM");
+    let out = finish(child).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
     let records = journal(Path::new(&journal_path));
     let write = format!("tileindex.{d} write");
     // Tick 1 would raise; tick 2 remembers it and meets the cooldown, as `run` would.

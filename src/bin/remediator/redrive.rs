@@ -12,10 +12,10 @@ use remediator::domain::redrive::End;
 use remediator::journal::{Journal, RedriveEntry};
 use remediator::policy::Policy;
 use remediator::redrive::drive;
-use remediator::redrive::manual::{self, ManualError, Request, Sharing};
+use remediator::redrive::manual::{self, KeptClaim, ManualError, Request, Sharing};
 use remediator::redrive::show::Show;
-use remediator::state::StateStore as _;
-use remediator::time::Timestamp;
+use remediator::state::Claim;
+use remediator::time::{Clock, Timestamp};
 use std::io::IsTerminal as _;
 use std::process::ExitCode;
 
@@ -78,30 +78,25 @@ async fn redrive(
     // checked against what the controllers share through the state store, and its queue is
     // claimed there (renewed while the re-drive runs).
     let store = open_store(policy, None).await;
-    let owner = format!(
-        "operator {} ({})",
-        operator(None),
-        remediator::controller::Replica::default_name()
-    );
     let since = Timestamp::now();
-    let claim = {
-        let (queue, owner) = (queue.clone(), owner.clone());
-        let rate_per_s = order.settings.rate_per_s;
-        move |at: Timestamp| remediator::state::Claim {
-            queue: queue.clone(),
-            owner: owner.clone(),
-            since,
-            expires: at.plus(CLAIM_FOR),
-            rate_per_s,
-        }
+    let claim = Claim {
+        queue: queue.clone(),
+        owner: format!(
+            "operator {} ({})",
+            operator(None),
+            remediator::controller::Replica::default_name()
+        ),
+        since,
+        expires: since.plus(CLAIM_FOR),
+        rate_per_s: order.settings.rate_per_s,
     };
-    let claimed = match manual::admit(&order, policy, &store, &claim(since)).await {
-        Ok(Sharing::Claimed) => true,
+    let kept = match manual::admit(&order, policy, &store, &claim).await {
+        Ok(Sharing::Claimed) => Some(KeptClaim::keep(store, claim, Clock::System)),
         Ok(Sharing::Alone(e)) => {
             tracing::warn!(
                 "{e}: cannot check the running controllers' re-drives and kill switch; going on as asked"
             );
-            false
+            None
         }
         Err(held) => {
             journal.write(&entry(
@@ -118,19 +113,6 @@ async fn redrive(
             });
         }
     };
-    let renewing = claimed.then(|| {
-        let store = store.clone();
-        let claim = claim.clone();
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(CLAIM_FOR / 3).await;
-                let now = Timestamp::now();
-                if let Err(e) = store.claim(&claim(now), now).await {
-                    tracing::warn!("cannot renew the re-drive's claim: {e}");
-                }
-            }
-        })
-    });
     let action = Action::Redrive(order.clone());
     tracing::info!(kind = "redrive", subject = %queue, "re-drive ordered: {}", action.reason());
     journal.write(&entry("redrive-ordered", Some(&action), None, None))?;
@@ -153,11 +135,8 @@ async fn redrive(
     )
     .await;
     show.finish(&summary);
-    if let Some(task) = renewing {
-        task.abort();
-        if let Err(e) = store.unclaim(&queue, &owner).await {
-            tracing::warn!("{e}: the re-drive's claim lapses instead");
-        }
+    if let Some(kept) = kept {
+        kept.give_back().await;
     }
     journal.write(&entry("redrive-ended", None, None, Some(&summary)))?;
     Ok(match &summary.end {
