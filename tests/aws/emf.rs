@@ -2,8 +2,7 @@
 //! line on stdout. Checked against the specification (the `_aws` metadata, directives, target
 //! members, units, limits) on the binary's real output, and for what the figures say.
 
-use super::stack::moto_url;
-use super::{domain, policy, remediator, scratch, strs, throttled_stack};
+use super::{domain, policy, run_once, scratch, strs, throttled_stack};
 use serde_json::Value;
 
 /// The units the EMF specification (and CloudWatch's MetricDatum) allows.
@@ -134,17 +133,7 @@ async fn run_once_prints_valid_emf_lines_that_count_what_it_did() {
     let _stack = throttled_stack(&d).await;
     let policy = policy(&dir, &d);
     let state = strs(&dir, "state.json");
-    let run = remediator(
-        moto_url(),
-        &[
-            "run",
-            "--once",
-            "--policy",
-            policy.to_str().expect("utf-8"),
-            "--state",
-            &state,
-        ],
-    );
+    let run = run_once(&policy, &state);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let mut lines = Vec::new();
     for line in run.stdout.lines() {

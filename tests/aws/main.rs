@@ -190,6 +190,24 @@ fn name_and_number(entries: &Value, field: &str) -> Vec<(String, u64)> {
         .collect()
 }
 
+/// `(kind, outcome)` of every action of a journal record.
+fn outcomes(record: &Value) -> Vec<(String, String)> {
+    record["actions"]
+        .as_array()
+        .expect("actions")
+        .iter()
+        .map(|d| {
+            (
+                d["action"]["kind"].as_str().unwrap_or_default().to_string(),
+                d["outcome"]["outcome"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            )
+        })
+        .collect()
+}
+
 /// `(kind, resource)` of every entry of a JSON array.
 fn kinds(entries: &Value) -> Vec<(String, String)> {
     entries

@@ -179,21 +179,7 @@ impl Scene {
     /// `(kind, outcome)` of every action of the last journal record.
     pub(super) fn last_actions(&self) -> Vec<(String, String)> {
         let records = journal(Path::new(&self.journal));
-        let last = records.last().expect("a journal record");
-        last["actions"]
-            .as_array()
-            .expect("actions")
-            .iter()
-            .map(|d| {
-                (
-                    d["action"]["kind"].as_str().unwrap_or_default().to_string(),
-                    d["outcome"]["outcome"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_string(),
-                )
-            })
-            .collect()
+        super::outcomes(records.last().expect("a journal record"))
     }
 }
 

@@ -10,8 +10,8 @@ use super::proxy::{Fault, Proxy};
 use super::stack::{Capacity, GSI, Stack, moto_url};
 use super::webhook::LoopbackWebhook;
 use super::{
-    RAISED, domain, finish, isolated, journal, policy, policy_with, remediator, remediator_async,
-    scratch, signal, spawn_logged, strs, throttled_stack,
+    RAISED, domain, finish, isolated, journal, outcomes, policy, policy_with, remediator,
+    remediator_async, scratch, signal, spawn_logged, strs, throttled_stack,
 };
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
@@ -42,24 +42,6 @@ fn holds(record: &Value) -> Vec<(String, String)> {
             (
                 h["subject"].as_str().unwrap_or_default().to_string(),
                 h["reason"]["hold"].as_str().unwrap_or_default().to_string(),
-            )
-        })
-        .collect()
-}
-
-/// `(kind, outcome)` of every action of a journal record.
-fn done(record: &Value) -> Vec<(String, String)> {
-    record["actions"]
-        .as_array()
-        .expect("actions")
-        .iter()
-        .map(|d| {
-            (
-                d["action"]["kind"].as_str().unwrap_or_default().to_string(),
-                d["outcome"]["outcome"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
             )
         })
         .collect()
@@ -148,9 +130,11 @@ async fn a_restart_inside_the_cooldown_makes_no_update_table_and_journals_the_ho
     assert_eq!(records.len(), 2);
     assert_eq!(records[1]["mode"], "enforce", "the restarted process leads");
     assert!(
-        done(&records[1]).iter().all(|a| a.0 != "raise-capacity"),
+        outcomes(&records[1])
+            .iter()
+            .all(|a| a.0 != "raise-capacity"),
         "{:?}",
-        done(&records[1])
+        outcomes(&records[1])
     );
     let held = holds(&records[1]);
     assert!(
@@ -481,12 +465,12 @@ async fn halt_up_only_lets_a_raise_through_halt_holds_it_and_resume_lets_it_go()
     assert_eq!(held["action"]["kind"], "raise-capacity", "{held}");
     // People are still told while halted.
     assert!(
-        done(&records[1]).contains(&("escalate".to_string(), "reported".to_string()))
+        outcomes(&records[1]).contains(&("escalate".to_string(), "reported".to_string()))
             || holds(&records[1])
                 .iter()
                 .any(|h| h.1 == "already-escalated"),
         "{:?}",
-        done(&records[1])
+        outcomes(&records[1])
     );
 
     // Lifted: the same raise goes at the next run.
@@ -515,9 +499,9 @@ async fn halt_up_only_lets_a_raise_through_halt_holds_it_and_resume_lets_it_go()
         holds(&records[2])
     );
     assert!(
-        done(&records[2]).contains(&("raise-capacity".to_string(), "applied".to_string())),
+        outcomes(&records[2]).contains(&("raise-capacity".to_string(), "applied".to_string())),
         "{:?}",
-        done(&records[2])
+        outcomes(&records[2])
     );
 }
 
@@ -554,9 +538,9 @@ async fn a_dry_run_loop_journals_the_cooldown_a_real_run_would_meet_and_changes_
     let write = format!("tileindex.{d} write");
     // Tick 1 would raise; tick 2 remembers it and meets the cooldown, as `run` would.
     assert!(
-        done(&records[0]).contains(&("raise-capacity".to_string(), "would-apply".to_string())),
+        outcomes(&records[0]).contains(&("raise-capacity".to_string(), "would-apply".to_string())),
         "{:?}",
-        done(&records[0])
+        outcomes(&records[0])
     );
     assert!(
         holds(&records[1]).contains(&(write.clone(), "cooldown".to_string())),
@@ -564,9 +548,11 @@ async fn a_dry_run_loop_journals_the_cooldown_a_real_run_would_meet_and_changes_
         holds(&records[1])
     );
     assert!(
-        done(&records[1]).iter().all(|a| a.0 != "raise-capacity"),
+        outcomes(&records[1])
+            .iter()
+            .all(|a| a.0 != "raise-capacity"),
         "{:?}",
-        done(&records[1])
+        outcomes(&records[1])
     );
     // Nothing changed, nothing written: no UpdateTable, no memory, no lease in the table.
     assert_eq!(proxy.seen("UpdateTable"), 0);
